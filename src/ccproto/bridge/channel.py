@@ -1,0 +1,340 @@
+"""``ControlChannel``: the sans-I/O control-destination connection (h11-style).
+
+Bytes in -> ``receive_data`` (buffers only) -> ``next_event`` -> messages or
+``NEED_DATA``; messages out -> ``send`` -> bytes.  Transports that already
+deliver whole JSON messages use ``receive_message`` / ``send_text``.  Passive
+observers (validators, proxies) use ``observe``.
+
+State changes at one moment: when a message is accepted by ``next_event``,
+``receive_message``, ``send``/``send_text`` or ``observe``.  The order rules are
+looked up in :mod:`ccproto.bridge.states`; this module adds correlation and
+timers.  Time is always passed in (``now``, seconds); no clock is read.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import attrs
+
+from ccproto.bridge import codec, states
+from ccproto.bridge.framing import FrameDecoder, encode_frame
+from ccproto.bridge.models import (
+    BridgeMessage,
+    CreateSessionResponse,
+    Name,
+    Request,
+    Response,
+    ServerStatus,
+    ServerStatusChanged,
+)
+from ccproto.bridge.states import Phase
+from ccproto.core.errors import (
+    DuplicateCorrelationIdError,
+    InvalidTransitionError,
+    LimitExceededError,
+    ProtocolError,
+    UnexpectedMessageError,
+    UnknownCorrelationIdError,
+)
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.redact import redact
+from ccproto.core.roles import Role
+
+__all__ = ["NEED_DATA", "ControlChannel", "NeedData", "PendingRequest"]
+
+
+class NeedData(enum.Enum):
+    """Sentinel type: ``next_event`` has no whole message yet."""
+
+    NEED_DATA = "NEED_DATA"
+
+
+#: Returned by ``next_event`` when more bytes are needed.
+NEED_DATA: Literal[NeedData.NEED_DATA] = NeedData.NEED_DATA
+
+
+@attrs.frozen(kw_only=True)
+class PendingRequest:
+    """A query or request that has not been answered yet."""
+
+    request_id: str
+    name: Name
+    target: str
+    #: Who sent it (always the bridge, ``Role.SERVER``, in a valid conversation).
+    sender: Role
+    #: ``now`` when it was sent or received (``None`` if no time was given).
+    since: float | None
+    #: When ``handle_timer`` expires it (``None``: never).
+    deadline: float | None
+    #: Whatever the caller attached (a validator attaches the record number).
+    tag: Any = attrs.field(default=None, eq=False)
+
+
+class ControlChannel:
+    """One control-destination connection, seen from ``our_role``.
+
+    ``ControlChannel(Role.SERVER)`` is the Processor Bridge,
+    ``ControlChannel(Role.CLIENT)`` its CTI client.  ``strict`` makes inbound
+    quirks (alternate spellings) errors instead of accepted-with-warning.
+    ``sticky_errors`` (default, as in h11) moves the channel to
+    ``Phase.ERROR`` on any protocol error; validators turn it off to keep
+    checking after a finding.
+    """
+
+    def __init__(
+        self,
+        our_role: Role,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = False,
+        sticky_errors: bool = True,
+    ) -> None:
+        self.our_role = our_role
+        self.limits = limits
+        self.strict = strict
+        self.sticky_errors = sticky_errors
+        self.phase = Phase.AWAITING_INIT
+        #: The last status the client reported (``None`` before its first report).
+        self.server_status: ServerStatus | None = None
+        #: The error that moved the channel to ``Phase.ERROR``, if any.
+        self.error: ProtocolError | None = None
+        self._pending: dict[str, PendingRequest] = {}
+        # Recently answered or expired ids, so a second answer is named as such (bounded).
+        self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._frames = FrameDecoder(limits=limits)
+
+    # -- inspection ------------------------------------------------------------------------
+
+    @property
+    def their_role(self) -> Role:
+        """The peer's role."""
+        return self.our_role.peer
+
+    def pending_requests(self) -> tuple[PendingRequest, ...]:
+        """Outstanding queries and requests, oldest first."""
+        return tuple(self._pending.values())
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline of an outstanding request (``None`` if there is none)."""
+        deadlines = [p.deadline for p in self._pending.values() if p.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> tuple[PendingRequest, ...]:
+        """Expire (and return) every outstanding request whose deadline is at or before ``now``.
+
+        A later response to an expired request is an ``UnknownCorrelationIdError``.
+        """
+        expired = tuple(p for p in self._pending.values() if p.deadline is not None and p.deadline <= now)
+        for item in expired:
+            del self._pending[item.request_id]
+            self._remember(item.request_id, "expired")
+        return expired
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Buffer bytes from the transport (any chunking); nothing is parsed yet."""
+        self._check_usable(self.their_role)
+        self._frames.feed(data)
+
+    def next_event(self, *, now: float | None = None) -> BridgeMessage | NeedData:
+        """The next message the peer sent, checked, or ``NEED_DATA``."""
+        self._check_usable(self.their_role)
+        try:
+            frame = self._frames.next_frame()
+        except ProtocolError as exc:
+            raise self._fail(exc, self.their_role) from None
+        if frame is None:
+            return NEED_DATA
+        return self.receive_message(frame, now=now)
+
+    def receive_message(self, data: str | bytes | BridgeMessage, *, now: float | None = None) -> BridgeMessage:
+        """Check one whole message from the peer (JSON text/bytes, or a decoded model)."""
+        self._check_usable(self.their_role)
+        if isinstance(data, BridgeMessage):
+            message = data
+        else:
+            try:
+                message = codec.decode_text(data, limits=self.limits, strict=self.strict).message
+            except ProtocolError as exc:
+                raise self._fail(exc, self.their_role) from None
+        self.observe(message, self.their_role, now=now)
+        return message
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(self, message: BridgeMessage, *, now: float | None = None) -> bytes:
+        """Check a message we are about to send and return its frame (length prefix + JSON)."""
+        text = self.send_text(message, now=now)
+        return encode_frame(text.encode("utf-8"), limits=self.limits)
+
+    def send_text(self, message: BridgeMessage, *, now: float | None = None) -> str:
+        """Check a message we are about to send and return its JSON text (unframed)."""
+        self._check_usable(self.our_role)
+        try:
+            text = codec.encode(message)
+            if len(text) * 4 > self.limits.max_message_bytes and len(text.encode()) > self.limits.max_message_bytes:
+                raise LimitExceededError.Local(
+                    f"message exceeds max_message_bytes={self.limits.max_message_bytes}", code="message-too-large"
+                )
+        except ProtocolError as exc:
+            raise self._fail(exc, self.our_role) from None
+        self.observe(message, self.our_role, now=now)
+        return text
+
+    # -- the rules -------------------------------------------------------------------------
+
+    def observe(self, message: BridgeMessage, sender: Role, *, now: float | None = None, tag: Any = None) -> None:
+        """Apply the channel's rules to ``message`` sent by ``sender``; raise if it breaks one.
+
+        Errors blame the sender: ``Remote`` errors when the sender is our peer,
+        ``Local`` when it is us.  Order and correlation errors change nothing;
+        server-status errors are raised after the status was recorded (the
+        client did report it).
+        """
+        self._check_usable(sender)
+        try:
+            self._apply(message, sender, now, tag)
+        except ProtocolError as exc:
+            raise self._fail(exc, sender, message) from None
+
+    def _apply(self, message: BridgeMessage, sender: Role, now: float | None, tag: Any) -> None:
+        input_ = states.input_of(message)
+        next_phase = states.PHASE_TRANSITIONS.get((self.phase, sender, input_))
+        if next_phase is None:
+            raise self._error(UnexpectedMessageError, sender, self._unexpected_detail(message, sender, input_),
+                              hint=self._unexpected_hint(sender, input_), pointer="/header/name")
+        if isinstance(message, Request):
+            self._open(message, sender, now, tag)
+        elif isinstance(message, Response):
+            self._close(message, sender)
+        self.phase = next_phase
+        if isinstance(message, ServerStatusChanged):
+            last, self.server_status = self.server_status, message.status
+            if not states.status_change_allowed(last, message.status):
+                assert last is not None
+                raise self._error(
+                    InvalidTransitionError, sender,
+                    f"server status may not go from {last.value!r} to {message.status.value!r}",
+                    pointer="/body/status",
+                    hint="allowed next: " + ", ".join(sorted(s.value for s in states.STATUS_TRANSITIONS[last])),
+                    code="invalid-status-transition",
+                )
+        elif isinstance(message, CreateSessionResponse) and self.server_status is not states.SESSION_STATUS:
+            reported = self.server_status.value if self.server_status else "no status"
+            raise self._error(
+                UnexpectedMessageError, sender,
+                f"createsession answered SUCCESS while the client's last reported status is {reported}",
+                pointer="/header/result",
+                hint=f"answer FAILURE unless the last reported status is {states.SESSION_STATUS.value!r}",
+                code="session-while-not-in-service",
+            )
+
+    def _open(self, request: Request, sender: Role, now: float | None, tag: Any) -> None:
+        if request.request_id in self._pending:
+            raise self._error(
+                DuplicateCorrelationIdError, sender,
+                f"requestId {request.request_id!r} is already outstanding",
+                pointer="/header/requestId", hint="use a fresh GUID for every request",
+            )
+        if len(self._pending) >= self.limits.max_pending:
+            raise self._error(
+                LimitExceededError, sender,
+                f"more than max_pending={self.limits.max_pending} requests outstanding",
+                code="too-many-pending",
+            )
+        deadline = None if now is None else now + self.limits.request_timeout
+        self._pending[request.request_id] = PendingRequest(
+            request_id=request.request_id, name=request.message_name, target=request.target,
+            sender=sender, since=now, deadline=deadline, tag=tag,
+        )
+        self._finished.pop(request.request_id, None)
+
+    def _close(self, response: Response, sender: Role) -> None:
+        pending = self._pending.get(response.request_id)
+        if pending is None:
+            seen = self._finished.get(response.request_id)
+            detail = (
+                f"requestId {response.request_id!r} was already {seen}"
+                if seen else f"requestId {response.request_id!r} names no outstanding request"
+            )
+            raise self._error(UnknownCorrelationIdError, sender, detail, pointer="/header/requestId",
+                              hint="answer each request exactly once, with its own requestId")
+        if pending.name is not response.message_name:
+            raise self._error(
+                UnknownCorrelationIdError, sender,
+                f"requestId {response.request_id!r} is a {pending.name.value}, not a {response.message_name.value}",
+                pointer="/header/name", hint=f"answer with name {pending.name.value!r}", code="mismatched-response",
+            )
+        if pending.target != response.target:
+            raise self._error(
+                UnknownCorrelationIdError, sender,
+                f"requestId {response.request_id!r} was sent to {pending.target!r}, not {response.target!r}",
+                pointer="/header/target", hint=f"answer with target {pending.target!r}", code="mismatched-response",
+            )
+        del self._pending[response.request_id]
+        self._remember(response.request_id, "answered")
+
+    def _remember(self, request_id: str, how: str) -> None:
+        self._finished[request_id] = how
+        while len(self._finished) > self.limits.max_pending:
+            self._finished.popitem(last=False)
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _error(self, kind: Any, sender: Role, detail: str, **kwargs: Any) -> ProtocolError:
+        side = kind.Local if sender is self.our_role else kind.Remote
+        error: ProtocolError = side(detail, **kwargs)
+        return error
+
+    def _unexpected_detail(self, message: BridgeMessage, sender: Role, input_: states.Input) -> str:
+        what = f"{message.TYPE.value} {message.message_name.value}"
+        if not any(key[1] is sender and key[2] is input_ for key in states.PHASE_TRANSITIONS):
+            return f"the {_party(sender)} never sends a {what}"
+        return f"{what} from the {_party(sender)} is not allowed in phase {self.phase.name}"
+
+    def _unexpected_hint(self, sender: Role, input_: states.Input) -> str | None:
+        if not any(key[1] is sender and key[2] is input_ for key in states.PHASE_TRANSITIONS):
+            return "queries and requests flow bridge -> client; responses and events flow client -> bridge"
+        return states.PHASE_HINTS.get((self.phase, sender))
+
+    def _fail(self, exc: ProtocolError, sender: Role, message: BridgeMessage | None = None) -> ProtocolError:
+        """Fill in the error's context and, if errors are sticky, move to ERROR."""
+        if exc.role is None:
+            exc.role = sender
+        if exc.state is None:
+            exc.state = self.phase
+        if exc.message is None and message is not None:
+            try:
+                exc.message = redact(codec.encode_value(message))
+            except ProtocolError:
+                exc.message = repr(message)  # model reprs never show secrets
+        if self.sticky_errors:
+            self.phase = Phase.ERROR
+            self.error = exc
+        return exc
+
+    def _check_usable(self, sender: Role) -> None:
+        if self.phase is Phase.ERROR:
+            kind = UnexpectedMessageError.Local if sender is self.our_role else UnexpectedMessageError.Remote
+            raise kind(
+                f"the channel failed earlier ({self.error!s}); nothing more can be sent or received",
+                role=sender, state=Phase.ERROR, code="channel-failed",
+            ) from self.error
+
+    def __iter__(self) -> Iterator[BridgeMessage]:
+        """Iterate over the whole messages buffered so far."""
+        while True:
+            event = self.next_event()
+            if event is NEED_DATA:
+                return
+            assert isinstance(event, BridgeMessage)
+            yield event
+
+
+def _party(role: Role) -> str:
+    return "bridge" if role is Role.SERVER else "client"

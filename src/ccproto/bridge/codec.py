@@ -1,0 +1,191 @@
+"""Decode and encode control-destination messages (JSON text <-> models).
+
+Decoding is one pass: parse the JSON (with limits), normalise the quirks of
+:mod:`ccproto.bridge.quirks`, pick the message class from the header's
+``type``/``name``/``result``, and structure it strictly (which validates it
+fully).  Encoding unstructures the model and re-checks it, so nothing invalid
+is ever written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccproto.bridge import quirks
+from ccproto.bridge.models import (
+    MESSAGE_CLASSES,
+    AgentInfoResponse,
+    BridgeMessage,
+    MessageType,
+    Name,
+    Result,
+)
+from ccproto.core.convert import decode_model, encode_model
+from ccproto.core.errors import (
+    DecodeError,
+    ProtocolError,
+    ProtocolWarning,
+    SchemaViolationError,
+    UnknownMessageError,
+)
+from ccproto.core.jsonio import dumps, parse_object
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.redact import redact, redact_text
+
+__all__ = ["Decoded", "decode", "decode_value", "encode", "encode_value", "message_class_for"]
+
+_NAMES = {name.value: name for name in Name}
+_TYPES = {kind.value: kind for kind in MessageType}
+_RESULTS = {result.value: result for result in Result}
+_KNOWN_NAMES = frozenset(_NAMES)
+_CLASSES = frozenset(MESSAGE_CLASSES.values())
+#: Longest raw text kept in an error (the rest is cut: errors must stay small).
+_EXCERPT = 2000
+
+
+class Decoded:
+    """A decoded message and the warnings its decoding raised."""
+
+    __slots__ = ("message", "value", "warnings")
+
+    def __init__(self, message: BridgeMessage, value: dict[str, Any], warnings: tuple[ProtocolWarning, ...]) -> None:
+        self.message = message
+        #: The JSON value as received (before quirk normalisation).
+        self.value = value
+        self.warnings = warnings
+
+
+def _schema_error(detail: str, pointer: str, value: Any) -> SchemaViolationError:
+    return SchemaViolationError.Remote(detail, pointer=pointer, message=redact(value))
+
+
+def _normalise(value: dict[str, Any], warnings: list[ProtocolWarning]) -> dict[str, Any]:
+    """Apply the accepted alternate spellings (without mutating ``value``)."""
+    header = value["header"]
+    renames = [
+        (alt, canonical)
+        for alt, canonical in quirks.ALTERNATE_RESPONSE_HEADER_KEYS.items()
+        if alt in header and canonical not in header
+    ]
+    if not renames:
+        return value
+    header = dict(header)
+    for alt, canonical in renames:
+        header[canonical] = header.pop(alt)
+        warnings.append(
+            ProtocolWarning(
+                quirks.ALTERNATE_SPELLING,
+                f"header key {alt!r} is an alternate spelling of {canonical!r}",
+                f"/header/{alt}",
+            )
+        )
+    return {**value, "header": header}
+
+
+def message_class_for(value: dict[str, Any]) -> type[BridgeMessage]:
+    """The message class a (normalised) JSON object claims to be, from its header."""
+    header = value.get("header")
+    if type(header) is not dict:
+        detail = "missing required member 'header'" if header is None else "expected object"
+        raise _schema_error(detail, "/header", value)
+    type_ = _TYPES.get(header.get("type"))  # type: ignore[arg-type]
+    if type_ is None:
+        if "type" not in header:
+            raise _schema_error("missing required member 'type'", "/header/type", value)
+        raise _schema_error(
+            "expected one of " + ", ".join(repr(t) for t in _TYPES), "/header/type", value
+        )
+    raw_name = header.get("name")
+    if type(raw_name) is not str:
+        detail = "missing required member 'name'" if raw_name is None else "expected string"
+        raise _schema_error(detail, "/header/name", value)
+    name = _NAMES.get(raw_name)
+    if name is None:
+        meant = quirks.misspelled_name(raw_name, _KNOWN_NAMES)
+        raise UnknownMessageError.Remote(
+            f"unknown message name {raw_name!r}",
+            pointer="/header/name",
+            message=redact(value),
+            hint=f"did you mean {meant!r}?" if meant else None,
+        )
+    result: Result | None = None
+    if type_ is MessageType.RESPONSE:
+        result = _RESULTS.get(header.get("result"))  # type: ignore[arg-type]
+        if result is None:
+            detail = "missing required member 'result'" if "result" not in header else "expected 'SUCCESS' or 'FAILURE'"
+            raise _schema_error(detail, "/header/result", value)
+    cls = MESSAGE_CLASSES.get((type_, name, result))
+    if cls is None:
+        raise UnknownMessageError.Remote(
+            f"{raw_name!r} is not a {type_.value} message", pointer="/header/name", message=redact(value)
+        )
+    return cls
+
+
+def _semantic_warnings(message: BridgeMessage, warnings: list[ProtocolWarning]) -> None:
+    if isinstance(message, AgentInfoResponse) and message.display_name is None:
+        warnings.append(
+            ProtocolWarning(
+                quirks.AGENT_NAME_MISSING,
+                "agentinfo gives neither 'full-name' nor both 'first-name' and 'last-name'",
+                "/body",
+            )
+        )
+
+
+def decode_value(value: dict[str, Any], *, strict: bool = False) -> Decoded:
+    """Decode an already-parsed JSON object.  ``strict`` turns warnings into errors."""
+    if type(value) is not dict:
+        raise DecodeError("a message must be a JSON object")
+    warnings: list[ProtocolWarning] = []
+    if type(value.get("header")) is dict and value["header"].get("type") == MessageType.RESPONSE.value:
+        normalised = _normalise(value, warnings)
+    else:
+        normalised = value
+    cls = message_class_for(normalised)
+    try:
+        message = decode_model(normalised, cls)
+    except ProtocolError as exc:
+        exc.message = redact(value)
+        raise
+    _semantic_warnings(message, warnings)
+    if strict and warnings:
+        first = warnings[0]
+        raise SchemaViolationError.Remote(
+            first.detail, pointer=first.pointer, message=redact(value), code=first.code
+        )
+    return Decoded(message, value, tuple(warnings))
+
+
+def decode(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool = False) -> BridgeMessage:
+    """Decode one message from JSON text (or UTF-8 bytes); raises a ``RemoteProtocolError``."""
+    return decode_text(data, limits=limits, strict=strict).message
+
+
+def decode_text(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool = False) -> Decoded:
+    """Like :func:`decode`, keeping the warnings and the raw JSON value."""
+    try:
+        value = parse_object(data, limits=limits)
+    except ProtocolError as exc:
+        text = data if isinstance(data, str) else bytes(data[:_EXCERPT]).decode("utf-8", "replace")
+        exc.message = redact_text(text[:_EXCERPT])
+        raise
+    return decode_value(value, strict=strict)
+
+
+def encode_value(message: BridgeMessage) -> dict[str, Any]:
+    """The JSON value of a message; raises ``LocalProtocolError`` if the model is invalid."""
+    if type(message) not in _CLASSES:
+        raise UnknownMessageError.Local(f"not a control-destination message: {type(message).__name__}")
+    return encode_model(message)
+
+
+def encode(message: BridgeMessage) -> str:
+    """The JSON text of a message (compact, UTF-8 safe)."""
+    value = encode_value(message)
+    try:
+        text = dumps(value)
+        text.encode("utf-8")
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise SchemaViolationError.Local(f"cannot serialise: {type(exc).__name__}") from None
+    return text

@@ -1,0 +1,151 @@
+"""The control channel's rules, as data.
+
+Everything the control channel enforces about *order* is in this module's
+tables; :mod:`ccproto.bridge.channel` only looks them up.  The tables are keyed
+by the role of the *sender*, never by "our" role, so the same tables check
+both sides (h11's approach).  ``docs/bridge.md``'s state diagram is generated
+from :data:`PHASE_TRANSITIONS` (``python3 tasks.py docs``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from ccproto.bridge.models import BridgeMessage, FailureResponse, Name, Response, ServerStatus, ServerStatusChanged
+from ccproto.core.roles import Role
+
+__all__ = [
+    "PHASE_TRANSITIONS",
+    "STATUS_TRANSITIONS",
+    "Input",
+    "Phase",
+    "input_of",
+    "mermaid_diagram",
+]
+
+
+class Phase(enum.Enum):
+    """Where a control channel is in its life."""
+
+    #: Nothing has flowed; the bridge must open with ``cti.request.serverstatus``.
+    AWAITING_INIT = "awaiting-init"
+    #: Initialization: status requested, the client has not reported one yet.
+    INITIALIZING = "initializing"
+    #: The client has reported a status; sessions may be created.
+    ACTIVE = "active"
+    #: The bridge sent ``cti.request.dispose``; only the client's answers may follow.
+    DISPOSING = "disposing"
+    #: The client answered ``dispose``: nothing more may flow.
+    CLOSED = "closed"
+    #: A protocol error happened; the channel is unusable (sticky).
+    ERROR = "error"
+
+
+class Input(enum.Enum):
+    """What a message is, as the phase table sees it."""
+
+    CAPABILITIES_QUERY = "cti.query.capabilities"
+    AGENT_INFO_QUERY = "cti.query.agentinfo"
+    VALIDATE_CREDENTIALS_REQUEST = "cti.request.validateagentcredentials"
+    SERVER_STATUS_REQUEST = "cti.request.serverstatus"
+    CREATE_SESSION_REQUEST = "cti.request.createsession"
+    DISPOSE_REQUEST = "cti.request.dispose"
+    #: A response to anything but ``dispose``.
+    RESPONSE = "cti.response"
+    DISPOSE_RESPONSE = "cti.response(cti.request.dispose)"
+    STATUS_EVENT = "cti.serverstatuschanged"
+
+
+def input_of(message: BridgeMessage) -> Input:
+    """Classify a message for the phase table."""
+    if isinstance(message, (Response, FailureResponse)):
+        return Input.DISPOSE_RESPONSE if message.message_name is Name.DISPOSE else Input.RESPONSE
+    if isinstance(message, ServerStatusChanged):
+        return Input.STATUS_EVENT
+    return Input(message.message_name.value)
+
+
+_S, _C = Role.SERVER, Role.CLIENT
+_QUERIES = (Input.CAPABILITIES_QUERY, Input.AGENT_INFO_QUERY, Input.VALIDATE_CREDENTIALS_REQUEST)
+
+#: (phase, sender, input) -> next phase.  A combination that is absent is a protocol error.
+PHASE_TRANSITIONS: dict[tuple[Phase, Role, Input], Phase] = {
+    (Phase.AWAITING_INIT, _S, Input.SERVER_STATUS_REQUEST): Phase.INITIALIZING,
+    # Initialization: anything but createsession from the bridge; answers and the first status from the client.
+    **{(Phase.INITIALIZING, _S, q): Phase.INITIALIZING for q in _QUERIES},
+    (Phase.INITIALIZING, _S, Input.SERVER_STATUS_REQUEST): Phase.INITIALIZING,
+    (Phase.INITIALIZING, _S, Input.DISPOSE_REQUEST): Phase.DISPOSING,
+    (Phase.INITIALIZING, _C, Input.RESPONSE): Phase.INITIALIZING,
+    (Phase.INITIALIZING, _C, Input.STATUS_EVENT): Phase.ACTIVE,
+    # Active: everything.
+    **{(Phase.ACTIVE, _S, q): Phase.ACTIVE for q in _QUERIES},
+    (Phase.ACTIVE, _S, Input.SERVER_STATUS_REQUEST): Phase.ACTIVE,
+    (Phase.ACTIVE, _S, Input.CREATE_SESSION_REQUEST): Phase.ACTIVE,
+    (Phase.ACTIVE, _S, Input.DISPOSE_REQUEST): Phase.DISPOSING,
+    (Phase.ACTIVE, _C, Input.RESPONSE): Phase.ACTIVE,
+    (Phase.ACTIVE, _C, Input.STATUS_EVENT): Phase.ACTIVE,
+    # Teardown: the bridge is done; the client may still answer and report until it answers dispose.
+    (Phase.DISPOSING, _C, Input.RESPONSE): Phase.DISPOSING,
+    (Phase.DISPOSING, _C, Input.STATUS_EVENT): Phase.DISPOSING,
+    (Phase.DISPOSING, _C, Input.DISPOSE_RESPONSE): Phase.CLOSED,
+}
+
+#: Why a combination is absent, for the error's hint: (phase, sender) -> hint.
+PHASE_HINTS: dict[tuple[Phase, Role], str] = {
+    (Phase.AWAITING_INIT, _S): "the bridge must open the channel with cti.request.serverstatus",
+    (Phase.AWAITING_INIT, _C): "the client sends nothing before the bridge's cti.request.serverstatus",
+    (Phase.INITIALIZING, _S): "cti.request.createsession waits for the client's first cti.serverstatuschanged",
+    (Phase.INITIALIZING, _C): "the client answers outstanding requests and reports its status",
+    (Phase.ACTIVE, _C): "the client sends only responses and cti.serverstatuschanged",
+    (Phase.DISPOSING, _S): "the bridge sends nothing after cti.request.dispose",
+    (Phase.DISPOSING, _C): "the client may only answer and report status until it answers dispose",
+    (Phase.CLOSED, _S): "the channel is closed: dispose was answered",
+    (Phase.CLOSED, _C): "the channel is closed: dispose was answered",
+}
+
+#: Server-status changes the client may report: last reported -> allowed next.
+#: Any status may be re-announced; the first report may be any status.
+STATUS_TRANSITIONS: dict[ServerStatus, frozenset[ServerStatus]] = {
+    ServerStatus.STARTING_SERVICE: frozenset(
+        {ServerStatus.IN_SERVICE, ServerStatus.STOPPING_SERVICE, ServerStatus.OUT_OF_SERVICE}
+    ),
+    ServerStatus.IN_SERVICE: frozenset(
+        {ServerStatus.PAUSING_SERVICE, ServerStatus.STOPPING_SERVICE, ServerStatus.OUT_OF_SERVICE}
+    ),
+    ServerStatus.PAUSING_SERVICE: frozenset(
+        {ServerStatus.IN_SERVICE, ServerStatus.STOPPING_SERVICE, ServerStatus.OUT_OF_SERVICE}
+    ),
+    ServerStatus.STOPPING_SERVICE: frozenset({ServerStatus.OUT_OF_SERVICE}),
+    ServerStatus.OUT_OF_SERVICE: frozenset({ServerStatus.STARTING_SERVICE}),
+}
+
+#: The only status in which the client may answer createsession with SUCCESS.
+SESSION_STATUS = ServerStatus.IN_SERVICE
+
+
+def status_change_allowed(last: ServerStatus | None, new: ServerStatus) -> bool:
+    """Whether the client may report ``new`` after having reported ``last``."""
+    return last is None or new is last or new in STATUS_TRANSITIONS[last]
+
+
+def mermaid_diagram() -> str:
+    """The phase table as a Mermaid state diagram (for docs/bridge.md)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {Phase.AWAITING_INIT.name}"]
+    edges: dict[tuple[Phase, Phase], list[str]] = {}
+    for (phase, sender, input_), target in PHASE_TRANSITIONS.items():
+        edges.setdefault((phase, target), []).append(f"{sender.value}: {input_.value}")
+    for (phase, target), labels in edges.items():
+        lines.append(f"    {phase.name} --> {target.name}: " + "<br/>".join(labels))
+    lines.append(f"    {Phase.CLOSED.name} --> [*]")
+    return "\n".join(lines)
+
+
+def mermaid_status_diagram() -> str:
+    """The server-status table as a Mermaid state diagram."""
+    lines = ["stateDiagram-v2"]
+    for status in ServerStatus:
+        lines.append(f"    [*] --> {status.name}")
+    for last, allowed in STATUS_TRANSITIONS.items():
+        for new in sorted(allowed, key=lambda s: list(ServerStatus).index(s)):
+            lines.append(f"    {last.name} --> {new.name}")
+    return "\n".join(lines)

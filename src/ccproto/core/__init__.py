@@ -1,0 +1,36 @@
+"""What every protocol shares: errors, roles, limits, JSON I/O and the model/converter/schema machinery."""
+
+from ccproto.core.errors import (
+    DecodeError,
+    DuplicateCorrelationIdError,
+    InvalidTransitionError,
+    LimitExceededError,
+    LocalProtocolError,
+    ProtocolError,
+    ProtocolWarning,
+    RemoteProtocolError,
+    SchemaViolationError,
+    UnexpectedMessageError,
+    UnknownCorrelationIdError,
+    UnknownMessageError,
+)
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.roles import Role
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DecodeError",
+    "DuplicateCorrelationIdError",
+    "InvalidTransitionError",
+    "LimitExceededError",
+    "Limits",
+    "LocalProtocolError",
+    "ProtocolError",
+    "ProtocolWarning",
+    "RemoteProtocolError",
+    "Role",
+    "SchemaViolationError",
+    "UnexpectedMessageError",
+    "UnknownCorrelationIdError",
+    "UnknownMessageError",
+]

@@ -1,0 +1,396 @@
+"""The one cattrs converter setup: strict hooks derived from model specs.
+
+cattrs' default hooks coerce (``"false"`` -> ``True``, ``1.5`` -> ``1``,
+``1001`` -> ``"1001"``, ``"abc"`` -> ``("a", "b", "c")``).  ccproto never
+coerces: every primitive hook here checks the exact JSON type, and the hook for
+a model checks required members, constants, patterns and bounds, and keeps
+unknown members in ``extra``.  Structuring *is* validation, in one pass, so
+decoding a message needs no separate schema validation step.
+
+Errors are raised as :class:`StructureError` carrying the path to the
+offending value; :func:`decode_model` / :func:`encode_model` turn them into
+:class:`~ccproto.core.errors.SchemaViolationError` with a JSON pointer.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import cattrs
+
+from ccproto.core.errors import LocalProtocolError, ProtocolError, SchemaViolationError
+from ccproto.core.jsonio import json_type
+from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, model_spec, pointer, split_pointer
+
+__all__ = ["StructureError", "converter", "decode_model", "encode_model", "make_converter"]
+
+_M = TypeVar("_M", bound=Model)
+_MISSING: Any = object()
+
+
+class StructureError(Exception):
+    """A value does not fit its declared type; ``parts`` is the path to it."""
+
+    def __init__(self, detail: str, parts: tuple[str | int, ...] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.parts = parts
+
+    def within(self, *outer: str | int) -> StructureError:
+        """The same error, seen from an enclosing value."""
+        return StructureError(self.detail, (*outer, *self.parts))
+
+    @property
+    def pointer(self) -> str:
+        """RFC 6901 pointer to the offending value."""
+        return pointer(self.parts)
+
+
+def _expect(kind: str, value: Any) -> StructureError:
+    # Name the JSON type we got, never the value: it may be a secret.
+    return StructureError(f"expected {kind}, got {json_type(value)}")
+
+
+def _structure_str(value: Any, _: Any = None) -> str:
+    if type(value) is not str:
+        raise _expect("string", value)
+    return value
+
+
+def _structure_int(value: Any, _: Any = None) -> int:
+    if type(value) is not int:
+        raise _expect("integer", value)
+    return value
+
+
+def _structure_bool(value: Any, _: Any = None) -> bool:
+    if type(value) is not bool:
+        raise _expect("boolean", value)
+    return value
+
+
+def _structure_float(value: Any, _: Any = None) -> float:
+    if type(value) is not float and type(value) is not int:
+        raise _expect("number", value)
+    return value
+
+
+def _check_json(value: Any, depth: int = 0) -> None:
+    """Any-typed members must still be JSON (e.g. no sets, no non-str keys)."""
+    kind = type(value)
+    if kind in (str, int, bool, float) or value is None:
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise StructureError("object keys must be strings")
+            try:
+                _check_json(item)
+            except StructureError as exc:
+                raise exc.within(key) from None
+        return
+    if kind in (list, tuple):
+        for index, item in enumerate(value):
+            try:
+                _check_json(item)
+            except StructureError as exc:
+                raise exc.within(index) from None
+        return
+    raise StructureError(f"not a JSON value: {kind.__name__}")
+
+
+def _structure_any(value: Any, _: Any = None) -> Any:
+    _check_json(value)
+    return value
+
+
+def _structure_object(value: Any, _: Any = None) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _expect("object", value)
+    _check_json(value)
+    return value  # type: ignore[no-any-return]
+
+
+def _enum_hook(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
+    # A dict lookup is ~20x faster than Enum(value) and never coerces 1 -> "1".
+    by_value = {(type(m.value), m.value): m for m in cls}
+    allowed = ", ".join(repr(m.value) for m in cls)
+
+    def structure(value: Any, _: Any = None) -> enum.Enum:
+        try:
+            return by_value[(type(value), value)]
+        except (KeyError, TypeError):
+            raise StructureError(f"expected one of {allowed}") from None
+
+    return structure
+
+
+class _Hooks:
+    """Builds and caches structure/unstructure functions for type specs."""
+
+    def __init__(self, conv: cattrs.Converter) -> None:
+        self.conv = conv
+
+    def structure_fn(self, tspec: TypeSpec) -> Callable[[Any, Any], Any]:
+        kind = tspec.kind
+        if kind is Kind.ARRAY:
+            assert tspec.items is not None
+            item_fn = self.structure_fn(tspec.items)
+
+            def structure_array(value: Any, _: Any = None) -> tuple[Any, ...]:
+                if type(value) is not list and type(value) is not tuple:
+                    raise _expect("array", value)
+                out = []
+                for index, item in enumerate(value):
+                    try:
+                        out.append(item_fn(item, None))
+                    except StructureError as exc:
+                        raise exc.within(index) from None
+                return tuple(out)
+
+            return structure_array
+        if kind is Kind.ENUM or kind is Kind.MODEL:
+            return self.conv.get_structure_hook(tspec.python_type)
+        return _PRIMITIVE_STRUCTURE[kind]
+
+    def unstructure_fn(self, tspec: TypeSpec) -> Callable[[Any], Any]:
+        kind = tspec.kind
+        if kind is Kind.ARRAY:
+            assert tspec.items is not None
+            item_fn = self.unstructure_fn(tspec.items)
+
+            def unstructure_array(value: Any) -> list[Any]:
+                out = []
+                for index, item in enumerate(value):
+                    try:
+                        out.append(item_fn(item))
+                    except StructureError as exc:
+                        raise exc.within(index) from None
+                return out
+
+            return unstructure_array
+        if kind is Kind.ENUM:
+            return _unstructure_enum
+        if kind is Kind.MODEL:
+            return self.conv.get_unstructure_hook(tspec.python_type)
+        return _identity
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _unstructure_enum(value: Any) -> Any:
+    # A str where an enum belongs is passed through so the strict re-check names it.
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+_PRIMITIVE_STRUCTURE: dict[Kind, Callable[[Any, Any], Any]] = {
+    Kind.STR: _structure_str,
+    Kind.INT: _structure_int,
+    Kind.BOOL: _structure_bool,
+    Kind.FLOAT: _structure_float,
+    Kind.OBJECT: _structure_object,
+    Kind.ANY: _structure_any,
+}
+
+
+def _field_checker(spec: FieldSpec, inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Wrap a field's hook with its declared constraints (pattern, bounds, comma list)."""
+    info = spec.wire
+    regex = re.compile(info.pattern) if info.pattern else None
+    if info.comma_list:
+        item_regex = regex
+
+        def structure_comma_list(value: Any, _: Any = None) -> tuple[str, ...]:
+            text = _structure_str(value)
+            if text == "":
+                return ()
+            items = tuple(text.split(","))
+            if "" in items:
+                raise StructureError("comma-separated list has an empty item")
+            if item_regex is not None:
+                for item in items:
+                    if not item_regex.search(item):
+                        raise StructureError(f"list item does not match {info.pattern!r}")
+            return items
+
+        return structure_comma_list
+    if regex is None and info.minimum is None and info.maximum is None:
+        return inner
+
+    def structure_checked(value: Any, _: Any = None) -> Any:
+        result = inner(value, None)
+        if regex is not None and not regex.search(result):
+            raise StructureError(f"does not match pattern {info.pattern!r}")
+        if info.minimum is not None and result < info.minimum:
+            raise StructureError(f"must be >= {info.minimum}")
+        if info.maximum is not None and result > info.maximum:
+            raise StructureError(f"must be <= {info.maximum}")
+        return result
+
+    return structure_checked
+
+
+def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model]) -> Callable[[Any, Any], Model]:
+    spec = model_spec(cls)
+    plan = [
+        (f.attr, f.path, _field_checker(f, hooks.structure_fn(f.type)), f.required) for f in spec.fields
+    ]
+    consts = list(spec.consts.items())
+    objects = spec.objects[1:]  # () is the value itself
+    known = spec.known
+
+    def structure_model(value: Any, _: Any = None) -> Model:
+        if type(value) is not dict:
+            raise _expect("object", value)
+        found: dict[tuple[str, ...], dict[str, Any]] = {(): value}
+        for path in objects:
+            child = found[path[:-1]].get(path[-1], _MISSING)
+            if child is _MISSING:
+                raise StructureError(f"missing required member {path[-1]!r}", path)
+            if type(child) is not dict:
+                raise _expect("object", child).within(*path)
+            found[path] = child
+        for path, expected in consts:
+            actual = found[path[:-1]].get(path[-1], _MISSING)
+            if actual is _MISSING:
+                raise StructureError(f"missing required member {path[-1]!r}", path)
+            if type(actual) is not type(expected) or actual != expected:
+                raise StructureError(f"must be {expected!r}", path)
+        kwargs: dict[str, Any] = {}
+        for attr, path, fn, required in plan:
+            raw = found[path[:-1]].get(path[-1], _MISSING)
+            if raw is _MISSING:
+                if required:
+                    raise StructureError(f"missing required member {path[-1]!r}", path)
+                continue
+            try:
+                kwargs[attr] = fn(raw, None)
+            except StructureError as exc:
+                raise exc.within(*path) from None
+        extra: dict[str, Any] = {}
+        for path, obj in found.items():
+            declared = known[path]
+            if len(obj) > len(declared) or not declared.issuperset(obj):
+                for key, item in obj.items():
+                    if key not in declared:
+                        try:
+                            _check_json(item)
+                        except StructureError as exc:
+                            raise exc.within(*path, key) from None
+                        extra[pointer((*path, key))] = item
+        return cls(extra=extra, **kwargs)
+
+    return structure_model
+
+
+def _make_model_unstructure(hooks: _Hooks, cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
+    spec = model_spec(cls)
+    plan = [
+        (f.attr, f.path, _identity if f.wire.comma_list else hooks.unstructure_fn(f.type), f.wire.comma_list)
+        for f in spec.fields
+    ]
+    consts = list(spec.consts.items())
+    objects = spec.objects[1:]
+
+    def unstructure_model(obj: Model) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        made: dict[tuple[str, ...], dict[str, Any]] = {(): out}
+        for path in objects:
+            child: dict[str, Any] = {}
+            made[path[:-1]][path[-1]] = child
+            made[path] = child
+        for path, value in consts:
+            made[path[:-1]][path[-1]] = value
+        for attr, path, fn, comma_list in plan:
+            value = getattr(obj, attr)
+            if value is None:
+                continue
+            if comma_list and isinstance(value, (tuple, list)):
+                if not all(type(v) is str and v and "," not in v for v in value):
+                    raise StructureError("comma-list items must be non-empty strings without commas", path)
+                value = ",".join(value)
+            try:
+                made[path[:-1]][path[-1]] = fn(value)
+            except StructureError as exc:
+                raise exc.within(*path) from None
+        for ptr, value in obj.extra.items():
+            parts = split_pointer(ptr)
+            parent = made.get(parts[:-1]) if parts else None
+            if parent is None or parts[-1] in parent:
+                raise StructureError(
+                    f"extra member {ptr!r} has no containing object or collides with a declared member", parts
+                )
+            parent[parts[-1]] = value
+        return out
+
+    return unstructure_model
+
+
+def make_converter() -> cattrs.Converter:
+    """A new converter with ccproto's strict hooks (one per process is plenty)."""
+    conv = cattrs.Converter(detailed_validation=False)
+    hooks = _Hooks(conv)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
+    )
+    conv.register_unstructure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda t: _unstructure_enum
+    )
+    conv.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, Model),
+        lambda t: _make_model_structure(conv, hooks, t),
+    )
+    conv.register_unstructure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, Model),
+        lambda t: _make_model_unstructure(hooks, t),
+    )
+    return conv
+
+
+#: The process-wide converter every protocol uses.
+converter = make_converter()
+
+
+def decode_model(
+    value: Any,
+    cls: type[_M],
+    *,
+    error: type[ProtocolError] = SchemaViolationError.Remote,
+    **context: Any,
+) -> _M:
+    """Structure a JSON value into ``cls``, raising ``error`` (with pointer) if it does not fit."""
+    try:
+        return converter.structure(value, cls)  # type: ignore[no-any-return]
+    except StructureError as exc:
+        raise error(exc.detail, pointer=exc.pointer, **context) from None
+
+
+def encode_model(obj: Model, **context: Any) -> dict[str, Any]:
+    """Unstructure a model to a JSON value, strictly: the output is re-checked against the model.
+
+    Raises :class:`SchemaViolationError.Local` when the model holds something its
+    declaration does not allow (a wrong type, a pattern mismatch, a misplaced extra).
+    """
+    cls = type(obj)
+    try:
+        value: dict[str, Any] = converter.unstructure(obj, cls)
+    except StructureError as exc:
+        raise SchemaViolationError.Local(exc.detail, pointer=exc.pointer, **context) from None
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise SchemaViolationError.Local(f"cannot encode {cls.__name__}: {type(exc).__name__}", **context) from None
+    decode_model(value, cls, error=SchemaViolationError.Local, **context)
+    return value
+
+
+def is_local(error: ProtocolError) -> bool:
+    """Whether an error blames our side."""
+    return isinstance(error, LocalProtocolError)

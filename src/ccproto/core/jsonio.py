@@ -1,0 +1,128 @@
+"""JSON text <-> JSON values, with ccproto's limits and strictness.
+
+One place parses and one place serialises, so a faster backend (orjson) can
+later be swapped in here without touching the protocols.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ccproto.core.errors import DecodeError, LimitExceededError
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+
+__all__ = ["JsonValue", "dumps", "loads", "parse_object"]
+
+#: Any JSON value as Python holds it (dict, list, str, int, float, bool, None).
+JsonValue = Any
+
+
+def _reject_constant(name: str) -> float:
+    # NaN and Infinity are not JSON; Python's json accepts them by default.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth(value: JsonValue) -> int:
+    """Nesting depth of containers, computed without recursion."""
+    deepest = 0
+    stack: list[tuple[JsonValue, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
+    """Parse one JSON text, enforcing size and depth limits; raise ``DecodeError``."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        if len(data) > limits.max_message_bytes:
+            raise LimitExceededError.Remote(
+                f"message of {len(data)} bytes exceeds max_message_bytes={limits.max_message_bytes}",
+                code="message-too-large",
+            )
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"message is not valid UTF-8 (byte {exc.start})") from None
+    else:
+        text = data
+        # A str's UTF-8 size is at least its length; only measure when it might be over.
+        if len(text) * 4 > limits.max_message_bytes and len(text.encode("utf-8", "surrogatepass")) > limits.max_message_bytes:
+            raise LimitExceededError.Remote(
+                f"message exceeds max_message_bytes={limits.max_message_bytes}", code="message-too-large"
+            )
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise LimitExceededError.Remote(
+            f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep"
+        ) from None
+    except ValueError as exc:
+        raise DecodeError(f"not valid JSON: {_describe_json_error(exc)}") from None
+    # Counting brackets is a cheap upper bound on the depth; only walk when it might be over.
+    if text.count("[") + text.count("{") > limits.max_depth and _depth(value) > limits.max_depth:
+        raise LimitExceededError.Remote(f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep")
+    _check_floats(value)
+    return value
+
+
+def _check_floats(value: JsonValue) -> None:
+    """Reject numbers that overflowed to infinity (``1e999``): they cannot round-trip."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise DecodeError("number out of range (overflows a double)")
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _describe_json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        # msg + position only: the document itself may hold a secret.
+        return f"{exc.msg} (line {exc.lineno} column {exc.colno})"
+    return str(exc)
+
+
+def parse_object(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, JsonValue]:
+    """Parse one JSON text that must be an object (every ccproto message is one)."""
+    value = loads(data, limits=limits)
+    if not isinstance(value, dict):
+        raise DecodeError(f"a message must be a JSON object, not {json_type(value)}")
+    return value
+
+
+def dumps(value: JsonValue) -> str:
+    """Serialise compactly; refuses NaN/Infinity so we never emit invalid JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def json_type(value: object) -> str:
+    """The JSON type name of a Python value, for error messages (never the value itself)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

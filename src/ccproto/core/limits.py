@@ -1,0 +1,37 @@
+"""Bounds on everything a peer can make us hold in memory."""
+
+from __future__ import annotations
+
+import attrs
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value < 1:
+        raise ValueError(f"{attribute.name} must be a positive int, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Limits:
+    """Configured bounds; every connection and reader takes one (defaults are sane).
+
+    Going over a bound raises :class:`~ccproto.core.errors.LimitExceededError`
+    (remote when the peer caused it, local when we did); the connection is not
+    left holding the excess.
+    """
+
+    #: Largest message, in bytes of UTF-8 JSON (a bridge frame's payload).
+    max_message_bytes: int = attrs.field(default=1024 * 1024, validator=_positive)
+    #: Deepest nesting of JSON arrays and objects in one message.
+    max_depth: int = attrs.field(default=64, validator=_positive)
+    #: Most requests/queries outstanding on one connection at once.
+    max_pending: int = attrs.field(default=1024, validator=_positive)
+    #: Seconds a request may stay unanswered before ``handle_timer`` expires it.
+    request_timeout: float = attrs.field(default=30.0)
+
+    @request_timeout.validator
+    def _check_timeout(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"request_timeout must be a positive number, got {value!r}")
+
+
+DEFAULT_LIMITS = Limits()

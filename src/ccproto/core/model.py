@@ -1,0 +1,270 @@
+"""One definition per message: attrs classes with wire metadata.
+
+A message (or any object inside one) is declared once, as a frozen, slotted,
+keyword-only attrs class deriving from :class:`Model`, whose fields say where
+they live on the wire (``wire("header", "requestId")``) and what constrains
+them.  Everything else is derived from that declaration:
+
+* the strict cattrs structure/unstructure hooks (:mod:`ccproto.core.convert`),
+* the JSON Schema (:mod:`ccproto.core.schema`),
+* the hypothesis strategies (:mod:`ccproto.testing.strategies`).
+
+Unknown members are kept in ``extra``, keyed by the JSON pointer (relative to
+the model's own object) where they were found, so decode -> encode loses nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+
+from ccproto.core.redact import REDACTED, is_secret_key, redact, register_secret_key
+
+__all__ = [
+    "FieldSpec",
+    "JsonValue",
+    "Model",
+    "ModelSpec",
+    "model",
+    "model_spec",
+    "pointer",
+    "split_pointer",
+    "wire",
+]
+
+#: Marks a field holding any JSON value, passed through untouched.
+JsonValue = Any
+
+_META = "ccproto"
+_M = TypeVar("_M", bound=type["Model"])
+
+
+@attrs.frozen(kw_only=True)
+class WireInfo:
+    """What a field's metadata says about its wire form."""
+
+    path: tuple[str, ...]
+    secret: bool = False
+    pattern: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    comma_list: bool = False
+    description: str = ""
+
+
+def wire(
+    *path: str,
+    secret: bool = False,
+    pattern: str | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    comma_list: bool = False,
+    description: str = "",
+    optional: bool = False,
+) -> Any:
+    """Declare a model field and where it lives on the wire.
+
+    ``path`` is the sequence of JSON object keys from the model's own object to
+    the value (``wire("header", "requestId")``).  ``optional=True`` makes the
+    member optional on the wire (the field defaults to ``None``, meaning absent;
+    JSON ``null`` is never accepted).  ``secret=True`` keeps the value out of
+    ``repr`` and redacts it everywhere.  ``comma_list=True`` exposes a
+    comma-separated string as a tuple of its items.
+    """
+    if not path:
+        raise TypeError("wire() needs at least one key")
+    if secret:
+        register_secret_key(path[-1])
+    info = WireInfo(
+        path=path,
+        secret=secret,
+        pattern=pattern,
+        minimum=minimum,
+        maximum=maximum,
+        comma_list=comma_list,
+        description=description,
+    )
+    if optional:
+        return attrs.field(default=None, repr=not secret, metadata={_META: info})
+    return attrs.field(repr=not secret, metadata={_META: info})
+
+
+def pointer(parts: typing.Iterable[str | int]) -> str:
+    """RFC 6901 JSON pointer for a sequence of keys/indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def split_pointer(ptr: str) -> tuple[str, ...]:
+    """Inverse of :func:`pointer` (indexes come back as strings)."""
+    if ptr == "":
+        return ()
+    if not ptr.startswith("/"):
+        raise ValueError(f"not a JSON pointer: {ptr!r}")
+    return tuple(p.replace("~1", "/").replace("~0", "~") for p in ptr[1:].split("/"))
+
+
+def _repr_extra(extra: Mapping[str, Any]) -> str:
+    shown = {k: (REDACTED if is_secret_key(split_pointer(k)[-1]) else v) for k, v in extra.items()}
+    return repr(redact(shown))
+
+
+@attrs.frozen(kw_only=True)
+class Model:
+    """Base of every wire object.
+
+    Subclasses are declared with :func:`model` and fields made with :func:`wire`.
+    Class attributes shape the wire form further:
+
+    * ``WIRE_OBJECTS``: paths of objects that must exist even with no declared
+      field inside (e.g. an empty ``body``);
+    * ``WIRE_CONSTS``: members with a fixed value (a message's type and name).
+    """
+
+    WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    WIRE_CONSTS: ClassVar[Mapping[tuple[str, ...], Any]] = {}
+
+    #: Members the model does not declare, keyed by JSON pointer, kept for re-encoding.
+    extra: Mapping[str, JsonValue] = attrs.field(factory=dict, repr=_repr_extra, kw_only=True)
+
+
+def model(cls: _M) -> _M:
+    """Make ``cls`` a frozen, slotted, keyword-only attrs model compared by value."""
+    return attrs.frozen(kw_only=True)(cls)
+
+
+class Kind(enum.Enum):
+    """The shape of a field's value, as the converter and schema see it."""
+
+    STR = "string"
+    INT = "integer"
+    BOOL = "boolean"
+    FLOAT = "number"
+    ENUM = "enum"
+    ARRAY = "array"
+    OBJECT = "object"  # a mapping of str -> any JSON value
+    ANY = "any"
+    MODEL = "model"
+
+
+@attrs.frozen(kw_only=True)
+class TypeSpec:
+    """A field's type, reduced to what the wire cares about."""
+
+    kind: Kind
+    python_type: Any = None  # the enum / model class for ENUM / MODEL
+    items: TypeSpec | None = None  # for ARRAY
+
+
+@attrs.frozen(kw_only=True)
+class FieldSpec:
+    """One declared field: its attribute, wire location, type and constraints."""
+
+    attr: str
+    wire: WireInfo
+    type: TypeSpec
+    required: bool
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """Keys from the model's object to the value."""
+        return self.wire.path
+
+
+@attrs.frozen(kw_only=True)
+class ModelSpec:
+    """Everything derived from one model class's declaration."""
+
+    cls: type[Model]
+    fields: tuple[FieldSpec, ...]
+    consts: Mapping[tuple[str, ...], Any]
+    #: Every object path, parents before children; ``()`` is the model's own object.
+    objects: tuple[tuple[str, ...], ...]
+    #: For each object path, the member names that are declared there.
+    known: Mapping[tuple[str, ...], frozenset[str]]
+
+
+def _type_spec(annotation: Any) -> tuple[TypeSpec, bool]:
+    """Reduce an annotation to a TypeSpec; the bool says whether ``None`` is allowed."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"unsupported union {annotation!r}: only X | None")
+        inner, _ = _type_spec(args[0])
+        return inner, True
+    if annotation is Any:
+        return TypeSpec(kind=Kind.ANY), False
+    if annotation is str:
+        return TypeSpec(kind=Kind.STR), False
+    if annotation is bool:
+        return TypeSpec(kind=Kind.BOOL), False
+    if annotation is int:
+        return TypeSpec(kind=Kind.INT), False
+    if annotation is float:
+        return TypeSpec(kind=Kind.FLOAT), False
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return TypeSpec(kind=Kind.ENUM, python_type=annotation), False
+    if isinstance(annotation, type) and issubclass(annotation, Model):
+        return TypeSpec(kind=Kind.MODEL, python_type=annotation), False
+    if origin is tuple:
+        args = typing.get_args(annotation)
+        if len(args) != 2 or args[1] is not Ellipsis:
+            raise TypeError(f"unsupported tuple {annotation!r}: only tuple[X, ...]")
+        items, _ = _type_spec(args[0])
+        return TypeSpec(kind=Kind.ARRAY, items=items), False
+    if origin in (Mapping, dict) or annotation in (Mapping, dict):
+        return TypeSpec(kind=Kind.OBJECT), False
+    raise TypeError(f"unsupported field type {annotation!r}")
+
+
+@functools.cache
+def model_spec(cls: type[Model]) -> ModelSpec:
+    """The (cached) spec of a model class."""
+    hints = typing.get_type_hints(cls)
+    fields: list[FieldSpec] = []
+    for attribute in attrs.fields(cls):
+        info = attribute.metadata.get(_META)
+        if info is None:
+            if attribute.name == "extra":
+                continue
+            raise TypeError(f"{cls.__qualname__}.{attribute.name} is not declared with wire()")
+        tspec, nullable = _type_spec(hints[attribute.name])
+        required = attribute.default is attrs.NOTHING
+        if nullable == required:
+            raise TypeError(
+                f"{cls.__qualname__}.{attribute.name}: a field is optional exactly when its type admits None"
+            )
+        if info.comma_list and not (tspec.kind is Kind.ARRAY and tspec.items and tspec.items.kind is Kind.STR):
+            raise TypeError(f"{cls.__qualname__}.{attribute.name}: comma_list needs tuple[str, ...]")
+        fields.append(FieldSpec(attr=attribute.name, wire=info, type=tspec, required=required))
+
+    objects: set[tuple[str, ...]] = {()}
+    leaf_paths = [f.path for f in fields] + list(cls.WIRE_CONSTS)
+    for path in leaf_paths + list(cls.WIRE_OBJECTS):
+        for depth in range(len(path)):
+            objects.add(path[:depth])
+    objects.update(cls.WIRE_OBJECTS)
+    known: dict[tuple[str, ...], set[str]] = {obj: set() for obj in objects}
+    for path in leaf_paths:
+        if path in objects:
+            raise TypeError(f"{cls.__qualname__}: {pointer(path)} is both an object and a value")
+        if path[-1] in known[path[:-1]]:
+            raise TypeError(f"{cls.__qualname__}: {pointer(path)} declared twice")
+        known[path[:-1]].add(path[-1])
+    for obj in objects:
+        if obj:
+            known[obj[:-1]].add(obj[-1])
+    ordered = tuple(sorted(objects, key=lambda p: (len(p), p)))
+    return ModelSpec(
+        cls=cls,
+        fields=tuple(fields),
+        consts=dict(cls.WIRE_CONSTS),
+        objects=ordered,
+        known={k: frozenset(v) for k, v in known.items()},
+    )

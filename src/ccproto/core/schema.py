@@ -1,0 +1,164 @@
+"""JSON Schema (draft 2020-12) derived from model declarations, and validators for it.
+
+The schemas under ``schemas/`` are the published contract.  They are generated
+from the models (``python3 tasks.py schemas``) and a test proves the committed
+files equal what the models generate, so the two cannot drift.
+
+Validation with these schemas (``jsonschema``) is used where every finding is
+wanted, not only the first: ``ccproto validate`` runs it on records that fail
+the converter's one-pass check, to list all their violations.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import jsonschema.validators
+
+from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, model_spec, pointer
+from ccproto.core.redact import is_secret_key
+
+__all__ = ["DRAFT", "SchemaFinding", "iter_schema_findings", "schema_for", "validator_for"]
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _type_schema(tspec: TypeSpec) -> dict[str, Any]:
+    kind = tspec.kind
+    if kind is Kind.ENUM:
+        return {"enum": [member.value for member in tspec.python_type]}
+    if kind is Kind.MODEL:
+        return _object_schema(tspec.python_type)
+    if kind is Kind.ARRAY:
+        assert tspec.items is not None
+        return {"type": "array", "items": _type_schema(tspec.items)}
+    if kind is Kind.ANY:
+        return {}
+    return {"type": kind.value}
+
+
+def _field_schema(field: FieldSpec) -> dict[str, Any]:
+    info = field.wire
+    if info.comma_list:
+        item = info.pattern.strip("^$") if info.pattern else "[^,]+"
+        schema: dict[str, Any] = {"type": "string", "pattern": f"^(?:{item}(?:,{item})*)?$"}
+    else:
+        schema = _type_schema(field.type)
+        if info.pattern:
+            schema["pattern"] = info.pattern
+        if info.minimum is not None:
+            schema["minimum"] = info.minimum
+        if info.maximum is not None:
+            schema["maximum"] = info.maximum
+    if info.description:
+        schema["description"] = info.description
+    if info.secret:
+        schema["writeOnly"] = True  # a credential: sent, never echoed back
+    return schema
+
+
+def _object_schema(cls: type[Model]) -> dict[str, Any]:
+    spec = model_spec(cls)
+    nodes: dict[tuple[str, ...], dict[str, Any]] = {
+        path: {"type": "object", "properties": {}, "required": []} for path in spec.objects
+    }
+    for path in spec.objects[1:]:
+        nodes[path[:-1]]["properties"][path[-1]] = nodes[path]
+        nodes[path[:-1]]["required"].append(path[-1])
+    for path, value in spec.consts.items():
+        nodes[path[:-1]]["properties"][path[-1]] = {"const": value}
+        nodes[path[:-1]]["required"].append(path[-1])
+    for field in spec.fields:
+        parent = nodes[field.path[:-1]]
+        parent["properties"][field.path[-1]] = _field_schema(field)
+        if field.required:
+            parent["required"].append(field.path[-1])
+    for node in nodes.values():
+        node["required"].sort()
+        if not node["required"]:
+            del node["required"]
+        # Unknown members are allowed (and kept): vendors extend messages.
+    root = nodes[()]
+    if cls.__doc__:
+        root = {"description": cls.__doc__.strip().splitlines()[0], **root}
+    return root
+
+
+@functools.cache
+def _schema(cls: type[Model]) -> dict[str, Any]:
+    return {"$schema": DRAFT, "title": cls.__name__, **_object_schema(cls)}
+
+
+def schema_for(cls: type[Model]) -> dict[str, Any]:
+    """The JSON Schema of a model (a fresh copy; safe to modify)."""
+    import copy
+
+    return copy.deepcopy(_schema(cls))
+
+
+def _is_strict_integer(checker: Any, instance: Any) -> bool:
+    # JSON Schema counts 1.0 as an integer; ccproto's models do not (it would not
+    # round-trip as written), so the validators agree with the models.
+    return type(instance) is int
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer),
+)
+
+
+@functools.cache
+def validator_for(cls: type[Model]) -> Any:
+    """A compiled validator (built once per model) for ``cls``'s schema."""
+    return _Validator(_schema(cls))
+
+
+class SchemaFinding:
+    """One schema violation: where, and what (never the offending value itself)."""
+
+    __slots__ = ("detail", "pointer")
+
+    def __init__(self, pointer: str, detail: str) -> None:
+        self.pointer = pointer
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"SchemaFinding({self.pointer!r}, {self.detail!r})"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    # jsonschema's own messages quote the instance, which may be a secret.
+    keyword = error.validator
+    expected = error.validator_value
+    if keyword == "required":
+        missing = [name for name in expected if isinstance(error.instance, dict) and name not in error.instance]
+        return f"missing required member {missing[0]!r}" if missing else "missing required member"
+    if keyword == "type":
+        return f"expected {expected}"
+    if keyword == "const":
+        return f"must be {expected!r}"
+    if keyword == "enum":
+        return "expected one of " + ", ".join(repr(v) for v in expected)
+    if keyword == "pattern":
+        return f"does not match pattern {expected!r}"
+    if keyword in ("minimum", "maximum"):
+        return f"must be {'>=' if keyword == 'minimum' else '<='} {expected}"
+    return f"violates {keyword!r}"
+
+
+def iter_schema_findings(value: Any, cls: type[Model]) -> Iterator[SchemaFinding]:
+    """Every schema violation of ``value`` against ``cls``'s schema, in document order."""
+    errors = sorted(validator_for(cls).iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        parts = list(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [n for n in error.validator_value if n not in error.instance]
+            parts += missing[:1]
+        detail = _describe(error)
+        if any(isinstance(p, str) and is_secret_key(p) for p in parts):
+            detail = detail.split(":")[0]
+        yield SchemaFinding(pointer(parts), detail)

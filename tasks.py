@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The project's commands; needs nothing but Python 3.11+ (it makes .venv itself).
+
+    python3 tasks.py demo     set up, then run `ccproto validate` on the bundled sample captures
+    python3 tasks.py test     set up, then run the whole suite: pytest (coverage-gated), mypy --strict, ruff
+    python3 tasks.py schemas  regenerate schemas/ from the models
+    python3 tasks.py docs     regenerate the generated parts of docs/
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".ccproto-installed"
+CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+SAMPLES = ["examples/captures/bridge-clean.jsonl", "examples/captures/bridge-faulty.jsonl"]
+
+
+def run(*args: str | os.PathLike[str], check: bool = True) -> int:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    return subprocess.run([str(a) for a in args], cwd=ROOT, check=check).returncode
+
+
+def setup() -> None:
+    """Create .venv and install the project with its dev extra (pinned), once per change of inputs."""
+    if not PY.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    inputs = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()
+    if STAMP.exists() and STAMP.read_bytes() == inputs:
+        return
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", CONSTRAINTS, "-e", ".[dev]")
+    STAMP.write_bytes(inputs)
+
+
+def demo() -> int:
+    setup()
+    status = 0
+    for sample in SAMPLES:
+        code = run(BIN / "ccproto", "validate", sample, check=False)
+        print(f"(exit status {code})\n", flush=True)
+        status = max(status, code if code != 1 else 0)  # a faulty sample exiting 1 is the point of the demo
+    return status
+
+
+def test() -> int:
+    setup()
+    failures = 0
+    failures += run(PY, "-m", "coverage", "run", "-m", "pytest", check=False) != 0
+    failures += run(PY, "-m", "coverage", "report", check=False) != 0
+    failures += run(PY, "-m", "mypy", "--strict", "src", check=False) != 0
+    failures += run(PY, "-m", "ruff", "check", "src", "tests", "tools", "tasks.py", check=False) != 0
+    print("\nall checks passed" if not failures else f"\n{failures} check(s) failed", flush=True)
+    return 1 if failures else 0
+
+
+def schemas() -> int:
+    setup()
+    return run(PY, "tools/generate.py", "schemas", check=False)
+
+
+def docs() -> int:
+    setup()
+    return run(PY, "tools/generate.py", "docs", check=False)
+
+
+COMMANDS = {"demo": demo, "test": test, "schemas": schemas, "docs": docs}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(COMMANDS[sys.argv[1]]())
