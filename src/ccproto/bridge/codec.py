@@ -32,7 +32,16 @@ from ccproto.core.jsonio import dumps, parse_object
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import redact, redact_text
 
-__all__ = ["Decoded", "decode", "decode_value", "encode", "encode_value", "message_class_for"]
+__all__ = [
+    "Decoded",
+    "decode",
+    "decode_text",
+    "decode_value",
+    "encode",
+    "encode_value",
+    "message_class_for",
+    "normalise",
+]
 
 _NAMES = {name.value: name for name in Name}
 _TYPES = {kind.value: kind for kind in MessageType}
@@ -59,9 +68,11 @@ def _schema_error(detail: str, pointer: str, value: Any) -> SchemaViolationError
     return SchemaViolationError.Remote(detail, pointer=pointer, message=redact(value))
 
 
-def _normalise(value: dict[str, Any], warnings: list[ProtocolWarning]) -> dict[str, Any]:
-    """Apply the accepted alternate spellings (without mutating ``value``)."""
-    header = value["header"]
+def normalise(value: dict[str, Any], warnings: list[ProtocolWarning]) -> dict[str, Any]:
+    """Apply the accepted alternate spellings (without mutating ``value``), noting each in ``warnings``."""
+    header = value.get("header")
+    if type(header) is not dict or header.get("type") != MessageType.RESPONSE.value:
+        return value
     renames = [
         (alt, canonical)
         for alt, canonical in quirks.ALTERNATE_RESPONSE_HEADER_KEYS.items()
@@ -138,10 +149,7 @@ def decode_value(value: dict[str, Any], *, strict: bool = False) -> Decoded:
     if type(value) is not dict:
         raise DecodeError("a message must be a JSON object")
     warnings: list[ProtocolWarning] = []
-    if type(value.get("header")) is dict and value["header"].get("type") == MessageType.RESPONSE.value:
-        normalised = _normalise(value, warnings)
-    else:
-        normalised = value
+    normalised = normalise(value, warnings)
     cls = message_class_for(normalised)
     try:
         message = decode_model(normalised, cls)

@@ -1,0 +1,7 @@
+"""``python -m ccproto``: the command line."""
+
+import sys
+
+from ccproto.cli import main
+
+sys.exit(main())

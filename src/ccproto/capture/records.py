@@ -1,0 +1,128 @@
+"""Reading captures: JSON Lines, one record a line.
+
+A record is ``{"ts", "conn", "from", "protocol", "message"}`` (or ``"raw"``
+text in place of ``"message"``).  ``ts`` is an RFC 3339 string or epoch
+seconds; ``conn`` defaults to one connection; ``protocol`` may be left out and
+is then detected from the message's shape.  Blank lines are allowed and keep
+their line numbers, so record numbers are line numbers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from ccproto.core.jsonio import JsonValue
+from ccproto.core.roles import Role
+
+__all__ = ["PROTOCOLS", "BadRecord", "Record", "detect_protocol", "parse_timestamp", "read_jsonl"]
+
+#: The protocols a record may name.
+PROTOCOLS = ("bridge", "processor", "cceb")
+#: The connection a record without ``conn`` belongs to.
+DEFAULT_CONN = "default"
+
+
+@attrs.frozen(kw_only=True)
+class Record:
+    """One message as captured."""
+
+    file: str
+    number: int
+    ts: float | None
+    conn: str
+    sender: Role
+    protocol: str | None
+    #: The message as JSON (``None`` when the record gave ``raw`` text instead).
+    message: JsonValue = attrs.field(repr=False)
+    #: The text as seen on the wire, when the record gave it (``message`` is then ``None``).
+    raw: str | None = attrs.field(repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class BadRecord:
+    """A line that is not a valid capture record; ``detail`` never quotes the line."""
+
+    file: str
+    number: int
+    conn: str | None
+    detail: str
+
+
+def parse_timestamp(value: Any) -> float:
+    """Epoch seconds from an RFC 3339 string or a number; raises ``ValueError``."""
+    if isinstance(value, bool):
+        raise ValueError("ts must be an RFC 3339 string or epoch seconds")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        parsed = datetime.datetime.fromisoformat(value.replace("z", "Z"))
+        if parsed.tzinfo is None:
+            raise ValueError("ts needs a time zone offset (RFC 3339)")
+        return parsed.timestamp()
+    raise ValueError("ts must be an RFC 3339 string or epoch seconds")
+
+
+def detect_protocol(message: JsonValue) -> str | None:
+    """Guess a message's protocol from its shape (``None`` when nothing fits)."""
+    if not isinstance(message, dict):
+        return None
+    if "header" in message and "body" in message:
+        return "bridge"
+    if "command" in message or ("name" in message and "data" in message and "type" not in message):
+        return "processor"
+    if "type" in message and ("uuid" in message or message.get("type") == "ack"):
+        return "cceb"
+    return None
+
+
+def _record(file: str, number: int, value: Any) -> Record | BadRecord:
+    if not isinstance(value, dict):
+        return BadRecord(file=file, number=number, conn=None, detail="a record must be a JSON object")
+    conn = value.get("conn", DEFAULT_CONN)
+    if not isinstance(conn, str):
+        return BadRecord(file=file, number=number, conn=None, detail="'conn' must be a string")
+
+    def bad(detail: str) -> BadRecord:
+        return BadRecord(file=file, number=number, conn=conn, detail=detail)
+
+    try:
+        sender = Role(value.get("from"))
+    except ValueError:
+        return bad("'from' must be 'client' or 'server'")
+    protocol = value.get("protocol")
+    if protocol is not None and protocol not in PROTOCOLS:
+        return bad("'protocol' must be one of " + ", ".join(repr(p) for p in PROTOCOLS))
+    ts: float | None = None
+    if "ts" in value:
+        try:
+            ts = parse_timestamp(value["ts"])
+        except (ValueError, OverflowError):
+            return bad("'ts' must be an RFC 3339 string (with offset) or epoch seconds")
+    has_message, has_raw = "message" in value, "raw" in value
+    if has_message == has_raw:
+        return bad("a record has exactly one of 'message' and 'raw'")
+    raw = value.get("raw")
+    if has_raw and not isinstance(raw, str):
+        return bad("'raw' must be a string")
+    return Record(
+        file=file, number=number, ts=ts, conn=conn, sender=sender, protocol=protocol,
+        message=value.get("message"), raw=raw,
+    )
+
+
+def read_jsonl(lines: Iterable[str], *, file: str) -> Iterator[Record | BadRecord]:
+    """Records (or bad records) from the lines of a JSON Lines capture."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            yield BadRecord(file=file, number=number, conn=None, detail="line is not valid JSON")
+            continue
+        yield _record(file, number, value)

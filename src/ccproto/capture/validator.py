@@ -1,0 +1,113 @@
+"""``ccproto validate``'s engine: records in, findings out; a finding never stops the run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol
+
+from ccproto.capture.bridge import BridgeConnectionChecker
+from ccproto.capture.findings import Finding, Kind, Report, Severity
+from ccproto.capture.records import BadRecord, Record, detect_protocol, read_jsonl
+from ccproto.core.errors import ProtocolError
+from ccproto.core.jsonio import loads
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+
+__all__ = ["CHECKERS", "ConnectionChecker", "validate_files", "validate_records"]
+
+
+class ConnectionChecker(Protocol):
+    """Checks the records of one connection of one protocol."""
+
+    def check(self, record: Record) -> list[Finding]: ...
+
+    def finish(self, file: str, conn: str, last_record: int) -> list[Finding]: ...
+
+
+#: protocol -> factory of a checker for one connection.  Protocols add themselves here.
+CHECKERS: dict[str, Callable[..., ConnectionChecker]] = {"bridge": BridgeConnectionChecker}
+
+
+def _guess(record: Record, limits: Limits) -> str | None:
+    if record.protocol is not None:
+        return record.protocol
+    message = record.message
+    if record.raw is not None:
+        try:
+            message = loads(record.raw, limits=limits)
+        except ProtocolError:
+            return None
+    return detect_protocol(message)
+
+
+def validate_records(
+    records: Iterable[Record | BadRecord],
+    *,
+    report: Report | None = None,
+    strict: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Report:
+    """Check records (of one file), one state machine per connection; add findings to ``report``."""
+    report = report if report is not None else Report()
+    checkers: dict[str, ConnectionChecker | None] = {}
+    protocols: dict[str, str | None] = {}
+    last: dict[str, int] = {}
+    file = ""
+    for item in records:
+        report.records += 1
+        file = item.file
+        if isinstance(item, BadRecord):
+            report.findings.append(Finding(
+                file=item.file, record=item.number, conn=item.conn, severity=Severity.ERROR, kind=Kind.DECODE,
+                code="bad-record", path="", message=item.detail,
+            ))
+            continue
+        conn = item.conn
+        last[conn] = item.number
+        if conn not in protocols:
+            protocols[conn] = _guess(item, limits)
+            factory = CHECKERS.get(protocols[conn] or "")
+            checkers[conn] = factory(limits=limits, strict=strict) if factory else None
+            if protocols[conn] is None:
+                report.findings.append(Finding(
+                    file=item.file, record=item.number, conn=conn, severity=Severity.ERROR, kind=Kind.DECODE,
+                    code="unknown-protocol", path="",
+                    message="cannot tell the connection's protocol: give 'protocol' in the record",
+                ))
+            elif factory is None:
+                report.findings.append(Finding(
+                    file=item.file, record=item.number, conn=conn, severity=Severity.WARNING, kind=Kind.DECODE,
+                    code="protocol-not-checked", path="",
+                    message=f"ccproto does not check {protocols[conn]} traffic yet; the connection is skipped",
+                ))
+        elif item.protocol is not None and item.protocol != protocols[conn]:
+            report.findings.append(Finding(
+                file=item.file, record=item.number, conn=conn, severity=Severity.ERROR, kind=Kind.DECODE,
+                code="protocol-changed", path="",
+                message=f"record says {item.protocol!r} but the connection is {protocols[conn]!r}",
+            ))
+            continue
+        checker = checkers[conn]
+        if checker is not None:
+            report.findings.extend(checker.check(item))
+    for conn, checker in checkers.items():
+        if checker is not None:
+            report.findings.extend(checker.finish(file, conn, last[conn]))
+    report.connections.setdefault(file, {}).update(protocols)
+    return report
+
+
+def validate_files(
+    paths: Iterable[str | Path],
+    *,
+    strict: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Report:
+    """Validate JSON Lines capture files; raises ``OSError`` for an unreadable file."""
+    report = Report()
+    for path in paths:
+        path = Path(path)
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            validate_records(read_jsonl(handle, file=str(path)), report=report, strict=strict, limits=limits)
+    report.findings.sort(key=lambda f: (f.file, f.record))
+    return report
