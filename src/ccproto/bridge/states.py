@@ -133,7 +133,8 @@ def mermaid_diagram() -> str:
     lines = ["stateDiagram-v2", f"    [*] --> {Phase.AWAITING_INIT.name}"]
     edges: dict[tuple[Phase, Phase], list[str]] = {}
     for (phase, sender, input_), target in PHASE_TRANSITIONS.items():
-        edges.setdefault((phase, target), []).append(f"{sender.value}: {input_.value}")
+        party = "bridge" if sender is Role.SERVER else "client"
+        edges.setdefault((phase, target), []).append(f"{party}: {input_.value}")
     for (phase, target), labels in edges.items():
         lines.append(f"    {phase.name} --> {target.name}: " + "<br/>".join(labels))
     lines.append(f"    {Phase.CLOSED.name} --> [*]")

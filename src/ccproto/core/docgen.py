@@ -1,0 +1,42 @@
+"""Generating the published artefacts (schemas, doc sections) from the code, and checking them.
+
+``python3 tasks.py schemas`` / ``python3 tasks.py docs`` write them; the test
+suite asserts the committed files equal what this module generates, so the
+schemas and the docs' diagrams can never drift from the models and tables.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+from ccproto.core.model import Model
+from ccproto.core.schema import schema_for
+
+__all__ = ["render_schema", "replace_section", "schema_filename"]
+
+
+def schema_filename(cls: type[Model]) -> str:
+    """The file a model's schema is published as."""
+    return f"{cls.__name__}.schema.json"
+
+
+def render_schema(cls: type[Model]) -> str:
+    """A model's schema as published: stable key order, two-space indent, trailing newline."""
+    return json.dumps(schema_for(cls), indent=2, ensure_ascii=False) + "\n"
+
+
+def schema_files(classes: Iterable[type[Model]]) -> dict[str, str]:
+    """File name -> content for a protocol's message classes."""
+    return {schema_filename(cls): render_schema(cls) for cls in classes}
+
+
+def replace_section(document: str, name: str, content: str) -> str:
+    """Replace the text between ``<!-- generated:NAME -->`` and ``<!-- end:NAME -->``."""
+    pattern = re.compile(
+        rf"(<!-- generated:{re.escape(name)} -->\n).*?(<!-- end:{re.escape(name)} -->)", re.DOTALL
+    )
+    if not pattern.search(document):
+        raise ValueError(f"no section {name!r} in the document")
+    return pattern.sub(lambda m: m.group(1) + content.rstrip("\n") + "\n" + m.group(2), document)
