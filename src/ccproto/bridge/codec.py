@@ -48,6 +48,7 @@ _TYPES = {kind.value: kind for kind in MessageType}
 _RESULTS = {result.value: result for result in Result}
 _KNOWN_NAMES = frozenset(_NAMES)
 _CLASSES = frozenset(MESSAGE_CLASSES.values())
+_MISSING: Any = object()
 #: Longest raw text kept in an error (the rest is cut: errors must stay small).
 _EXCERPT = 2000
 
@@ -93,22 +94,27 @@ def normalise(value: dict[str, Any], warnings: list[ProtocolWarning]) -> dict[st
     return {**value, "header": header}
 
 
+def _header_member(header: dict[str, Any], key: str, allowed: dict[str, Any], value: dict[str, Any]) -> Any:
+    """Look up a discriminating header member; a missing or ill-typed one is a schema violation."""
+    raw = header.get(key, _MISSING)
+    if raw is _MISSING:
+        raise _schema_error(f"missing required member {key!r}", f"/header/{key}", value)
+    found = allowed.get(raw) if type(raw) is str else None
+    if found is None:
+        raise _schema_error("expected one of " + ", ".join(repr(v) for v in allowed), f"/header/{key}", value)
+    return found
+
+
 def message_class_for(value: dict[str, Any]) -> type[BridgeMessage]:
     """The message class a (normalised) JSON object claims to be, from its header."""
-    header = value.get("header")
+    header = value.get("header", _MISSING)
     if type(header) is not dict:
-        detail = "missing required member 'header'" if header is None else "expected object"
+        detail = "missing required member 'header'" if header is _MISSING else "expected object"
         raise _schema_error(detail, "/header", value)
-    type_ = _TYPES.get(header.get("type"))  # type: ignore[arg-type]
-    if type_ is None:
-        if "type" not in header:
-            raise _schema_error("missing required member 'type'", "/header/type", value)
-        raise _schema_error(
-            "expected one of " + ", ".join(repr(t) for t in _TYPES), "/header/type", value
-        )
-    raw_name = header.get("name")
+    type_: MessageType = _header_member(header, "type", _TYPES, value)
+    raw_name = header.get("name", _MISSING)
     if type(raw_name) is not str:
-        detail = "missing required member 'name'" if raw_name is None else "expected string"
+        detail = "missing required member 'name'" if raw_name is _MISSING else "expected string"
         raise _schema_error(detail, "/header/name", value)
     name = _NAMES.get(raw_name)
     if name is None:
@@ -121,10 +127,7 @@ def message_class_for(value: dict[str, Any]) -> type[BridgeMessage]:
         )
     result: Result | None = None
     if type_ is MessageType.RESPONSE:
-        result = _RESULTS.get(header.get("result"))  # type: ignore[arg-type]
-        if result is None:
-            detail = "missing required member 'result'" if "result" not in header else "expected 'SUCCESS' or 'FAILURE'"
-            raise _schema_error(detail, "/header/result", value)
+        result = _header_member(header, "result", _RESULTS, value)
     cls = MESSAGE_CLASSES.get((type_, name, result))
     if cls is None:
         raise UnknownMessageError.Remote(

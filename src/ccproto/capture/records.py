@@ -16,7 +16,8 @@ from typing import Any
 
 import attrs
 
-from ccproto.core.jsonio import JsonValue
+from ccproto.core.errors import DecodeError
+from ccproto.core.jsonio import JsonValue, check_finite
 from ccproto.core.roles import Role
 
 __all__ = ["PROTOCOLS", "BadRecord", "Record", "detect_protocol", "parse_timestamp", "read_jsonl"]
@@ -115,14 +116,28 @@ def _record(file: str, number: int, value: Any) -> Record | BadRecord:
     )
 
 
-def read_jsonl(lines: Iterable[str], *, file: str) -> Iterator[Record | BadRecord]:
-    """Records (or bad records) from the lines of a JSON Lines capture."""
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_jsonl(lines: Iterable[str | bytes], *, file: str) -> Iterator[Record | BadRecord]:
+    """Records (or bad records) from the lines of a JSON Lines capture (text, or bytes decoded as UTF-8)."""
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                yield BadRecord(file=file, number=number, conn=None, detail="line is not valid UTF-8")
+                continue
+        elif number == 1:
+            line = line.removeprefix("\ufeff")
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except (ValueError, RecursionError):
+            # Same strictness as message decoding: no NaN/Infinity, no numbers that overflow.
+            value = json.loads(line, parse_constant=_reject_constant)
+            check_finite(value)
+        except (ValueError, RecursionError, DecodeError):
             yield BadRecord(file=file, number=number, conn=None, detail="line is not valid JSON")
             continue
         yield _record(file, number, value)

@@ -64,17 +64,20 @@ def validate_records(
             continue
         conn = item.conn
         last[conn] = item.number
-        if conn not in protocols:
+        if protocols.get(conn) is None:
+            # Until a record reveals the protocol, each record is tried again (one bad first record
+            # must not hide the rest of the connection).
             protocols[conn] = _guess(item, limits)
-            factory = CHECKERS.get(protocols[conn] or "")
-            checkers[conn] = factory(limits=limits, strict=strict) if factory else None
             if protocols[conn] is None:
                 report.findings.append(Finding(
                     file=item.file, record=item.number, conn=conn, severity=Severity.ERROR, kind=Kind.DECODE,
                     code="unknown-protocol", path="",
-                    message="cannot tell the connection's protocol: give 'protocol' in the record",
+                    message="cannot tell the message's protocol from its shape: give 'protocol' in the record",
                 ))
-            elif factory is None:
+                continue
+            factory = CHECKERS.get(protocols[conn] or "")
+            checkers[conn] = factory(limits=limits, strict=strict) if factory else None
+            if factory is None:
                 report.findings.append(Finding(
                     file=item.file, record=item.number, conn=conn, severity=Severity.WARNING, kind=Kind.DECODE,
                     code="protocol-not-checked", path="",
@@ -107,7 +110,7 @@ def validate_files(
     report = Report()
     for path in paths:
         path = Path(path)
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with path.open("rb") as handle:
             validate_records(read_jsonl(handle, file=str(path)), report=report, strict=strict, limits=limits)
     report.findings.sort(key=lambda f: (f.file, f.record))
     return report

@@ -172,9 +172,7 @@ class _Hooks:
                 return out
 
             return unstructure_array
-        if kind is Kind.ENUM:
-            return _unstructure_enum
-        if kind is Kind.MODEL:
+        if kind is Kind.ENUM or kind is Kind.MODEL:
             return self.conv.get_unstructure_hook(tspec.python_type)
         return _identity
 
@@ -183,9 +181,14 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _unstructure_enum(value: Any) -> Any:
-    # A str where an enum belongs is passed through so the strict re-check names it.
-    return value.value if isinstance(value, enum.Enum) else value
+def _enum_unstructure_hook(cls: type[enum.Enum]) -> Callable[[Any], Any]:
+    def unstructure_enum(value: Any) -> Any:
+        # Output is strict: the member's value would be valid JSON, but the model is wrong.
+        if type(value) is not cls:
+            raise StructureError(f"expected a {cls.__name__} member, got {type(value).__name__}")
+        return value.value
+
+    return unstructure_enum
 
 
 _PRIMITIVE_STRUCTURE: dict[Kind, Callable[[Any, Any], Any]] = {
@@ -198,10 +201,22 @@ _PRIMITIVE_STRUCTURE: dict[Kind, Callable[[Any, Any], Any]] = {
 }
 
 
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a schema ``pattern`` with ECMA-262 semantics for a final ``$``.
+
+    In Python ``$`` also matches before a trailing newline; in JSON Schema it does
+    not, so ``"id\n"`` must not match ``^id$``.  Both the converter and the
+    validator use this, so they agree with each other and with other validators.
+    """
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
 def _field_checker(spec: FieldSpec, inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """Wrap a field's hook with its declared constraints (pattern, bounds, comma list)."""
     info = spec.wire
-    regex = re.compile(info.pattern) if info.pattern else None
+    regex = compile_pattern(info.pattern) if info.pattern else None
     if info.comma_list:
         item_regex = regex
 
@@ -268,6 +283,9 @@ def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model
                 if required:
                     raise StructureError(f"missing required member {path[-1]!r}", path)
                 continue
+            if raw is None and not required:
+                # None means "absent" in the model, so null cannot be told apart from it: refuse it.
+                raise StructureError("null is not allowed: leave the optional member out", path)
             try:
                 kwargs[attr] = fn(raw, None)
             except StructureError as exc:
@@ -291,11 +309,13 @@ def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model
 def _make_model_unstructure(hooks: _Hooks, cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
     spec = model_spec(cls)
     plan = [
-        (f.attr, f.path, _identity if f.wire.comma_list else hooks.unstructure_fn(f.type), f.wire.comma_list)
+        (f.attr, f.path, _identity if f.wire.comma_list else hooks.unstructure_fn(f.type), f.wire.comma_list,
+         f.required)
         for f in spec.fields
     ]
     consts = list(spec.consts.items())
     objects = spec.objects[1:]
+    known = spec.known
 
     def unstructure_model(obj: Model) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -306,9 +326,9 @@ def _make_model_unstructure(hooks: _Hooks, cls: type[Model]) -> Callable[[Model]
             made[path] = child
         for path, value in consts:
             made[path[:-1]][path[-1]] = value
-        for attr, path, fn, comma_list in plan:
+        for attr, path, fn, comma_list, required in plan:
             value = getattr(obj, attr)
-            if value is None:
+            if value is None and not required:
                 continue
             if comma_list and isinstance(value, (tuple, list)):
                 if not all(type(v) is str and v and "," not in v for v in value):
@@ -321,7 +341,7 @@ def _make_model_unstructure(hooks: _Hooks, cls: type[Model]) -> Callable[[Model]
         for ptr, value in obj.extra.items():
             parts = split_pointer(ptr)
             parent = made.get(parts[:-1]) if parts else None
-            if parent is None or parts[-1] in parent:
+            if parent is None or parts[-1] in known[parts[:-1]]:
                 raise StructureError(
                     f"extra member {ptr!r} has no containing object or collides with a declared member", parts
                 )
@@ -343,7 +363,7 @@ def make_converter() -> cattrs.Converter:
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
     )
     conv.register_unstructure_hook_factory(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda t: _unstructure_enum
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_unstructure_hook
     )
     conv.register_structure_hook_factory(
         lambda t: isinstance(t, type) and issubclass(t, Model),

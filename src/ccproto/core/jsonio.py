@@ -13,7 +13,7 @@ from typing import Any
 from ccproto.core.errors import DecodeError, LimitExceededError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["JsonValue", "dumps", "loads", "parse_object"]
+__all__ = ["JsonValue", "check_finite", "dumps", "json_type", "loads", "parse_object"]
 
 #: Any JSON value as Python holds it (dict, list, str, int, float, bool, None).
 JsonValue = Any
@@ -71,11 +71,11 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
     # Counting brackets is a cheap upper bound on the depth; only walk when it might be over.
     if text.count("[") + text.count("{") > limits.max_depth and _depth(value) > limits.max_depth:
         raise LimitExceededError.Remote(f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep")
-    _check_floats(value)
+    check_finite(value)
     return value
 
 
-def _check_floats(value: JsonValue) -> None:
+def check_finite(value: JsonValue) -> None:
     """Reject numbers that overflowed to infinity (``1e999``): they cannot round-trip."""
     stack = [value]
     while stack:

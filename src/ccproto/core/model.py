@@ -110,7 +110,8 @@ def split_pointer(ptr: str) -> tuple[str, ...]:
 
 
 def _repr_extra(extra: Mapping[str, Any]) -> str:
-    shown = {k: (REDACTED if is_secret_key(split_pointer(k)[-1]) else v) for k, v in extra.items()}
+    shown = {k: (REDACTED if is_secret_key(k.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")) else v)
+             for k, v in extra.items()}
     return repr(redact(shown))
 
 

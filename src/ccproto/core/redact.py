@@ -48,17 +48,62 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _pattern() -> re.Pattern[str]:
+def _key_pattern() -> re.Pattern[str]:
     global _text_pattern
     if _text_pattern is None:
         keys = "|".join(re.escape(k) for k in sorted(_SECRET_KEYS, key=len, reverse=True))
-        # "key" : "value" (with escapes) or "key" : <scalar up to , } ] or end>
-        _text_pattern = re.compile(
-            r'("(?:' + keys + r')"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]*)', re.DOTALL
-        )
+        _text_pattern = re.compile(r'"(?:' + keys + r')"\s*:\s*')
     return _text_pattern
 
 
+def _value_end(text: str, start: int) -> int:
+    """Where the JSON value starting at ``start`` ends (the text's end if it is cut short)."""
+    if start >= len(text):
+        return start
+    first = text[start]
+    if first == '"':
+        index = start + 1
+        while index < len(text):
+            if text[index] == "\\":
+                index += 2
+                continue
+            if text[index] == '"':
+                return index + 1
+            index += 1
+        return len(text)
+    if first in "[{":
+        depth, index, in_string = 0, start, False
+        while index < len(text):
+            char = text[index]
+            if in_string:
+                if char == "\\":
+                    index += 1
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif char in "[{":
+                depth += 1
+            elif char in "]}":
+                depth -= 1
+                if depth == 0:
+                    return index + 1
+            index += 1
+        return len(text)
+    match = re.compile(r"[^,}\]\s]*").match(text, start)
+    assert match is not None
+    return match.end()
+
+
 def redact_text(text: str) -> str:
-    """Redact secret values from text that may not parse as JSON (truncated, malformed)."""
-    return _pattern().sub(lambda m: m.group(1) + '"' + REDACTED + '"', text)
+    """Redact secret values (strings, numbers, arrays, objects) from text that may not parse as JSON."""
+    out: list[str] = []
+    position = 0
+    for match in _key_pattern().finditer(text):
+        if match.start() < position:
+            continue  # inside a value already redacted
+        out.append(text[position : match.end()])
+        out.append('"' + REDACTED + '"')
+        position = _value_end(text, match.end())
+    out.append(text[position:])
+    return "".join(out)

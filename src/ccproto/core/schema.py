@@ -18,8 +18,8 @@ from typing import Any
 import jsonschema
 import jsonschema.validators
 
+from ccproto.core.convert import compile_pattern
 from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, model_spec, pointer
-from ccproto.core.redact import is_secret_key
 
 __all__ = ["DRAFT", "SchemaFinding", "iter_schema_findings", "schema_for", "validator_for"]
 
@@ -105,8 +105,35 @@ def _is_strict_integer(checker: Any, instance: Any) -> bool:
     return type(instance) is int
 
 
+def _strictly_equal(a: Any, b: Any) -> bool:
+    """JSON equality without Python's 1 == 1.0 == True (the models tell these apart)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_strictly_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_strictly_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+    if not any(_strictly_equal(instance, allowed) for allowed in enums):
+        yield jsonschema.ValidationError(f"not one of {enums!r}")
+
+
+def _const(validator: Any, const: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+    if not _strictly_equal(instance, const):
+        yield jsonschema.ValidationError(f"must be {const!r}")
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not compile_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"does not match {pattern!r}")
+
+
 _Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator,
+    validators={"enum": _enum, "const": _const, "pattern": _pattern},
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer),
 )
 
@@ -134,9 +161,6 @@ def _describe(error: jsonschema.ValidationError) -> str:
     # jsonschema's own messages quote the instance, which may be a secret.
     keyword = error.validator
     expected = error.validator_value
-    if keyword == "required":
-        missing = [name for name in expected if isinstance(error.instance, dict) and name not in error.instance]
-        return f"missing required member {missing[0]!r}" if missing else "missing required member"
     if keyword == "type":
         return f"expected {expected}"
     if keyword == "const":
@@ -152,13 +176,20 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 def iter_schema_findings(value: Any, cls: type[Model]) -> Iterator[SchemaFinding]:
     """Every schema violation of ``value`` against ``cls``'s schema, in document order."""
-    errors = sorted(validator_for(cls).iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
-    for error in errors:
+    found: list[SchemaFinding] = []
+    required_done: set[str] = set()
+    for error in validator_for(cls).iter_errors(value):
         parts = list(error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            missing = [n for n in error.validator_value if n not in error.instance]
-            parts += missing[:1]
-        detail = _describe(error)
-        if any(isinstance(p, str) and is_secret_key(p) for p in parts):
-            detail = detail.split(":")[0]
-        yield SchemaFinding(pointer(parts), detail)
+        if error.validator == "required":
+            # jsonschema raises one error per missing member without saying which: name them all once.
+            where = pointer(parts)
+            if where in required_done or not isinstance(error.instance, dict):
+                continue
+            required_done.add(where)
+            for name in error.validator_value:
+                if name not in error.instance:
+                    found.append(SchemaFinding(pointer([*parts, name]), f"missing required member {name!r}"))
+            continue
+        found.append(SchemaFinding(pointer(parts), _describe(error)))
+    found.sort(key=lambda f: f.pointer)
+    yield from found
