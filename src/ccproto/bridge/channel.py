@@ -300,7 +300,7 @@ class ControlChannel:
     def _unexpected_hint(self, sender: Role, input_: states.Input) -> str | None:
         if not any(key[1] is sender and key[2] is input_ for key in states.PHASE_TRANSITIONS):
             return "queries and requests flow bridge -> client; responses and events flow client -> bridge"
-        return states.PHASE_HINTS.get((self.phase, sender))
+        return states.INPUT_HINTS.get(input_) or states.PHASE_HINTS.get((self.phase, sender))
 
     def _fail(self, exc: ProtocolError, sender: Role, message: BridgeMessage | None = None) -> ProtocolError:
         """Fill in the error's context and, if errors are sticky, move to ERROR."""

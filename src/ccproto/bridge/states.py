@@ -103,6 +103,11 @@ PHASE_HINTS: dict[tuple[Phase, Role], str] = {
     (Phase.CLOSED, _C): "the channel is closed: dispose was answered",
 }
 
+#: Hints that depend on the message rather than the phase (checked first).
+INPUT_HINTS: dict[Input, str] = {
+    Input.DISPOSE_RESPONSE: "answer dispose only after the bridge's cti.request.dispose",
+}
+
 #: Server-status changes the client may report: last reported -> allowed next.
 #: Any status may be re-announced; the first report may be any status.
 STATUS_TRANSITIONS: dict[ServerStatus, frozenset[ServerStatus]] = {

@@ -1,0 +1,102 @@
+"""Project invariants: layering, generated artefacts up to date, README examples that run."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from ccproto.bridge.docs import SECTIONS
+from ccproto.bridge.models import ALL_MESSAGE_CLASSES
+from ccproto.core.docgen import replace_section, schema_files
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "ccproto"
+
+#: Layer of each subpackage; a module may import only its own layer and lower ones (ARCHITECTURE.md).
+LAYERS = {"core": 0, "bridge": 1, "processor": 1, "cceb": 1, "capture": 2, "testing": 3, "cli": 4, "__main__": 4}
+PROTOCOLS = {"bridge", "processor", "cceb"}
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _layer_of(module_path: Path) -> str:
+    relative = module_path.relative_to(SRC)
+    return relative.parts[0].removesuffix(".py")
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_lower_layers_never_import_higher_ones(path: Path) -> None:
+    own = _layer_of(path)
+    if own == "__init__":
+        return  # the package root imports nothing but its version
+    for name in _imports(path):
+        if not name.startswith("ccproto.") or name == "ccproto":
+            continue
+        target = name.split(".")[1]
+        assert LAYERS[target] <= LAYERS[own], f"{path.relative_to(SRC)} ({own}) imports {name} ({target})"
+        if own in PROTOCOLS and target in PROTOCOLS:
+            assert target == own, f"protocol package {own} imports another protocol: {name}"
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_library_does_no_io_reads_no_clock_starts_no_thread(path: Path) -> None:
+    banned = {"socket", "threading", "asyncio", "time", "selectors", "subprocess"}
+    allowed_io = {"cli", "capture"}  # reading capture files and printing is their job
+    imported = {name.split(".")[0] for name in _imports(path)}
+    assert not imported & banned, f"{path.relative_to(SRC)} imports {imported & banned}"
+    if _layer_of(path) not in allowed_io:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(?<![\w.])open\(|\.open\(", text), f"{path.relative_to(SRC)} opens files"
+
+
+def test_published_schemas_are_generated_from_the_models() -> None:
+    folder = ROOT / "schemas" / "bridge"
+    wanted = schema_files(ALL_MESSAGE_CLASSES)
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.schema.json")}
+    assert on_disk == wanted, "schemas/ is stale: run `python3 tasks.py schemas`"
+
+
+def test_docs_generated_sections_are_current() -> None:
+    text = (ROOT / "docs" / "bridge.md").read_text(encoding="utf-8")
+    regenerated = text
+    for name, generate in SECTIONS.items():
+        regenerated = replace_section(regenerated, name, generate())
+    assert regenerated == text, "docs/bridge.md is stale: run `python3 tasks.py docs`"
+
+
+def test_replace_section_needs_the_markers() -> None:
+    with pytest.raises(ValueError, match="no section"):
+        replace_section("nothing here", "x", "y")
+
+
+def test_readme_python_examples_run() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})  # noqa: S102 - our own documentation
+
+
+def test_readme_has_exactly_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Two commands", 1)[1].split("##", 1)[0]
+    commands = re.findall(r"^python3 tasks\.py (\w+)", section, re.MULTILINE)
+    assert commands == ["demo", "test"]
+
+
+def test_every_quirk_constant_is_documented() -> None:
+    quirks = (ROOT / "docs" / "quirks.md").read_text(encoding="utf-8")
+    for name in ("ALTERNATE_RESPONSE_HEADER_KEYS", "misspelled_name", "GUID_PATTERN", "CONTROL_TARGET_PATTERN",
+                 "MEDIA_TYPE_PATTERN", "AGENT_NAME_MISSING", "PHASE_TRANSITIONS"):
+        assert name in quirks
