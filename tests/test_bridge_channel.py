@@ -105,12 +105,10 @@ def test_every_phase_sender_message_combination_follows_the_table(
         assert channel.phase is expected
         return
     side = LocalProtocolError if sender is our_role else RemoteProtocolError
+    if sender is not our_role:
+        channel.receive_data(encode_frame(message))  # buffering never fails
     with pytest.raises(UnexpectedMessageError) as info:
-        if sender is our_role:
-            channel.send(message)
-        else:
-            channel.receive_data(encode_frame(message))
-            channel.next_event()
+        channel.send(message) if sender is our_role else channel.next_event()
     assert isinstance(info.value, side)
     assert info.value.state is phase
     assert info.value.role is sender
@@ -484,5 +482,5 @@ def test_arbitrary_bytes_only_raise_remote_protocol_errors(data: bytes, sizes: l
             position += size
             while channel.next_event() is not NEED_DATA:
                 pass
-    except ProtocolError as exc:
-        assert isinstance(exc, RemoteProtocolError)
+    except RemoteProtocolError:
+        pass  # the only kind of error allowed; anything else fails the test

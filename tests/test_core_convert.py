@@ -33,7 +33,7 @@ class Level(enum.Enum):
 @model
 class Item(Model):
     name: str = wire("name")
-    qty: int | None = wire("qty", optional=True, minimum=0)
+    qty: int | None = wire("qty", default=None, minimum=0)
 
 
 @model
@@ -60,11 +60,11 @@ class Sample(Model):
     props: Mapping[str, Any] = wire("body", "props")
     payload: Any = wire("body", "payload")
     media: tuple[str, ...] = wire("body", "media", comma_list=True)
-    nick: str | None = wire("body", "nick", optional=True, pattern=r"^[a-z]+$")
-    level: Level | None = wire("body", "level", optional=True)
-    maybe: Any | None = wire("body", "maybe", optional=True)
-    odd: int | None = wire("body", "we/ird~key", optional=True)
-    pin: str | None = wire("body", "ccprotoConvertTestPin", secret=True, optional=True)
+    nick: str | None = wire("body", "nick", default=None, pattern=r"^[a-z]+$")
+    level: Level | None = wire("body", "level", default=None)
+    maybe: Any | None = wire("body", "maybe", default=None)
+    odd: int | None = wire("body", "we/ird~key", default=None)
+    pin: str | None = wire("body", "ccprotoConvertTestPin", secret=True, default=None)
 
 
 def valid_value() -> dict[str, Any]:
@@ -711,7 +711,7 @@ def test_bare_annotation_without_wire_is_rejected() -> None:
 def test_optional_with_non_optional_type_is_rejected() -> None:
     @model
     class BadOptional(Model):
-        name: str = wire("name", optional=True)
+        name: str = wire("name", default=None)
 
     with pytest.raises(TypeError, match="optional"):
         model_spec(BadOptional)

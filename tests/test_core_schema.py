@@ -37,7 +37,7 @@ class Entry(Model):
     """An entry of a list."""
 
     label: str = wire("label")
-    weight: int | None = wire("weight", optional=True, minimum=1, maximum=9)
+    weight: int | None = wire("weight", default=None, minimum=1, maximum=9)
 
 
 @model
@@ -61,9 +61,9 @@ class Probe(Model):
     media: tuple[str, ...] = wire("body", "media", comma_list=True, pattern=r"^[^,]+$")
     plain_list: tuple[str, ...] = wire("body", "plainList", comma_list=True)
     secret: str = wire("body", SECRET_KEY, secret=True)
-    nick: str | None = wire("body", "nick", optional=True)
-    priority: Priority | None = wire("body", "priority", optional=True)
-    odd: int | None = wire("body", "we/ird~key", optional=True)
+    nick: str | None = wire("body", "nick", default=None)
+    priority: Priority | None = wire("body", "priority", default=None)
+    odd: int | None = wire("body", "we/ird~key", default=None)
 
 
 MODELS: list[type[Model]] = [Probe, Entry, *ALL_MESSAGE_CLASSES]

@@ -85,7 +85,7 @@ def test_readme_python_examples_run() -> None:
     blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
     assert len(blocks) >= 2
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})  # noqa: S102 - our own documentation
+        exec(compile(block, "README.md", "exec"), {})
 
 
 def test_readme_has_exactly_two_commands() -> None:

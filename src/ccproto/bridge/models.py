@@ -242,11 +242,11 @@ class AgentInfoResponse(Response):
     """Successful answer to ``cti.query.agentinfo``."""
 
     switch_agent_id: str = wire("body", "switch-agent-id", description="Login id the agent uses with the switch")
-    first_name: str | None = wire("body", "first-name", optional=True)
-    last_name: str | None = wire("body", "last-name", optional=True)
-    full_name: str | None = wire("body", "full-name", optional=True)
+    first_name: str | None = wire("body", "first-name", default=None)
+    last_name: str | None = wire("body", "last-name", default=None)
+    full_name: str | None = wire("body", "full-name", default=None)
     cti_specific: Mapping[str, JsonValue] | None = wire(
-        "body", "cti-specific", optional=True, description="Platform-specific agent data, passed through as-is"
+        "body", "cti-specific", default=None, description="Platform-specific agent data, passed through as-is"
     )
 
     @property

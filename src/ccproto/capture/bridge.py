@@ -39,7 +39,9 @@ class BridgeConnectionChecker:
         """Findings for one record, in order: decoding, schema, then sequence."""
         findings: list[Finding] = []
 
-        def add(severity: Severity, kind: Kind, code: str, path: str, message: str, related: tuple[int, ...] = ()) -> None:
+        def add(
+            severity: Severity, kind: Kind, code: str, path: str, message: str, related: tuple[int, ...] = ()
+        ) -> None:
             findings.append(Finding(
                 file=record.file, record=record.number, conn=record.conn, severity=severity, kind=kind,
                 code=code, path=path, message=message, related=related,

@@ -111,7 +111,7 @@ def _structure_object(value: Any, _: Any = None) -> dict[str, Any]:
     if type(value) is not dict:
         raise _expect("object", value)
     _check_json(value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _enum_hook(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
@@ -389,7 +389,7 @@ def decode_model(
 ) -> _M:
     """Structure a JSON value into ``cls``, raising ``error`` (with pointer) if it does not fit."""
     try:
-        return converter.structure(value, cls)  # type: ignore[no-any-return]
+        return converter.structure(value, cls)
     except StructureError as exc:
         raise error(exc.detail, pointer=exc.pointer, **context) from None
 

@@ -40,7 +40,7 @@ class ProtocolError(Exception):
     """Base of every error ccproto raises about protocol traffic."""
 
     #: Stable, machine-readable identifier of the kind of error.
-    code: ClassVar[str] = "protocol-error"
+    code: str = "protocol-error"
 
     def __init__(
         self,

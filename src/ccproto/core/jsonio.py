@@ -56,7 +56,8 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
     else:
         text = data
         # A str's UTF-8 size is at least its length; only measure when it might be over.
-        if len(text) * 4 > limits.max_message_bytes and len(text.encode("utf-8", "surrogatepass")) > limits.max_message_bytes:
+        too_big = len(text) * 4 > limits.max_message_bytes
+        if too_big and len(text.encode("utf-8", "surrogatepass")) > limits.max_message_bytes:
             raise LimitExceededError.Remote(
                 f"message exceeds max_message_bytes={limits.max_message_bytes}", code="message-too-large"
             )

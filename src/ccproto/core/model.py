@@ -19,7 +19,7 @@ import enum
 import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -33,6 +33,7 @@ __all__ = [
     "ModelSpec",
     "model",
     "model_spec",
+    "class_cache",
     "pointer",
     "split_pointer",
     "wire",
@@ -66,14 +67,14 @@ def wire(
     maximum: int | None = None,
     comma_list: bool = False,
     description: str = "",
-    optional: bool = False,
+    default: attrs.NothingType | None = attrs.NOTHING,
 ) -> Any:
     """Declare a model field and where it lives on the wire.
 
     ``path`` is the sequence of JSON object keys from the model's own object to
-    the value (``wire("header", "requestId")``).  ``optional=True`` makes the
-    member optional on the wire (the field defaults to ``None``, meaning absent;
-    JSON ``null`` is never accepted).  ``secret=True`` keeps the value out of
+    the value (``wire("header", "requestId")``).  ``default=None`` makes the
+    member optional on the wire (``default=None``: the field defaults to
+    ``None``, meaning absent; JSON ``null`` is never accepted).  ``secret=True`` keeps the value out of
     ``repr`` and redacts it everywhere.  ``comma_list=True`` exposes a
     comma-separated string as a tuple of its items.
     """
@@ -90,7 +91,7 @@ def wire(
         comma_list=comma_list,
         description=description,
     )
-    if optional:
+    if default is None:
         return attrs.field(default=None, repr=not secret, metadata={_META: info})
     return attrs.field(repr=not secret, metadata={_META: info})
 
@@ -115,8 +116,15 @@ def _repr_extra(extra: Mapping[str, Any]) -> str:
     return repr(redact(shown))
 
 
+@typing.dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(wire, attrs.field))
+class _Transformed:
+    """Tells type checkers that subclasses are keyword-only frozen classes whose fields come from ``wire()``."""
+
+    __slots__ = ()
+
+
 @attrs.frozen(kw_only=True)
-class Model:
+class Model(_Transformed):
     """Base of every wire object.
 
     Subclasses are declared with :func:`model` and fields made with :func:`wire`.
@@ -194,7 +202,7 @@ def _type_spec(annotation: Any) -> tuple[TypeSpec, bool]:
     """Reduce an annotation to a TypeSpec; the bool says whether ``None`` is allowed."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        args: Any = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) != 1:
             raise TypeError(f"unsupported union {annotation!r}: only X | None")
         inner, _ = _type_spec(args[0])
@@ -224,7 +232,26 @@ def _type_spec(annotation: Any) -> tuple[TypeSpec, bool]:
     raise TypeError(f"unsupported field type {annotation!r}")
 
 
-@functools.cache
+_C = TypeVar("_C")
+_R = TypeVar("_R")
+
+
+def class_cache(function: Callable[[type[_C]], _R]) -> Callable[[type[_C]], _R]:
+    """Memoise a function of a class (``functools.cache`` without the typing trouble; classes live forever)."""
+    cache: dict[type[_C], _R] = {}
+
+    @functools.wraps(function)
+    def cached(cls: type[_C]) -> _R:
+        try:
+            return cache[cls]
+        except KeyError:
+            result = cache[cls] = function(cls)
+            return result
+
+    return cached
+
+
+@class_cache
 def model_spec(cls: type[Model]) -> ModelSpec:
     """The (cached) spec of a model class."""
     hints = typing.get_type_hints(cls)
@@ -246,7 +273,7 @@ def model_spec(cls: type[Model]) -> ModelSpec:
         fields.append(FieldSpec(attr=attribute.name, wire=info, type=tspec, required=required))
 
     objects: set[tuple[str, ...]] = {()}
-    leaf_paths = [f.path for f in fields] + list(cls.WIRE_CONSTS)
+    leaf_paths: list[tuple[str, ...]] = [f.path for f in fields] + list(cls.WIRE_CONSTS)
     for path in leaf_paths + list(cls.WIRE_OBJECTS):
         for depth in range(len(path)):
             objects.add(path[:depth])

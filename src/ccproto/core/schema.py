@@ -11,7 +11,6 @@ the converter's one-pass check, to list all their violations.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ import jsonschema
 import jsonschema.validators
 
 from ccproto.core.convert import compile_pattern
-from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, model_spec, pointer
+from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, class_cache, model_spec, pointer
 
 __all__ = ["DRAFT", "SchemaFinding", "iter_schema_findings", "schema_for", "validator_for"]
 
@@ -87,7 +86,7 @@ def _object_schema(cls: type[Model]) -> dict[str, Any]:
     return root
 
 
-@functools.cache
+@class_cache
 def _schema(cls: type[Model]) -> dict[str, Any]:
     return {"$schema": DRAFT, "title": cls.__name__, **_object_schema(cls)}
 
@@ -138,7 +137,7 @@ _Validator = jsonschema.validators.extend(
 )
 
 
-@functools.cache
+@class_cache
 def validator_for(cls: type[Model]) -> Any:
     """A compiled validator (built once per model) for ``cls``'s schema."""
     return _Validator(_schema(cls))

@@ -8,7 +8,7 @@ every message class with ``st.from_type``.
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
@@ -83,6 +83,13 @@ def _field_strategy(field: FieldSpec) -> st.SearchStrategy[Any]:
     return strategy if field.required else st.none() | strategy
 
 
+def _pointer_under(path: tuple[str, ...]) -> Callable[[str], str]:
+    def make(name: str) -> str:
+        return pointer((*path, EXTRA_PREFIX + name))
+
+    return make
+
+
 def _extras(cls: type[Model]) -> st.SearchStrategy[dict[str, Any]]:
     spec = model_spec(cls)
     for names in spec.known.values():
@@ -90,17 +97,23 @@ def _extras(cls: type[Model]) -> st.SearchStrategy[dict[str, Any]]:
         if clash:
             raise TypeError(f"{cls.__name__} declares {clash[0]!r}: generated extras would collide")
     places = [
-        st.dictionaries(
-            text(max_size=6).map(lambda name, p=path: pointer((*p, EXTRA_PREFIX + name))), json_values(), max_size=2
-        )
-        for path in spec.objects
+        st.dictionaries(text(max_size=6).map(_pointer_under(path)), json_values(), max_size=2) for path in spec.objects
     ]
     return st.tuples(*places).map(lambda parts: {k: v for part in parts for k, v in part.items()})
 
 
-@functools.cache
+_STRATEGIES: dict[tuple[type[Model], bool], st.SearchStrategy[Any]] = {}
+
+
 def from_model(cls: type[Model], *, with_extra: bool = True) -> st.SearchStrategy[Any]:
     """Instances of a model class with every field drawn from its declaration (and unknown members)."""
+    key = (cls, with_extra)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = _build(cls, with_extra)
+    return _STRATEGIES[key]
+
+
+def _build(cls: type[Model], with_extra: bool) -> st.SearchStrategy[Any]:
     spec = model_spec(cls)
     kwargs = {field.attr: _field_strategy(field) for field in spec.fields}
     if with_extra:
