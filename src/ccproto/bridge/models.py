@@ -147,15 +147,22 @@ def _message(type_: MessageType, name: Name | None, result: Result | None = None
     return register
 
 
+@model
+class Addressed(BridgeMessage):
+    """A query, request or response: sent to the control destination and correlated by ``requestId``."""
+
+    target: str = wire("header", "target", pattern=CONTROL_TARGET_PATTERN, description="{Processor_Name}.CONTROL")
+    request_id: str = wire(
+        "header", "requestId", pattern=GUID_PATTERN, description="The request's GUID (a response repeats it)"
+    )
+
+
 # -- queries and requests (bridge -> client) ---------------------------------------------
 
 
 @model
-class Request(BridgeMessage):
+class Request(Addressed):
     """A query or request: addressed to the control destination, correlated by ``requestId``."""
-
-    target: str = wire("header", "target", pattern=CONTROL_TARGET_PATTERN, description="{Processor_Name}.CONTROL")
-    request_id: str = wire("header", "requestId", pattern=GUID_PATTERN, description="Unique id of this request")
 
     #: The success-response class answering this request.
     RESPONSE: ClassVar[type[Response]]
@@ -210,11 +217,8 @@ class DisposeRequest(Request):
 
 
 @model
-class Response(BridgeMessage):
+class Response(Addressed):
     """A response: names the request it answers by ``name``, ``target`` and ``requestId``."""
-
-    target: str = wire("header", "target", pattern=CONTROL_TARGET_PATTERN, description="{Processor_Name}.CONTROL")
-    request_id: str = wire("header", "requestId", pattern=GUID_PATTERN, description="Id of the original request")
 
     #: The header ``result`` of this class (``SUCCESS`` except for :class:`FailureResponse`).
     RESULT: ClassVar[Result] = Result.SUCCESS

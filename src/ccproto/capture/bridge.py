@@ -13,7 +13,6 @@ from ccproto.core.errors import (
     DecodeError,
     LimitExceededError,
     ProtocolError,
-    ProtocolWarning,
     SchemaViolationError,
 )
 from ccproto.core.jsonio import parse_object
@@ -54,11 +53,10 @@ class BridgeConnectionChecker:
         except (DecodeError, LimitExceededError) as exc:
             add(Severity.ERROR, Kind.DECODE, exc.code, exc.pointer, exc.detail)
             return findings
-        warnings: list[ProtocolWarning] = []
-        normalised = codec.normalise(value, warnings)
         try:
             decoded = codec.decode_value(value)
         except SchemaViolationError as exc:
+            normalised = codec.normalise(value, [])
             for pointer, detail in self._all_schema_findings(normalised, exc):
                 add(Severity.ERROR, Kind.SCHEMA, exc.code, pointer, detail)
             return findings
