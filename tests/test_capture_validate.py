@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from ccproto.capture import Kind, Report, Severity, read_jsonl, render, validate_files, validate_records
+from sample_expectations import FAULTY_ERRORS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"
 CLEAN = EXAMPLES / "bridge-clean.jsonl"
 FAULTY = EXAMPLES / "bridge-faulty.jsonl"
+# FAULTY_ERRORS: see sample_expectations.py
 
 TARGET = "Acme1.CONTROL"
 CANARY = "hunter2-canary"
@@ -148,22 +150,6 @@ def test_clean_sample_has_no_errors_and_one_alternate_spelling_warning() -> None
     assert report.connections == {str(CLEAN): {"bridge-1": "bridge"}}
 
 
-FAULTY_ERRORS = {
-    # createsession before the client's first status report
-    (2, "sequence", "unexpected-message"),
-    # channel-groups-supported "false" (a string) and channel-groups-max-per-agent -1
-    (6, "schema", "schema-violation"),
-    # answers requestId ...063, which was never asked
-    (7, "sequence", "unknown-correlation-id"),
-    # "cti.request. createsession" (with a space)
-    (9, "schema", "unknown-message"),
-    # createsession SUCCESS while the last reported status is pausing-service
-    (11, "sequence", "session-while-not-in-service"),
-    # stopping-service -> in-service
-    (13, "sequence", "invalid-status-transition"),
-    # a status event after dispose was answered
-    (17, "sequence", "unexpected-message"),
-}
 
 
 def test_faulty_sample_errors_are_exactly_the_known_ones() -> None:

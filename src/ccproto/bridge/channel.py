@@ -40,6 +40,7 @@ from ccproto.core.errors import (
     UnexpectedMessageError,
     UnknownCorrelationIdError,
 )
+from ccproto.core.jsonio import check_text_size
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import redact
 from ccproto.core.roles import Role
@@ -177,10 +178,7 @@ class ControlChannel:
         self._check_usable(self.our_role)
         try:
             text = codec.encode(message)
-            if len(text) * 4 > self.limits.max_message_bytes and len(text.encode()) > self.limits.max_message_bytes:
-                raise LimitExceededError.Local(
-                    f"message exceeds max_message_bytes={self.limits.max_message_bytes}", code="message-too-large"
-                )
+            check_text_size(text, self.limits, LimitExceededError.Local)
         except ProtocolError as exc:
             raise self._fail(exc, self.our_role) from None
         self.observe(message, self.our_role, now=now)

@@ -13,7 +13,7 @@ from typing import Any
 from ccproto.core.errors import DecodeError, LimitExceededError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["JsonValue", "check_finite", "dumps", "json_type", "loads", "parse_object"]
+__all__ = ["JsonValue", "check_finite", "check_text_size", "dumps", "json_type", "loads", "parse_object"]
 
 #: Any JSON value as Python holds it (dict, list, str, int, float, bool, None).
 JsonValue = Any
@@ -41,6 +41,14 @@ def _depth(value: JsonValue) -> int:
     return deepest
 
 
+def check_text_size(text: str, limits: Limits, error: type[LimitExceededError]) -> None:
+    """Raise ``error`` if ``text`` is over ``limits.max_message_bytes`` once written as UTF-8."""
+    # A character is at most 4 UTF-8 bytes: only encode when the text might be over.
+    limit = limits.max_message_bytes
+    if len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise error(f"message exceeds max_message_bytes={limits.max_message_bytes}", code="message-too-large")
+
+
 def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
     """Parse one JSON text, enforcing size and depth limits; raise ``DecodeError``."""
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -55,12 +63,7 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
             raise DecodeError(f"message is not valid UTF-8 (byte {exc.start})") from None
     else:
         text = data
-        # A str's UTF-8 size is at least its length; only measure when it might be over.
-        too_big = len(text) * 4 > limits.max_message_bytes
-        if too_big and len(text.encode("utf-8", "surrogatepass")) > limits.max_message_bytes:
-            raise LimitExceededError.Remote(
-                f"message exceeds max_message_bytes={limits.max_message_bytes}", code="message-too-large"
-            )
+        check_text_size(text, limits, LimitExceededError.Remote)
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
