@@ -21,6 +21,7 @@ from ccproto.bridge.models import (
     Result,
 )
 from ccproto.core.convert import decode_model, encode_model
+from ccproto.core.decoding import Decoded, parse_message, raise_if_strict
 from ccproto.core.errors import (
     DecodeError,
     ProtocolError,
@@ -28,9 +29,9 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
-from ccproto.core.jsonio import dumps, parse_object
+from ccproto.core.jsonio import dumps
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.redact import redact, redact_text
+from ccproto.core.redact import redact
 
 __all__ = [
     "Decoded",
@@ -49,20 +50,6 @@ _RESULTS = {result.value: result for result in Result}
 _KNOWN_NAMES = frozenset(_NAMES)
 _CLASSES = frozenset(MESSAGE_CLASSES.values())
 _MISSING: Any = object()
-#: Longest raw text kept in an error (the rest is cut: errors must stay small).
-_EXCERPT = 2000
-
-
-class Decoded:
-    """A decoded message and the warnings its decoding raised."""
-
-    __slots__ = ("message", "value", "warnings")
-
-    def __init__(self, message: BridgeMessage, value: dict[str, Any], warnings: tuple[ProtocolWarning, ...]) -> None:
-        self.message = message
-        #: The JSON value as received (before quirk normalisation).
-        self.value = value
-        self.warnings = warnings
 
 
 def _schema_error(detail: str, pointer: str, value: Any) -> SchemaViolationError:
@@ -147,7 +134,7 @@ def _semantic_warnings(message: BridgeMessage, warnings: list[ProtocolWarning]) 
         )
 
 
-def decode_value(value: dict[str, Any], *, strict: bool = False) -> Decoded:
+def decode_value(value: dict[str, Any], *, strict: bool = False) -> Decoded[BridgeMessage]:
     """Decode an already-parsed JSON object.  ``strict`` turns warnings into errors."""
     if type(value) is not dict:
         raise DecodeError("a message must be a JSON object")
@@ -160,11 +147,7 @@ def decode_value(value: dict[str, Any], *, strict: bool = False) -> Decoded:
         exc.message = redact(value)
         raise
     _semantic_warnings(message, warnings)
-    if strict and warnings:
-        first = warnings[0]
-        raise SchemaViolationError.Remote(
-            first.detail, pointer=first.pointer, message=redact(value), code=first.code
-        )
+    raise_if_strict(warnings, value, strict)
     return Decoded(message, value, tuple(warnings))
 
 
@@ -173,15 +156,11 @@ def decode(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool =
     return decode_text(data, limits=limits, strict=strict).message
 
 
-def decode_text(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool = False) -> Decoded:
+def decode_text(
+    data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool = False
+) -> Decoded[BridgeMessage]:
     """Like :func:`decode`, keeping the warnings and the raw JSON value."""
-    try:
-        value = parse_object(data, limits=limits)
-    except ProtocolError as exc:
-        text = data if isinstance(data, str) else bytes(data[:_EXCERPT]).decode("utf-8", "replace")
-        exc.message = redact_text(text[:_EXCERPT])
-        raise
-    return decode_value(value, strict=strict)
+    return decode_value(parse_message(data, limits), strict=strict)
 
 
 def encode_value(message: BridgeMessage) -> dict[str, Any]:

@@ -234,6 +234,16 @@ def _field_checker(spec: FieldSpec, inner: Callable[[Any, Any], Any]) -> Callabl
             return items
 
         return structure_comma_list
+    if info.min_items is not None:
+        min_items = info.min_items
+
+        def structure_sized(value: Any, _: Any = None) -> Any:
+            result = inner(value, None)
+            if len(result) < min_items:
+                raise StructureError(f"must have at least {min_items} item(s)")
+            return result
+
+        return structure_sized
     if regex is None and info.minimum is None and info.maximum is None:
         return inner
 

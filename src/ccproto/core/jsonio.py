@@ -13,7 +13,17 @@ from typing import Any
 from ccproto.core.errors import DecodeError, LimitExceededError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["JsonValue", "check_finite", "check_text_size", "dumps", "json_type", "loads", "parse_object"]
+__all__ = [
+    "JsonValue",
+    "check_finite",
+    "check_text_size",
+    "dumps",
+    "first_difference",
+    "json_equal",
+    "json_type",
+    "loads",
+    "parse_object",
+]
 
 #: Any JSON value as Python holds it (dict, list, str, int, float, bool, None).
 JsonValue = Any
@@ -130,3 +140,34 @@ def json_type(value: object) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def json_equal(a: JsonValue, b: JsonValue) -> bool:
+    """JSON equality without Python's ``1 == 1.0 == True`` (ccproto's models tell these apart)."""
+    return first_difference(a, b) is None
+
+
+def first_difference(a: JsonValue, b: JsonValue) -> tuple[str | int, ...] | None:
+    """The path to the first place where two JSON values differ (``None`` when they are equal).
+
+    Arrays are compared item by item and objects key by key (order ignored); a
+    type difference (``1`` against ``1.0``) is a difference.  Iterative, so deep
+    values cannot exhaust the stack.
+    """
+    stack: list[tuple[JsonValue, JsonValue, tuple[str | int, ...]]] = [(a, b, ())]
+    while stack:
+        x, y, path = stack.pop()
+        if type(x) is not type(y):
+            return path
+        if isinstance(x, dict):
+            if x.keys() != y.keys():
+                missing = sorted(set(x).symmetric_difference(y))
+                return (*path, missing[0])
+            stack.extend((x[k], y[k], (*path, k)) for k in reversed(list(x)))
+        elif isinstance(x, list):
+            if len(x) != len(y):
+                return path
+            stack.extend((x[i], y[i], (*path, i)) for i in reversed(range(len(x))))
+        elif x != y:
+            return path
+    return None

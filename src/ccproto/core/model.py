@@ -56,7 +56,13 @@ class WireInfo:
     minimum: int | None = None
     maximum: int | None = None
     comma_list: bool = False
+    min_items: int | None = None
     description: str = ""
+
+
+def _repr_value(value: Any) -> str:
+    # Object-typed members may hold secrets under known keys (an echoed request's password).
+    return repr(redact(value)) if isinstance(value, (dict, list)) else repr(value)
 
 
 def wire(
@@ -66,6 +72,7 @@ def wire(
     minimum: int | None = None,
     maximum: int | None = None,
     comma_list: bool = False,
+    min_items: int | None = None,
     description: str = "",
     default: attrs.NothingType | None = attrs.NOTHING,
 ) -> Any:
@@ -76,7 +83,8 @@ def wire(
     member optional on the wire (``default=None``: the field defaults to
     ``None``, meaning absent; JSON ``null`` is never accepted).  ``secret=True`` keeps the value out of
     ``repr`` and redacts it everywhere.  ``comma_list=True`` exposes a
-    comma-separated string as a tuple of its items.
+    comma-separated string as a tuple of its items.  ``min_items`` bounds an
+    array's length from below.
     """
     if not path:
         raise TypeError("wire() needs at least one key")
@@ -89,11 +97,13 @@ def wire(
         minimum=minimum,
         maximum=maximum,
         comma_list=comma_list,
+        min_items=min_items,
         description=description,
     )
+    shown: Any = False if secret else _repr_value
     if default is None:
-        return attrs.field(default=None, repr=not secret, metadata={_META: info})
-    return attrs.field(repr=not secret, metadata={_META: info})
+        return attrs.field(default=None, repr=shown, metadata={_META: info})
+    return attrs.field(repr=shown, metadata={_META: info})
 
 
 def pointer(parts: typing.Iterable[str | int]) -> str:
@@ -268,6 +278,8 @@ def model_spec(cls: type[Model]) -> ModelSpec:
             raise TypeError(
                 f"{cls.__qualname__}.{attribute.name}: a field is optional exactly when its type admits None"
             )
+        if info.min_items is not None and tspec.kind is not Kind.ARRAY:
+            raise TypeError(f"{cls.__qualname__}.{attribute.name}: min_items needs tuple[X, ...]")
         if info.comma_list and not (tspec.kind is Kind.ARRAY and tspec.items and tspec.items.kind is Kind.STR):
             raise TypeError(f"{cls.__qualname__}.{attribute.name}: comma_list needs tuple[str, ...]")
         fields.append(FieldSpec(attr=attribute.name, wire=info, type=tspec, required=required))

@@ -18,6 +18,7 @@ import jsonschema
 import jsonschema.validators
 
 from ccproto.core.convert import compile_pattern
+from ccproto.core.jsonio import json_equal
 from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, class_cache, model_spec, pointer
 
 __all__ = ["DRAFT", "SchemaFinding", "iter_schema_findings", "schema_for", "validator_for"]
@@ -52,6 +53,8 @@ def _field_schema(field: FieldSpec) -> dict[str, Any]:
             schema["minimum"] = info.minimum
         if info.maximum is not None:
             schema["maximum"] = info.maximum
+        if info.min_items is not None:
+            schema["minItems"] = info.min_items
     if info.description:
         schema["description"] = info.description
     if info.secret:
@@ -104,24 +107,13 @@ def _is_strict_integer(checker: Any, instance: Any) -> bool:
     return type(instance) is int
 
 
-def _strictly_equal(a: Any, b: Any) -> bool:
-    """JSON equality without Python's 1 == 1.0 == True (the models tell these apart)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_strictly_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_strictly_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
 def _enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
-    if not any(_strictly_equal(instance, allowed) for allowed in enums):
+    if not any(json_equal(instance, allowed) for allowed in enums):
         yield jsonschema.ValidationError(f"not one of {enums!r}")
 
 
 def _const(validator: Any, const: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
-    if not _strictly_equal(instance, const):
+    if not json_equal(instance, const):
         yield jsonschema.ValidationError(f"must be {const!r}")
 
 
@@ -168,6 +160,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return "expected one of " + ", ".join(repr(v) for v in expected)
     if keyword == "pattern":
         return f"does not match pattern {expected!r}"
+    if keyword == "minItems":
+        return f"must have at least {expected} item(s)"
     if keyword in ("minimum", "maximum"):
         return f"must be {'>=' if keyword == 'minimum' else '<='} {expected}"
     return f"violates {keyword!r}"

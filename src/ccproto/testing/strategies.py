@@ -76,6 +76,11 @@ def _field_strategy(field: FieldSpec) -> st.SearchStrategy[Any]:
         )
     elif info.pattern:
         strategy = st.from_regex(info.pattern, fullmatch=True)
+    elif info.min_items is not None:
+        assert field.type.items is not None
+        strategy = st.lists(
+            _type_strategy(field.type.items), min_size=info.min_items, max_size=max(4, info.min_items)
+        ).map(tuple)
     elif field.type.kind is Kind.INT and (info.minimum is not None or info.maximum is not None):
         strategy = st.integers(min_value=info.minimum, max_value=info.maximum)
     else:

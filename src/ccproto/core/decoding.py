@@ -1,0 +1,50 @@
+"""What every protocol's codec shares: the decoded result, text parsing with redacted excerpts, strictness."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from ccproto.core.errors import ProtocolError, ProtocolWarning, SchemaViolationError
+from ccproto.core.jsonio import parse_object
+from ccproto.core.limits import Limits
+from ccproto.core.redact import redact, redact_text
+
+__all__ = ["EXCERPT", "Decoded", "parse_message", "raise_if_strict"]
+
+#: Longest raw text kept in an error (the rest is cut: errors must stay small).
+EXCERPT = 2000
+
+_T = TypeVar("_T")
+
+
+class Decoded(Generic[_T]):
+    """A decoded message, the JSON value it came from and the warnings its decoding raised."""
+
+    __slots__ = ("message", "value", "warnings")
+
+    def __init__(self, message: _T, value: dict[str, Any], warnings: tuple[ProtocolWarning, ...]) -> None:
+        self.message = message
+        #: The JSON value as received (before quirk normalisation).
+        self.value = value
+        self.warnings = warnings
+
+    def __repr__(self) -> str:
+        return f"Decoded({self.message!r}, warnings={self.warnings!r})"
+
+
+def parse_message(data: str | bytes, limits: Limits) -> dict[str, Any]:
+    """Parse one message's JSON text; on failure the error carries a short, redacted excerpt."""
+    try:
+        return parse_object(data, limits=limits)
+    except ProtocolError as exc:
+        text = data if isinstance(data, str) else bytes(data[:EXCERPT]).decode("utf-8", "replace")
+        exc.message = redact_text(text[:EXCERPT])
+        raise
+
+
+def raise_if_strict(warnings: Sequence[ProtocolWarning], value: dict[str, Any], strict: bool) -> None:
+    """Under ``strict``, the first warning becomes a ``SchemaViolationError`` keeping the warning's code."""
+    if strict and warnings:
+        first = warnings[0]
+        raise SchemaViolationError.Remote(first.detail, pointer=first.pointer, message=redact(value), code=first.code)
