@@ -32,6 +32,7 @@ from ccproto.bridge.models import (
     ServerStatusChanged,
 )
 from ccproto.bridge.states import Phase
+from ccproto.core.connection import ConnectionBase
 from ccproto.core.errors import (
     DuplicateCorrelationIdError,
     InvalidTransitionError,
@@ -42,7 +43,6 @@ from ccproto.core.errors import (
 )
 from ccproto.core.jsonio import check_text_size
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.redact import redact
 from ccproto.core.roles import Role
 
 __all__ = ["NEED_DATA", "ControlChannel", "NeedData", "PendingRequest"]
@@ -75,7 +75,7 @@ class PendingRequest:
     tag: Any = attrs.field(default=None, eq=False)
 
 
-class ControlChannel:
+class ControlChannel(ConnectionBase):
     """One control-destination connection, seen from ``our_role``.
 
     ``ControlChannel(Role.SERVER)`` is the Processor Bridge,
@@ -94,15 +94,12 @@ class ControlChannel:
         strict: bool = False,
         sticky_errors: bool = True,
     ) -> None:
-        self.our_role = our_role
+        super().__init__(our_role, sticky_errors=sticky_errors)
         self.limits = limits
         self.strict = strict
-        self.sticky_errors = sticky_errors
         self.phase = Phase.AWAITING_INIT
         #: The last status the client reported (``None`` before its first report).
         self.server_status: ServerStatus | None = None
-        #: The error that moved the channel to ``Phase.ERROR``, if any.
-        self.error: ProtocolError | None = None
         self._pending: dict[str, PendingRequest] = {}
         # Recently answered or expired ids, so a second answer is named as such (bounded).
         self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()
@@ -110,10 +107,15 @@ class ControlChannel:
 
     # -- inspection ------------------------------------------------------------------------
 
+    ERROR_STATE = Phase.ERROR
+
     @property
-    def their_role(self) -> Role:
-        """The peer's role."""
-        return self.our_role.peer
+    def current_state(self) -> Phase:
+        """The phase (errors report it as their state)."""
+        return self.phase
+
+    def _enter_error_state(self) -> None:
+        self.phase = Phase.ERROR
 
     def pending_requests(self) -> tuple[PendingRequest, ...]:
         """Outstanding queries and requests, oldest first."""
@@ -198,13 +200,13 @@ class ControlChannel:
         try:
             self._apply(message, sender, now, tag)
         except ProtocolError as exc:
-            raise self._fail(exc, sender, message) from None
+            raise self._fail(exc, sender, lambda: codec.encode_value(message), repr(message)) from None
 
     def _apply(self, message: BridgeMessage, sender: Role, now: float | None, tag: Any) -> None:
         input_ = states.input_of(message)
         next_phase = states.PHASE_TRANSITIONS.get((self.phase, sender, input_))
         if next_phase is None:
-            raise self._error(UnexpectedMessageError, sender, self._unexpected_detail(message, sender, input_),
+            raise self._blame(UnexpectedMessageError, sender, self._unexpected_detail(message, sender, input_),
                               hint=self._unexpected_hint(sender, input_), pointer="/header/name")
         if isinstance(message, Request):
             self._open(message, sender, now, tag)
@@ -215,7 +217,7 @@ class ControlChannel:
             last, self.server_status = self.server_status, message.status
             if not states.status_change_allowed(last, message.status):
                 assert last is not None
-                raise self._error(
+                raise self._blame(
                     InvalidTransitionError, sender,
                     f"server status may not go from {last.value!r} to {message.status.value!r}",
                     pointer="/body/status",
@@ -224,7 +226,7 @@ class ControlChannel:
                 )
         elif isinstance(message, CreateSessionResponse) and self.server_status is not states.SESSION_STATUS:
             reported = self.server_status.value if self.server_status else "no status"
-            raise self._error(
+            raise self._blame(
                 UnexpectedMessageError, sender,
                 f"createsession answered SUCCESS while the client's last reported status is {reported}",
                 pointer="/header/result",
@@ -234,13 +236,13 @@ class ControlChannel:
 
     def _open(self, request: Request, sender: Role, now: float | None, tag: Any) -> None:
         if request.request_id in self._pending:
-            raise self._error(
+            raise self._blame(
                 DuplicateCorrelationIdError, sender,
                 f"requestId {request.request_id!r} is already outstanding",
                 pointer="/header/requestId", hint="use a fresh GUID for every request",
             )
         if len(self._pending) >= self.limits.max_pending:
-            raise self._error(
+            raise self._blame(
                 LimitExceededError, sender,
                 f"more than max_pending={self.limits.max_pending} requests outstanding",
                 code="too-many-pending",
@@ -260,16 +262,16 @@ class ControlChannel:
                 f"requestId {response.request_id!r} was already {seen}"
                 if seen else f"requestId {response.request_id!r} names no outstanding request"
             )
-            raise self._error(UnknownCorrelationIdError, sender, detail, pointer="/header/requestId",
+            raise self._blame(UnknownCorrelationIdError, sender, detail, pointer="/header/requestId",
                               hint="answer each request exactly once, with its own requestId")
         if pending.name is not response.message_name:
-            raise self._error(
+            raise self._blame(
                 UnknownCorrelationIdError, sender,
                 f"requestId {response.request_id!r} is a {pending.name.value}, not a {response.message_name.value}",
                 pointer="/header/name", hint=f"answer with name {pending.name.value!r}", code="mismatched-response",
             )
         if pending.target != response.target:
-            raise self._error(
+            raise self._blame(
                 UnknownCorrelationIdError, sender,
                 f"requestId {response.request_id!r} was sent to {pending.target!r}, not {response.target!r}",
                 pointer="/header/target", hint=f"answer with target {pending.target!r}", code="mismatched-response",
@@ -284,11 +286,6 @@ class ControlChannel:
 
     # -- errors ----------------------------------------------------------------------------
 
-    def _error(self, kind: Any, sender: Role, detail: str, **kwargs: Any) -> ProtocolError:
-        side = kind.Local if sender is self.our_role else kind.Remote
-        error: ProtocolError = side(detail, **kwargs)
-        return error
-
     def _unexpected_detail(self, message: BridgeMessage, sender: Role, input_: states.Input) -> str:
         what = f"{message.TYPE.value} {message.message_name.value}"
         if not any(key[1] is sender and key[2] is input_ for key in states.PHASE_TRANSITIONS):
@@ -299,30 +296,6 @@ class ControlChannel:
         if not any(key[1] is sender and key[2] is input_ for key in states.PHASE_TRANSITIONS):
             return "queries and requests flow bridge -> client; responses and events flow client -> bridge"
         return states.INPUT_HINTS.get(input_) or states.PHASE_HINTS.get((self.phase, sender))
-
-    def _fail(self, exc: ProtocolError, sender: Role, message: BridgeMessage | None = None) -> ProtocolError:
-        """Fill in the error's context and, if errors are sticky, move to ERROR."""
-        if exc.role is None:
-            exc.role = sender
-        if exc.state is None:
-            exc.state = self.phase
-        if exc.message is None and message is not None:
-            try:
-                exc.message = redact(codec.encode_value(message))
-            except ProtocolError:
-                exc.message = repr(message)  # model reprs never show secrets
-        if self.sticky_errors:
-            self.phase = Phase.ERROR
-            self.error = exc
-        return exc
-
-    def _check_usable(self, sender: Role) -> None:
-        if self.phase is Phase.ERROR:
-            kind = UnexpectedMessageError.Local if sender is self.our_role else UnexpectedMessageError.Remote
-            raise kind(
-                f"the channel failed earlier ({self.error!s}); nothing more can be sent or received",
-                role=sender, state=Phase.ERROR, code="channel-failed",
-            ) from self.error
 
     def __iter__(self) -> Iterator[BridgeMessage]:
         """Iterate over the whole messages buffered so far."""

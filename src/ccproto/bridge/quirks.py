@@ -6,6 +6,8 @@ and nothing else needs to move.
 
 from __future__ import annotations
 
+from ccproto.core.decoding import similar_name
+
 #: Header keys some peers use on responses (the seed's serverstatus response
 #: spells them so) -> the canonical key.  Accepted on every response; written
 #: canonically; reported as a warning (an error under strict inbound checking).
@@ -28,8 +30,4 @@ def misspelled_name(name: str, known: frozenset[str]) -> str | None:
     The seed writes ``cti.request. createsession`` (with a space) once: such a
     name is an error, and the error's hint names the right one.
     """
-    squashed = "".join(name.split()).lower()
-    for candidate in known:
-        if candidate.lower() == squashed:
-            return candidate
-    return None
+    return similar_name(name, known)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from ccproto.core.errors import ProtocolError, ProtocolWarning, SchemaViolationError
@@ -10,7 +10,7 @@ from ccproto.core.jsonio import parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.redact import redact, redact_text
 
-__all__ = ["EXCERPT", "Decoded", "parse_message", "raise_if_strict"]
+__all__ = ["EXCERPT", "Decoded", "parse_message", "raise_if_strict", "similar_name"]
 
 #: Longest raw text kept in an error (the rest is cut: errors must stay small).
 EXCERPT = 2000
@@ -48,3 +48,12 @@ def raise_if_strict(warnings: Sequence[ProtocolWarning], value: dict[str, Any], 
     if strict and warnings:
         first = warnings[0]
         raise SchemaViolationError.Remote(first.detail, pointer=first.pointer, message=redact(value), code=first.code)
+
+
+def similar_name(name: str, known: Iterable[str]) -> str | None:
+    """The known name ``name`` was probably meant to be: equal once whitespace is removed and case ignored."""
+    squashed = "".join(name.split()).lower()
+    for candidate in known:
+        if candidate.lower() == squashed:
+            return candidate
+    return None

@@ -1,0 +1,189 @@
+"""Decode and encode Interaction Processor messages (JSON text <-> models).
+
+Decoding: parse the JSON (with limits), tell a request, response or event apart
+by its members (``command`` without ``result``, ``command`` with ``result``,
+``name``), trim the seed's padded command names (:mod:`.quirks`), pick the class
+from the registry and structure it strictly.  A command or event no registry
+knows decodes to an ``Unknown*`` class holding the whole message, with a
+warning; ``strict=True`` turns every warning into an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccproto.core.convert import decode_model, encode_model
+from ccproto.core.decoding import Decoded, parse_message, raise_if_strict, similar_name
+from ccproto.core.errors import (
+    DecodeError,
+    ProtocolError,
+    ProtocolWarning,
+    SchemaViolationError,
+    UnknownMessageError,
+)
+from ccproto.core.jsonio import dumps
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.redact import redact
+from ccproto.processor import quirks
+from ccproto.processor.models import (
+    REGISTRY,
+    ConfirmResponse,
+    Event,
+    FailureResponse,
+    ProcessorMessage,
+    Registry,
+    Request,
+    Response,
+    Result,
+    SuccessResponse,
+    Unknown,
+    UnknownConfirm,
+    UnknownEvent,
+    UnknownRequest,
+    UnknownSuccess,
+)
+
+__all__ = ["decode", "decode_text", "decode_value", "encode", "encode_value", "message_class_for", "normalise"]
+
+_RESULTS = {result.value: result for result in Result}
+_MISSING: Any = object()
+
+
+def _schema_error(detail: str, pointer: str, value: Any) -> SchemaViolationError:
+    return SchemaViolationError.Remote(detail, pointer=pointer, message=redact(value))
+
+
+def _string_member(value: dict[str, Any], key: str) -> str:
+    raw = value[key]
+    if type(raw) is not str:
+        raise _schema_error("expected string", f"/{key}", value)
+    return raw
+
+
+def normalise(
+    value: dict[str, Any], warnings: list[ProtocolWarning], registry: Registry = REGISTRY
+) -> dict[str, Any]:
+    """Trim a padded registered command (without mutating ``value``), noting it in ``warnings``."""
+    command = value.get("command")
+    if type(command) is not str:
+        return value
+    trimmed = quirks.trimmed_command(command, registry.commands())
+    if trimmed is None:
+        return value
+    warnings.append(ProtocolWarning(
+        quirks.COMMAND_WHITESPACE, f"command {command!r} has surrounding whitespace; read as {trimmed!r}", "/command"
+    ))
+    return {**value, "command": trimmed}
+
+
+def _unknown_warning(code: str, what: str, name: str, known: tuple[str, ...], pointer: str) -> ProtocolWarning:
+    meant = similar_name(name, known)
+    hint = f" (did you mean {meant!r}?)" if meant else ""
+    return ProtocolWarning(code, f"{what} {name!r} is not registered; kept as it is{hint}", pointer)
+
+
+def message_class_for(
+    value: dict[str, Any], registry: Registry = REGISTRY, warnings: list[ProtocolWarning] | None = None
+) -> type[ProcessorMessage]:
+    """The class a (normalised) JSON object decodes to; unregistered names add a warning to ``warnings``."""
+    noted = warnings if warnings is not None else []
+    if "command" in value:
+        command = _string_member(value, "command")
+        known = registry.commands()
+        if "result" not in value:
+            cls: type[ProcessorMessage] | None = registry.request_class(command)
+            if cls is None:
+                noted.append(_unknown_warning(quirks.UNKNOWN_COMMAND, "command", command, known, "/command"))
+                return UnknownRequest
+            return cls
+        raw_result = value["result"]
+        result = _RESULTS.get(raw_result) if type(raw_result) is str else None
+        if result is None:
+            raise _schema_error("expected one of " + ", ".join(repr(r) for r in _RESULTS), "/result", value)
+        if result is Result.FAILURE:
+            return FailureResponse
+        cls = registry.success_class(command) if result is Result.SUCCESS else registry.confirm_class(command)
+        if cls is not None:
+            return cls
+        if command not in known:
+            noted.append(_unknown_warning(quirks.UNKNOWN_COMMAND, "command", command, known, "/command"))
+        elif result is Result.CONFIRM:
+            raise UnknownMessageError.Remote(
+                f"{command!r} is never answered with 'confirm'",
+                pointer="/result", message=redact(value), hint="answer with 'success' or 'failure'",
+            )
+        else:
+            noted.append(ProtocolWarning(
+                quirks.UNREGISTERED_RESPONSE, f"no success response is registered for {command!r}; kept as it is",
+                "/result",
+            ))
+        return UnknownSuccess if result is Result.SUCCESS else UnknownConfirm
+    if "name" in value:
+        name = _string_member(value, "name")
+        event_cls = registry.event_class(name)
+        if event_cls is None:
+            noted.append(_unknown_warning(quirks.UNKNOWN_EVENT, "event", name, registry.events(), "/name"))
+            return UnknownEvent
+        return event_cls
+    raise _schema_error(
+        "missing required member 'command' (a request or response) or 'name' (an event)", "/command", value
+    )
+
+
+def decode_value(
+    value: dict[str, Any], *, registry: Registry = REGISTRY, strict: bool = False
+) -> Decoded[ProcessorMessage]:
+    """Decode an already-parsed JSON object.  ``strict`` turns warnings into errors."""
+    if type(value) is not dict:
+        raise DecodeError("a message must be a JSON object")
+    warnings: list[ProtocolWarning] = []
+    normalised = normalise(value, warnings, registry)
+    cls = message_class_for(normalised, registry, warnings)
+    try:
+        message = decode_model(normalised, cls)
+    except ProtocolError as exc:
+        exc.message = redact(value)
+        raise
+    raise_if_strict(warnings, value, strict)
+    return Decoded(message, value, tuple(warnings))
+
+
+def decode(
+    data: str | bytes, *, registry: Registry = REGISTRY, limits: Limits = DEFAULT_LIMITS, strict: bool = False
+) -> ProcessorMessage:
+    """Decode one message from JSON text (or UTF-8 bytes); raises a ``RemoteProtocolError``."""
+    return decode_text(data, registry=registry, limits=limits, strict=strict).message
+
+
+def decode_text(
+    data: str | bytes, *, registry: Registry = REGISTRY, limits: Limits = DEFAULT_LIMITS, strict: bool = False
+) -> Decoded[ProcessorMessage]:
+    """Like :func:`decode`, keeping the warnings and the raw JSON value."""
+    return decode_value(parse_message(data, limits), registry=registry, strict=strict)
+
+
+def _is_declared(cls: type[Any]) -> bool:
+    if issubclass(cls, (Unknown, FailureResponse)):
+        return True
+    if issubclass(cls, (Request, SuccessResponse, ConfirmResponse)):
+        return "COMMAND" in cls.__dict__
+    return issubclass(cls, Event) and "NAME" in cls.__dict__
+
+
+def encode_value(message: ProcessorMessage) -> dict[str, Any]:
+    """The JSON value of a message; raises ``LocalProtocolError`` if the model is invalid."""
+    cls = type(message)
+    if not isinstance(message, (Request, Response, Event)) or not _is_declared(cls):
+        raise UnknownMessageError.Local(f"not a declared Interaction Processor message: {cls.__name__}")
+    return encode_model(message)
+
+
+def encode(message: ProcessorMessage) -> str:
+    """The JSON text of a message (compact, UTF-8 safe)."""
+    value = encode_value(message)
+    try:
+        text = dumps(value)
+        text.encode("utf-8")
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise SchemaViolationError.Local(f"cannot serialise: {type(exc).__name__}") from None
+    return text

@@ -1,0 +1,387 @@
+"""``ProcessorSession``: the sans-I/O Interaction Processor connection, message by message.
+
+The transport (usually a WebSocket) delivers whole messages: text in ->
+``receive_message`` -> a checked message; a message out -> ``send`` -> the
+text to write.  Passive observers (validators, proxies) use ``observe``.
+
+Order rules are looked up in :mod:`ccproto.processor.states`.  This module adds
+what the tables cannot hold: the queue of outstanding requests per command
+(answers carry no correlation id, so they answer the oldest), the checks that a
+response repeats its request (``original``, ``resource.data``), timers, and the
+last confirmation.  Time is always passed in (``now``, seconds).
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ccproto.core.connection import ConnectionBase
+from ccproto.core.decoding import parse_message
+from ccproto.core.errors import (
+    LimitExceededError,
+    ProtocolError,
+    SchemaViolationError,
+    UnexpectedMessageError,
+    UnknownCorrelationIdError,
+)
+from ccproto.core.jsonio import JsonValue, check_text_size, first_difference
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.model import pointer
+from ccproto.core.roles import Role
+from ccproto.processor import codec, quirks, states
+from ccproto.processor.models import (
+    REGISTRY,
+    ConfirmResponse,
+    Event,
+    FailureResponse,
+    PrepareSessionConfirm,
+    PrepareSessionRequest,
+    PrepareSessionSuccess,
+    ProcessorMessage,
+    Registry,
+    Request,
+    Response,
+)
+from ccproto.processor.states import Action, Exchange, Report, SessionState
+
+__all__ = ["PendingCommand", "ProcessorSession"]
+
+
+@attrs.frozen(kw_only=True)
+class PendingCommand:
+    """A request that has not been answered yet."""
+
+    command: str
+    #: The request (``None`` when it broke its schema: only a failure can answer it).
+    request: Request | None
+    #: Who sent it (always the client, ``Role.CLIENT``, in a valid conversation).
+    sender: Role
+    #: ``now`` when it was sent or received (``None`` if no time was given).
+    since: float | None
+    #: When ``handle_timer`` expires it (``None``: never).
+    deadline: float | None
+    #: Whatever the caller attached (a validator attaches the record number).
+    tag: Any = attrs.field(default=None, eq=False)
+    #: The request's JSON as it crossed the wire: what ``original`` must repeat (holds secrets: never shown).
+    value: Mapping[str, JsonValue] = attrs.field(factory=dict, eq=False, repr=False)
+    #: Position among all requests of the session (orders ``pending_requests``).
+    order: int = attrs.field(default=0, eq=False, repr=False)
+
+    @property
+    def exchange(self) -> Exchange:
+        """The state this request puts its command's exchange in."""
+        return states.exchange_of(self.request)
+
+
+class ProcessorSession(ConnectionBase):
+    """One Interaction Processor connection, seen from ``our_role``.
+
+    ``ProcessorSession(Role.SERVER)`` is the Interaction Processor,
+    ``ProcessorSession(Role.CLIENT)`` its client.  ``registry`` says which
+    commands and events are known (unknown ones pass, with a warning that
+    ``strict`` makes an error).  ``sticky_errors`` (default) stops the session
+    at the first protocol error; a processor that answers bad requests with a
+    failure, and validators, turn it off.
+    """
+
+    ERROR_STATE = SessionState.ERROR
+
+    def __init__(
+        self,
+        our_role: Role,
+        *,
+        registry: Registry = REGISTRY,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = False,
+        sticky_errors: bool = True,
+    ) -> None:
+        super().__init__(our_role, sticky_errors=sticky_errors)
+        self.registry = registry
+        self.limits = limits
+        self.strict = strict
+        self.state = SessionState.OPEN
+        #: The last prepareSession confirmation received or sent (cleared by the next prepareSession answer).
+        self.confirmation: PrepareSessionConfirm | None = None
+        self._queues: dict[str, collections.deque[PendingCommand]] = {}
+        self._count = 0
+        self._sequence = 0
+        self._reports: dict[str, Any] = {}  # agent id -> tag of the begin success, while ACTIVE
+        # Recently ended reports and expired requests, so a late message is named as such (bounded).
+        self._ended: collections.OrderedDict[str, Any] = collections.OrderedDict()
+        self._expired: collections.Counter[str] = collections.Counter()
+
+    # -- inspection ------------------------------------------------------------------------
+
+    @property
+    def current_state(self) -> SessionState:
+        """The session's state (errors report it as theirs)."""
+        return self.state
+
+    def _enter_error_state(self) -> None:
+        self.state = SessionState.ERROR
+
+    def pending_requests(self) -> tuple[PendingCommand, ...]:
+        """Outstanding requests, oldest first."""
+        everything = [item for queue in self._queues.values() for item in queue]
+        return tuple(sorted(everything, key=lambda p: p.order))
+
+    def pending_for(self, command: str) -> tuple[PendingCommand, ...]:
+        """Outstanding requests of one command, in the order they will be answered."""
+        return tuple(self._queues.get(command, ()))
+
+    def exchange_state(self, command: str) -> Exchange:
+        """What the oldest outstanding request of ``command`` allows."""
+        queue = self._queues.get(command)
+        return queue[0].exchange if queue else Exchange.IDLE
+
+    def report_state(self, agent_id: str) -> Report:
+        """Whether team-status events may flow for ``agent_id``."""
+        return Report.ACTIVE if agent_id in self._reports else Report.INACTIVE
+
+    @property
+    def active_reports(self) -> Mapping[str, Any]:
+        """Agent ids whose team-status report is running -> the tag given with the begin's success."""
+        return dict(self._reports)
+
+    def ended_report_tag(self, agent_id: str) -> Any:
+        """The tag given with the success that last ended ``agent_id``'s report (``None`` if unknown)."""
+        return self._ended.get(agent_id)
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline of an outstanding request (``None`` if there is none)."""
+        deadlines = [p.deadline for q in self._queues.values() for p in q if p.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> tuple[PendingCommand, ...]:
+        """Expire (and return) every outstanding request whose deadline is at or before ``now``.
+
+        Answers carry no id, so a late answer to an expired request would answer
+        the next one of its command: after an expiry, treat the connection's
+        answers to that command with suspicion (docs/quirks.md P9).
+        """
+        expired = []
+        for command, queue in list(self._queues.items()):
+            keep: collections.deque[PendingCommand] = collections.deque()
+            gone: list[PendingCommand] = []
+            for item in queue:
+                (gone if item.deadline is not None and item.deadline <= now else keep).append(item)
+            if gone:
+                expired.extend(gone)
+                self._expired[command] += len(gone)
+                self._count -= len(gone)
+                self._set_queue(command, keep)
+        return tuple(sorted(expired, key=lambda p: p.order))
+
+    # -- receiving and sending -------------------------------------------------------------
+
+    def receive_message(
+        self, data: str | bytes | ProcessorMessage, *, now: float | None = None
+    ) -> ProcessorMessage:
+        """Check one whole message from the peer (JSON text/bytes, or a decoded model)."""
+        self._check_usable(self.their_role)
+        if isinstance(data, ProcessorMessage):
+            self.observe(data, self.their_role, now=now)
+            return data
+        value: dict[str, Any] | None = None
+        try:
+            value = parse_message(data, self.limits)
+            message = codec.decode_value(value, registry=self.registry, strict=self.strict).message
+        except ProtocolError as exc:
+            if value is not None and isinstance(exc, SchemaViolationError):
+                self.observe_invalid(value, self.their_role, now=now)
+            raise self._fail(exc, self.their_role) from None
+        self.observe(message, self.their_role, now=now, value=value)
+        return message
+
+    def send(self, message: ProcessorMessage, *, now: float | None = None) -> str:
+        """Check a message we are about to send and return its JSON text (one text frame)."""
+        self._check_usable(self.our_role)
+        try:
+            text = codec.encode(message)
+            check_text_size(text, self.limits, LimitExceededError.Local)
+        except ProtocolError as exc:
+            raise self._fail(exc, self.our_role) from None
+        self.observe(message, self.our_role, now=now)
+        return text
+
+    # -- the rules -------------------------------------------------------------------------
+
+    def observe(
+        self,
+        message: ProcessorMessage,
+        sender: Role,
+        *,
+        now: float | None = None,
+        tag: Any = None,
+        value: Mapping[str, JsonValue] | None = None,
+    ) -> None:
+        """Apply the session's rules to ``message`` sent by ``sender``; raise if it breaks one.
+
+        ``value`` is the message's JSON as it crossed the wire, when known (a
+        request's ``original`` is compared with it as well as with the encoding).
+        A response is matched by position, so one that contradicts its request
+        still answers it: the error is raised after the request left the queue.
+        """
+        self._check_usable(sender)
+        try:
+            self._apply(message, sender, now, tag, value)
+        except ProtocolError as exc:
+            raise self._fail(exc, sender, lambda: codec.encode_value(message), repr(message)) from None
+
+    def observe_invalid(
+        self, value: Mapping[str, JsonValue], sender: Role, *, now: float | None = None, tag: Any = None
+    ) -> bool:
+        """Note a request that broke its schema, so the failure answering it is recognised.
+
+        Returns whether it was queued: only a client's request-shaped value with
+        a string ``command`` is (a processor may answer such a request with a
+        failure that repeats it in ``original``).
+        """
+        command = value.get("command")
+        if sender is not Role.CLIENT or type(command) is not str or "result" in value:
+            return False
+        trimmed = quirks.trimmed_command(command, self.registry.commands())
+        try:
+            self._enqueue(trimmed or command, None, sender, now, tag, dict(value))
+        except ProtocolError:
+            return False
+        return True
+
+    def _apply(
+        self, message: ProcessorMessage, sender: Role, now: float | None, tag: Any,
+        value: Mapping[str, JsonValue] | None,
+    ) -> None:
+        input_ = states.input_of(message)
+        command = message.command_name if isinstance(message, (Request, Response)) else None
+        exchange = self.exchange_state(command) if command is not None else Exchange.IDLE
+        action = states.EXCHANGE_TRANSITIONS.get((exchange, sender, input_))
+        if action is None:
+            raise self._unexpected(message, sender, input_, exchange, command)
+        if action is Action.OPEN:
+            assert isinstance(message, Request)
+            assert command is not None
+            self._enqueue(command, message, sender, now, tag, value)
+        elif action is Action.ANSWER:
+            assert command is not None
+            self._answer(message, sender, command, tag)
+        else:
+            assert isinstance(message, Event)
+            self._report(message, None, sender, tag)
+
+    def _enqueue(
+        self, command: str, request: Request | None, sender: Role, now: float | None, tag: Any,
+        value: Mapping[str, JsonValue] | None,
+    ) -> None:
+        if self._count >= self.limits.max_pending:
+            raise self._blame(
+                LimitExceededError, sender, f"more than max_pending={self.limits.max_pending} requests outstanding",
+                code="too-many-pending",
+            )
+        if value is None:
+            assert request is not None
+            value = codec.encode_value(request)
+        self._sequence += 1
+        item = PendingCommand(
+            command=command, request=request, sender=sender, since=now,
+            deadline=None if now is None else now + self.limits.request_timeout, tag=tag, value=value,
+            order=self._sequence,
+        )
+        self._queues.setdefault(command, collections.deque()).append(item)
+        self._count += 1
+
+    def _set_queue(self, command: str, queue: collections.deque[PendingCommand]) -> None:
+        if queue:
+            self._queues[command] = queue
+        else:
+            self._queues.pop(command, None)
+
+    def _answer(self, message: ProcessorMessage, sender: Role, command: str, tag: Any) -> None:
+        queue = self._queues[command]
+        pending = queue.popleft()
+        self._count -= 1
+        self._set_queue(command, queue)
+        if isinstance(pending.request, PrepareSessionRequest):
+            self.confirmation = message if isinstance(message, PrepareSessionConfirm) else None
+        if isinstance(message, (ConfirmResponse, FailureResponse)):
+            self._check_echo(message, pending, sender, "original", "the request it answers")
+        if isinstance(message, PrepareSessionSuccess):
+            self._check_echo(message, pending, sender, "resource/data", "the request's data")
+        self._report(message, pending.request, sender, tag)
+
+    def _check_echo(
+        self, message: ProcessorMessage, pending: PendingCommand, sender: Role, where: str, what: str
+    ) -> None:
+        """``where`` (a path in the response) must repeat the request (or its ``data``) exactly."""
+        echoed: Any = codec.encode_value(message)
+        for key in where.split("/"):
+            echoed = echoed.get(key) if isinstance(echoed, dict) else None
+        expected: Any = pending.value
+        if where != "original":
+            expected = expected.get("data")
+        elif isinstance(echoed, dict):
+            # Either side may write a padded command as it was written or trimmed (docs/quirks.md P1).
+            echoed = codec.normalise(echoed, [], self.registry)
+            expected = codec.normalise(dict(expected), [], self.registry)
+        difference = first_difference(echoed, expected)
+        if difference is None:
+            return
+        at = pointer((*where.split("/"), *difference))
+        raise self._blame(
+            UnknownCorrelationIdError, sender,
+            f"{pointer(where.split('/'))} does not repeat {what} (first difference at {at})",
+            pointer=at, hint=f"copy {what} into {pointer(where.split('/'))} unchanged",
+            code="original-mismatch" if where == "original" else "resource-data-mismatch",
+        )
+
+    def _report(self, message: ProcessorMessage, answered: Request | None, sender: Role, tag: Any) -> None:
+        found = states.report_input_of(message, answered)
+        if found is None:
+            return
+        input_, agent_id = found
+        current = self.report_state(agent_id)
+        target = states.REPORT_TRANSITIONS.get((current, input_))
+        if target is None:
+            ended = " (its report was ended)" if agent_id in self._ended else ""
+            raise self._blame(
+                UnexpectedMessageError, sender,
+                f"team-status event for agent {agent_id!r}, whose report is not running{ended}",
+                pointer="/data/agentId", code="report-not-active",
+                hint="team-status events flow only after report.teamstatus.begin for the agent succeeded "
+                "and until its report.teamstatus.end succeeds",
+            )
+        if target is Report.ACTIVE and current is Report.INACTIVE:
+            self._reports[agent_id] = tag
+            self._ended.pop(agent_id, None)
+        elif target is Report.INACTIVE and current is Report.ACTIVE:
+            del self._reports[agent_id]
+            self._ended[agent_id] = tag
+            while len(self._ended) > self.limits.max_pending:
+                self._ended.popitem(last=False)
+
+    def _unexpected(
+        self, message: ProcessorMessage, sender: Role, input_: states.Input, exchange: Exchange, command: str | None
+    ) -> ProtocolError:
+        party = "client" if sender is Role.CLIENT else "processor"
+        what = f"{input_.value} ({command or getattr(message, 'event_name', '')})"
+        if not any(key[1] is sender and key[2] is input_ for key in states.EXCHANGE_TRANSITIONS):
+            return self._blame(
+                UnexpectedMessageError, sender, f"the {party} never sends a {what}", pointer="",
+                hint="requests flow client -> processor; responses and events flow processor -> client",
+            )
+        if exchange is Exchange.IDLE:
+            late = (
+                f" ({self._expired[command]} expired earlier)" if command is not None and self._expired[command] else ""
+            )
+            return self._blame(
+                UnknownCorrelationIdError, sender, f"{what} answers no outstanding request{late}",
+                pointer="/command", hint=states.EXCHANGE_HINTS.get((exchange, input_)), code="no-outstanding-request",
+            )
+        return self._blame(
+            UnexpectedMessageError, sender,
+            f"{what} cannot answer the oldest outstanding {command} request ({exchange.value})",
+            pointer="/result", hint=states.EXCHANGE_HINTS.get((exchange, input_)), code="answer-not-allowed",
+        )
