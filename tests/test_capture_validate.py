@@ -411,9 +411,6 @@ def test_detected_bridge_connection_is_checked(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("protocol", "messages", "expected"),
     [
-        pytest.param(None, [{"command": "login", "password": CANARY}, {"name": "x", "data": {}}], "processor",
-                     id="processor"),
-        pytest.param("processor", [{"anything": 1}, "not even an object", None], "processor", id="processor-given"),
         pytest.param(None, [{"type": "ack"}, {"type": "event", "uuid": "u1"}, {"type": "ack"}], "cceb", id="cceb"),
         pytest.param("cceb", [{"header": {}, "body": {}}, [1, 2]], "cceb", id="cceb-given"),
     ],
@@ -432,7 +429,7 @@ def test_unchecked_protocols_give_one_warning(
 
 def test_an_unchecked_connection_next_to_a_bridge_one(tmp_path: Path) -> None:
     bridge = clean_session(conn="b")
-    other = [client({"command": "x"}, conn="p"), server({"command": "y"}, conn="p")]
+    other = [client({"type": "hello", "uuid": "u1", "data": {}}, conn="p"), server({"type": "ack"}, conn="p")]
     report = check(tmp_path, interleave(bridge, other))
     assert triples(report) == {(2, "decode", "protocol-not-checked")}
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from ccproto.bridge.docs import SECTIONS as BRIDGE_SECTIONS
 from ccproto.bridge.models import ALL_MESSAGE_CLASSES as BRIDGE_CLASSES
 from ccproto.core.docgen import replace_section, schema_files
+from ccproto.processor.docs import SECTIONS as PROCESSOR_SECTIONS
+from ccproto.processor.models import SCHEMA_CLASSES as PROCESSOR_CLASSES
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = {"bridge": BRIDGE_CLASSES}
-DOCS = {"docs/bridge.md": BRIDGE_SECTIONS}
+SCHEMAS = {"bridge": BRIDGE_CLASSES, "processor": PROCESSOR_CLASSES}
+DOCS = {"docs/bridge.md": BRIDGE_SECTIONS, "docs/processor.md": PROCESSOR_SECTIONS}
 
 
 def write_schemas() -> None:

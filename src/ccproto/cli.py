@@ -26,13 +26,29 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE", help="JSON Lines capture files")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
     validate.add_argument("--strict", action="store_true", help="treat warnings about quirky input as errors")
+    validate.add_argument(
+        "--extension",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first; it registers vendor commands and events (e.g. into "
+        "ccproto.processor.REGISTRY) so they are checked, not just warned about (repeatable)",
+    )
     return parser
 
 
 def _validate(args: argparse.Namespace) -> int:
     # Imported here so `ccproto --version` stays fast.
+    import importlib
+
     from ccproto.capture import render, validate_files
 
+    for module in args.extension:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            print(f"ccproto validate: cannot import extension {module!r}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         report = validate_files(args.files, strict=args.strict)
     except OSError as exc:

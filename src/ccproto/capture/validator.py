@@ -8,6 +8,7 @@ from typing import Protocol
 
 from ccproto.capture.bridge import BridgeConnectionChecker
 from ccproto.capture.findings import Finding, Kind, Report, Severity
+from ccproto.capture.processor import ProcessorConnectionChecker
 from ccproto.capture.records import BadRecord, Record, detect_protocol, read_jsonl
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import loads
@@ -25,7 +26,10 @@ class ConnectionChecker(Protocol):
 
 
 #: protocol -> factory of a checker for one connection.  Protocols add themselves here.
-CHECKERS: dict[str, Callable[..., ConnectionChecker]] = {"bridge": BridgeConnectionChecker}
+CHECKERS: dict[str, Callable[..., ConnectionChecker]] = {
+    "bridge": BridgeConnectionChecker,
+    "processor": ProcessorConnectionChecker,
+}
 
 
 def _guess(record: Record, limits: Limits) -> str | None:

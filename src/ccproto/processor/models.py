@@ -26,7 +26,9 @@ from ccproto.core.model import JsonValue, Model, model, wire
 from ccproto.core.roles import Role
 
 __all__ = [
+    "ALL_MESSAGE_CLASSES",
     "REGISTRY",
+    "SCHEMA_CLASSES",
     "UCCX_REPORT_RESOURCE_TYPE",
     "AgentCredentials",
     "CallJourneyRequest",
@@ -714,3 +716,17 @@ def failure_response(request: Request, code: str, message: str, *, context: str 
         failure=Failure(code=code, message=message, context=context),
         original=encode_model(request),
     )
+
+
+#: Every built-in message class: the registered ones, the common failure, and the unknown-message classes.
+ALL_MESSAGE_CLASSES: tuple[type[ProcessorMessage], ...] = (
+    *REGISTRY.message_classes(),
+    FailureResponse,
+    UnknownRequest,
+    UnknownSuccess,
+    UnknownConfirm,
+    UnknownEvent,
+)
+
+#: Every class with a published schema: the messages and the service information.
+SCHEMA_CLASSES: tuple[type[Model], ...] = (*ALL_MESSAGE_CLASSES, ServiceInformation)

@@ -11,12 +11,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 from ccproto.bridge.models import ALL_MESSAGE_CLASSES, BridgeMessage
 from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, model_spec, pointer
+from ccproto.processor.models import (
+    REGISTRY,
+    FailureResponse,
+    ProcessorMessage,
+    Registry,
+    ServiceInformation,
+    UnknownConfirm,
+    UnknownEvent,
+    UnknownRequest,
+    UnknownSuccess,
+)
 
-__all__ = ["bridge_messages", "from_model", "json_values", "text"]
+__all__ = [
+    "bridge_messages",
+    "from_model",
+    "json_values",
+    "processor_failures",
+    "processor_messages",
+    "processor_unknown_messages",
+    "text",
+]
 
 #: Prefix of generated unknown members; no protocol declares a member starting with it.
 EXTRA_PREFIX = "x-"
@@ -131,6 +151,51 @@ def bridge_messages(*, with_extra: bool = True) -> st.SearchStrategy[BridgeMessa
     return st.one_of([from_model(cls, with_extra=with_extra) for cls in ALL_MESSAGE_CLASSES])
 
 
+def _unregistered_name() -> st.SearchStrategy[str]:
+    # The prefix keeps generated names apart from registered ones, even once trimmed.
+    return text(max_size=12).map(lambda name: EXTRA_PREFIX + name)
+
+
+def processor_unknown_messages(*, with_extra: bool = True) -> st.SearchStrategy[ProcessorMessage]:
+    """Requests, responses and events of commands and events no registry knows (names start with ``x-``)."""
+    def renamed(cls: type[Model], member: str) -> st.SearchStrategy[Any]:
+        return st.tuples(from_model(cls, with_extra=with_extra), _unregistered_name()).map(
+            lambda pair: attrs.evolve(pair[0], **{member: pair[1]})
+        )
+
+    return st.one_of(
+        renamed(UnknownRequest, "command"),
+        renamed(UnknownSuccess, "command"),
+        renamed(UnknownConfirm, "command"),
+        renamed(UnknownEvent, "name"),
+    )
+
+
+def processor_failures(
+    *, registry: Registry = REGISTRY, with_extra: bool = True
+) -> st.SearchStrategy[FailureResponse]:
+    """Failure responses of registered and unregistered commands."""
+    names = st.sampled_from(registry.commands()) | _unregistered_name() if registry.commands() else _unregistered_name()
+    return st.tuples(from_model(FailureResponse, with_extra=with_extra), names).map(
+        lambda pair: attrs.evolve(pair[0], command=pair[1])
+    )
+
+
+def processor_messages(
+    *, registry: Registry = REGISTRY, with_extra: bool = True, unknown: bool = True
+) -> st.SearchStrategy[ProcessorMessage]:
+    """Any Interaction Processor message ``registry`` decodes (and, with ``unknown``, unregistered ones)."""
+    choices = [from_model(cls, with_extra=with_extra) for cls in registry.message_classes()]
+    choices.append(processor_failures(registry=registry, with_extra=with_extra))
+    if unknown:
+        choices.append(processor_unknown_messages(with_extra=with_extra))
+    return st.one_of(choices)
+
+
 for _cls in ALL_MESSAGE_CLASSES:
     st.register_type_strategy(_cls, from_model(_cls))
 st.register_type_strategy(BridgeMessage, bridge_messages())
+for _pcls in (*REGISTRY.message_classes(), ServiceInformation):
+    st.register_type_strategy(_pcls, from_model(_pcls))
+st.register_type_strategy(FailureResponse, processor_failures())
+st.register_type_strategy(ProcessorMessage, processor_messages())
