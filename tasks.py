@@ -22,7 +22,12 @@ PY = BIN / "python"
 STAMP = VENV / ".ccproto-installed"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 #: The bundled samples and the exit status `ccproto validate` must give on each.
-SAMPLES = {"examples/captures/bridge-clean.jsonl": 0, "examples/captures/bridge-faulty.jsonl": 1}
+SAMPLES = {
+    "examples/captures/bridge-clean.jsonl": 0,
+    "examples/captures/bridge-faulty.jsonl": 1,
+    "examples/captures/processor-clean.jsonl": 0,
+    "examples/captures/processor-faulty.jsonl": 1,
+}
 
 
 def run(*args: str | os.PathLike[str], check: bool = True) -> int:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from ccproto.bridge.docs import SECTIONS
-from ccproto.bridge.models import ALL_MESSAGE_CLASSES
 from ccproto.core.docgen import replace_section, schema_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import generate  # tools/generate.py: the one list of published artefacts
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "ccproto"
@@ -60,19 +62,34 @@ def test_library_does_no_io_reads_no_clock_starts_no_thread(path: Path) -> None:
         assert not re.search(r"(?<![\w.])open\(|\.open\(", text), f"{path.relative_to(SRC)} opens files"
 
 
-def test_published_schemas_are_generated_from_the_models() -> None:
-    folder = ROOT / "schemas" / "bridge"
-    wanted = schema_files(ALL_MESSAGE_CLASSES)
+@pytest.mark.parametrize("protocol", sorted(generate.SCHEMAS))
+def test_published_schemas_are_generated_from_the_models(protocol: str) -> None:
+    folder = ROOT / "schemas" / protocol
+    wanted = schema_files(generate.SCHEMAS[protocol])
     on_disk = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.schema.json")}
     assert on_disk == wanted, "schemas/ is stale: run `python3 tasks.py schemas`"
 
 
-def test_docs_generated_sections_are_current() -> None:
-    text = (ROOT / "docs" / "bridge.md").read_text(encoding="utf-8")
+def test_every_protocol_publishes_schemas_and_docs() -> None:
+    assert set(generate.SCHEMAS) == {"bridge", "processor"}
+    assert set(generate.DOCS) == {"docs/bridge.md", "docs/processor.md"}
+
+
+@pytest.mark.parametrize("doc", sorted(generate.DOCS))
+def test_docs_generated_sections_are_current(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
     regenerated = text
-    for name, generate in SECTIONS.items():
-        regenerated = replace_section(regenerated, name, generate())
-    assert regenerated == text, "docs/bridge.md is stale: run `python3 tasks.py docs`"
+    for name, make in generate.DOCS[doc].items():
+        regenerated = replace_section(regenerated, name, make())
+    assert regenerated == text, f"{doc} is stale: run `python3 tasks.py docs`"
+
+
+@pytest.mark.parametrize("doc", ["docs/processor.md"])
+def test_docs_python_examples_run(doc: str) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, doc, "exec"), {})
 
 
 def test_replace_section_needs_the_markers() -> None:
@@ -98,5 +115,7 @@ def test_readme_has_exactly_two_commands() -> None:
 def test_every_quirk_constant_is_documented() -> None:
     quirks = (ROOT / "docs" / "quirks.md").read_text(encoding="utf-8")
     for name in ("ALTERNATE_RESPONSE_HEADER_KEYS", "misspelled_name", "GUID_PATTERN", "CONTROL_TARGET_PATTERN",
-                 "MEDIA_TYPE_PATTERN", "AGENT_NAME_MISSING", "PHASE_TRANSITIONS"):
+                 "MEDIA_TYPE_PATTERN", "AGENT_NAME_MISSING", "PHASE_TRANSITIONS",
+                 "trimmed_command", "COMMAND_WHITESPACE", "ServiceInformation", "EXCHANGE_TRANSITIONS",
+                 "REPORT_TRANSITIONS", "message_class_for", "observe_invalid", "confirmable"):
         assert name in quirks

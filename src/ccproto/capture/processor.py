@@ -14,7 +14,7 @@ from ccproto.core.model import Model
 from ccproto.core.roles import Role
 from ccproto.processor import codec
 from ccproto.processor.models import REGISTRY, ProcessorMessage, Registry, Response, TeamStatusEvent
-from ccproto.processor.session import ProcessorSession
+from ccproto.processor.session import REPORT_NOT_ACTIVE, ProcessorSession
 
 __all__ = ["ProcessorConnectionChecker"]
 
@@ -54,6 +54,8 @@ class ProcessorConnectionChecker(MessageChecker):
         try:
             self._session.observe(message, record.sender, now=record.ts, tag=record.number, value=decoded.value)
         except ProtocolError as exc:
+            if isinstance(message, TeamStatusEvent) and exc.code != REPORT_NOT_ACTIVE:
+                related = None  # the ended report is only relevant to an event that came too late
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc),
                 (related,) if isinstance(related, int) else ())
 

@@ -48,7 +48,18 @@ from ccproto.processor.models import (
 )
 from ccproto.processor.states import Action, Exchange, Report, SessionState
 
-__all__ = ["PendingCommand", "ProcessorSession"]
+__all__ = ["REPORT_NOT_ACTIVE", "PendingCommand", "ProcessorSession"]
+
+#: Error code of a team-status event whose report is not running.
+REPORT_NOT_ACTIVE = "report-not-active"
+
+_NOUNS = {
+    states.Input.REQUEST: "requests",
+    states.Input.SUCCESS: "responses",
+    states.Input.CONFIRM: "responses",
+    states.Input.FAILURE: "responses",
+    states.Input.EVENT: "events",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -349,7 +360,7 @@ class ProcessorSession(ConnectionBase):
             raise self._blame(
                 UnexpectedMessageError, sender,
                 f"team-status event for agent {agent_id!r}, whose report is not running{ended}",
-                pointer="/data/agentId", code="report-not-active",
+                pointer="/data/agentId", code=REPORT_NOT_ACTIVE,
                 hint="team-status events flow only after report.teamstatus.begin for the agent succeeded "
                 "and until its report.teamstatus.end succeeds",
             )
@@ -369,7 +380,7 @@ class ProcessorSession(ConnectionBase):
         what = f"{input_.value} ({command or getattr(message, 'event_name', '')})"
         if not any(key[1] is sender and key[2] is input_ for key in states.EXCHANGE_TRANSITIONS):
             return self._blame(
-                UnexpectedMessageError, sender, f"the {party} never sends a {what}", pointer="",
+                UnexpectedMessageError, sender, f"the {party} never sends {_NOUNS[input_]}: {what}", pointer="",
                 hint="requests flow client -> processor; responses and events flow processor -> client",
             )
         if exchange is Exchange.IDLE:
