@@ -134,8 +134,13 @@ class Request(ProcessorMessage):
 
     @property
     def confirmable(self) -> bool:
-        """Whether the processor may answer ``confirm`` (ask the user) rather than act."""
-        return False
+        """Whether this request lets the processor answer ``confirm`` (ask the user) when its command has one.
+
+        Only commands with a registered confirm response (or unknown ones) can be
+        confirmed at all; a request class narrows that further (prepareSession: only
+        without ``override``).
+        """
+        return True
 
 
 @model

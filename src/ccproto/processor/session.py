@@ -45,6 +45,7 @@ from ccproto.processor.models import (
     Registry,
     Request,
     Response,
+    Unknown,
 )
 from ccproto.processor.states import Action, Exchange, Report, SessionState
 
@@ -79,13 +80,10 @@ class PendingCommand:
     tag: Any = attrs.field(default=None, eq=False)
     #: The request's JSON as it crossed the wire: what ``original`` must repeat (holds secrets: never shown).
     value: Mapping[str, JsonValue] = attrs.field(factory=dict, eq=False, repr=False)
+    #: The state this request puts its command's exchange in while it is the oldest outstanding one.
+    exchange: Exchange = Exchange.AWAITING
     #: Position among all requests of the session (orders ``pending_requests``).
     order: int = attrs.field(default=0, eq=False, repr=False)
-
-    @property
-    def exchange(self) -> Exchange:
-        """The state this request puts its command's exchange in."""
-        return states.exchange_of(self.request)
 
 
 class ProcessorSession(ConnectionBase):
@@ -296,10 +294,11 @@ class ProcessorSession(ConnectionBase):
             assert request is not None
             value = codec.encode_value(request)
         self._sequence += 1
+        confirms = isinstance(request, Unknown) or self.registry.confirm_class(command) is not None
         item = PendingCommand(
             command=command, request=request, sender=sender, since=now,
             deadline=None if now is None else now + self.limits.request_timeout, tag=tag, value=value,
-            order=self._sequence,
+            exchange=states.exchange_of(request, command_confirms=confirms), order=self._sequence,
         )
         self._queues.setdefault(command, collections.deque()).append(item)
         self._count += 1

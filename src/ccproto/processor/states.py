@@ -169,11 +169,16 @@ def report_input_of(message: ProcessorMessage, answered: Request | None) -> tupl
     return None
 
 
-def exchange_of(request: Request | None) -> Exchange:
-    """The state a request puts its exchange in while it is the oldest outstanding one (``None``: invalid)."""
+def exchange_of(request: Request | None, *, command_confirms: bool) -> Exchange:
+    """The state a request puts its exchange in while it is the oldest outstanding one.
+
+    ``request`` is ``None`` for a request that broke its schema; ``command_confirms``
+    says whether its command can be answered with confirm at all (a confirm
+    response is registered for it, or the command is unknown).
+    """
     if request is None:
         return Exchange.AWAITING_INVALID
-    return Exchange.AWAITING_CONFIRMABLE if request.confirmable else Exchange.AWAITING
+    return Exchange.AWAITING_CONFIRMABLE if command_confirms and request.confirmable else Exchange.AWAITING
 
 
 def mermaid_exchange_diagram() -> str:
