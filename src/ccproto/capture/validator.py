@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -50,10 +50,17 @@ def validate_records(
     report: Report | None = None,
     strict: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
 ) -> Report:
-    """Check records (of one file), one state machine per connection; add findings to ``report``."""
+    """Check records (of one file), one state machine per connection; add findings to ``report``.
+
+    ``checkers`` maps a protocol to a checker factory (default :data:`CHECKERS`);
+    pass e.g. ``{**CHECKERS, "processor": functools.partial(ProcessorConnectionChecker,
+    registry=my_registry)}`` to check vendor extensions.
+    """
+    factories = CHECKERS if checkers is None else checkers
     report = report if report is not None else Report()
-    checkers: dict[str, ConnectionChecker | None] = {}
+    connections: dict[str, ConnectionChecker | None] = {}
     protocols: dict[str, str | None] = {}
     last: dict[str, int] = {}
     file = ""
@@ -79,8 +86,8 @@ def validate_records(
                     message="cannot tell the message's protocol from its shape: give 'protocol' in the record",
                 ))
                 continue
-            factory = CHECKERS.get(protocols[conn] or "")
-            checkers[conn] = factory(limits=limits, strict=strict) if factory else None
+            factory = factories.get(protocols[conn] or "")
+            connections[conn] = factory(limits=limits, strict=strict) if factory else None
             if factory is None:
                 report.findings.append(Finding(
                     file=item.file, record=item.number, conn=conn, severity=Severity.WARNING, kind=Kind.DECODE,
@@ -94,10 +101,10 @@ def validate_records(
                 message=f"record says {item.protocol!r} but the connection is {protocols[conn]!r}",
             ))
             continue
-        checker = checkers[conn]
+        checker = connections[conn]
         if checker is not None:
             report.findings.extend(checker.check(item))
-    for conn, checker in checkers.items():
+    for conn, checker in connections.items():
         if checker is not None:
             report.findings.extend(checker.finish(file, conn, last[conn]))
     report.connections.setdefault(file, {}).update(protocols)
@@ -109,12 +116,15 @@ def validate_files(
     *,
     strict: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
 ) -> Report:
     """Validate JSON Lines capture files; raises ``OSError`` for an unreadable file."""
     report = Report()
     for path in paths:
         path = Path(path)
         with path.open("rb") as handle:
-            validate_records(read_jsonl(handle, file=str(path)), report=report, strict=strict, limits=limits)
+            validate_records(
+                read_jsonl(handle, file=str(path)), report=report, strict=strict, limits=limits, checkers=checkers
+            )
     report.findings.sort(key=lambda f: (f.file, f.record))
     return report
