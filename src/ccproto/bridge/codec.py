@@ -21,7 +21,7 @@ from ccproto.bridge.models import (
     Result,
 )
 from ccproto.core.convert import decode_model, encode_model
-from ccproto.core.decoding import Decoded, parse_message, raise_if_strict
+from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict
 from ccproto.core.errors import (
     DecodeError,
     ProtocolError,
@@ -29,7 +29,6 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
-from ccproto.core.jsonio import dumps
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import redact
 
@@ -172,10 +171,4 @@ def encode_value(message: BridgeMessage) -> dict[str, Any]:
 
 def encode(message: BridgeMessage) -> str:
     """The JSON text of a message (compact, UTF-8 safe)."""
-    value = encode_value(message)
-    try:
-        text = dumps(value)
-        text.encode("utf-8")
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise SchemaViolationError.Local(f"cannot serialise: {type(exc).__name__}") from None
-    return text
+    return message_text(encode_value(message))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ccproto.bridge import states
 from ccproto.bridge.models import ALL_MESSAGE_CLASSES, FailureResponse
+from ccproto.core.docgen import mermaid_block
 from ccproto.core.model import model_spec, pointer
 
 __all__ = ["SECTIONS"]
@@ -27,12 +28,12 @@ def message_table() -> str:
 
 def phase_diagram() -> str:
     """The phase table as a fenced Mermaid diagram."""
-    return "```mermaid\n" + states.mermaid_diagram() + "\n```"
+    return mermaid_block(states.mermaid_diagram())
 
 
 def status_diagram() -> str:
     """The server-status table as a fenced Mermaid diagram."""
-    return "```mermaid\n" + states.mermaid_status_diagram() + "\n```"
+    return mermaid_block(states.mermaid_status_diagram())
 
 
 def phase_table() -> str:

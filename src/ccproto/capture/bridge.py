@@ -49,11 +49,7 @@ class BridgeConnectionChecker(MessageChecker):
 
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
         """Warnings for what is still pending when the capture ends (captures get cut)."""
-        return [
-            Finding(
-                file=file, record=pending.tag if isinstance(pending.tag, int) else last_record, conn=conn,
-                severity=Severity.WARNING, kind=Kind.SEQUENCE, code="unanswered-request", path="/header/requestId",
-                message=f"{pending.name.value} {pending.request_id!r} was never answered before the capture ended",
-            )
+        return self._unanswered(file, conn, last_record, [
+            (pending.tag, "/header/requestId", f"{pending.name.value} {pending.request_id!r}")
             for pending in self._channel.pending_requests()
-        ]
+        ])

@@ -53,6 +53,20 @@ class MessageChecker:
         """Findings for what is still open when the capture ends."""
         raise NotImplementedError
 
+    @staticmethod
+    def _unanswered(
+        file: str, conn: str, last_record: int, open_requests: list[tuple[Any, str, str]]
+    ) -> list[Finding]:
+        """Warnings for requests still open at the end: ``(tag, pointer, what)`` each (captures get cut)."""
+        return [
+            Finding(
+                file=file, record=tag if isinstance(tag, int) else last_record, conn=conn, severity=Severity.WARNING,
+                kind=Kind.SEQUENCE, code="unanswered-request", path=path,
+                message=f"{what} was never answered before the capture ended",
+            )
+            for tag, path, what in open_requests
+        ]
+
     # -- the shared part ---------------------------------------------------------------------
 
     def check(self, record: Record) -> list[Finding]:

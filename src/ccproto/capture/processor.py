@@ -61,11 +61,6 @@ class ProcessorConnectionChecker(MessageChecker):
 
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
         """Warnings for requests still unanswered when the capture ends (captures get cut)."""
-        return [
-            Finding(
-                file=file, record=pending.tag if isinstance(pending.tag, int) else last_record, conn=conn,
-                severity=Severity.WARNING, kind=Kind.SEQUENCE, code="unanswered-request", path="/command",
-                message=f"{pending.command} request was never answered before the capture ended",
-            )
-            for pending in self._session.pending_requests()
-        ]
+        return self._unanswered(file, conn, last_record, [
+            (pending.tag, "/command", f"{pending.command} request") for pending in self._session.pending_requests()
+        ])

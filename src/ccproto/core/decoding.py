@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from ccproto.core.errors import ProtocolError, ProtocolWarning, SchemaViolationError
-from ccproto.core.jsonio import parse_object
+from ccproto.core.jsonio import dumps, parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.redact import redact, redact_text
 
-__all__ = ["EXCERPT", "Decoded", "parse_message", "raise_if_strict", "similar_name"]
+__all__ = ["EXCERPT", "Decoded", "message_text", "parse_message", "raise_if_strict", "similar_name"]
 
 #: Longest raw text kept in an error (the rest is cut: errors must stay small).
 EXCERPT = 2000
@@ -41,6 +41,16 @@ def parse_message(data: str | bytes, limits: Limits) -> dict[str, Any]:
         text = data if isinstance(data, str) else bytes(data[:EXCERPT]).decode("utf-8", "replace")
         exc.message = redact_text(text[:EXCERPT])
         raise
+
+
+def message_text(value: dict[str, Any]) -> str:
+    """A message's JSON text (compact, UTF-8 safe); a value that cannot be written is a local schema error."""
+    try:
+        text = dumps(value)
+        text.encode("utf-8")
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise SchemaViolationError.Local(f"cannot serialise: {type(exc).__name__}") from None
+    return text
 
 
 def raise_if_strict(warnings: Sequence[ProtocolWarning], value: dict[str, Any], strict: bool) -> None:

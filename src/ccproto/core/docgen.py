@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from ccproto.core.model import Model
 from ccproto.core.schema import schema_for
 
-__all__ = ["render_schema", "replace_section", "schema_filename"]
+__all__ = ["mermaid_block", "render_schema", "replace_section", "schema_filename"]
 
 
 def schema_filename(cls: type[Model]) -> str:
@@ -40,3 +40,8 @@ def replace_section(document: str, name: str, content: str) -> str:
     if not pattern.search(document):
         raise ValueError(f"no section {name!r} in the document")
     return pattern.sub(lambda m: m.group(1) + content.rstrip("\n") + "\n" + m.group(2), document)
+
+
+def mermaid_block(diagram: str) -> str:
+    """A Mermaid diagram as a fenced Markdown block."""
+    return "```mermaid\n" + diagram + "\n```"

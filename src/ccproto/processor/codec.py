@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccproto.core.convert import decode_model, encode_model
-from ccproto.core.decoding import Decoded, parse_message, raise_if_strict, similar_name
+from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
     ProtocolError,
@@ -21,7 +21,6 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
-from ccproto.core.jsonio import dumps
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import redact
 from ccproto.processor import quirks
@@ -180,10 +179,4 @@ def encode_value(message: ProcessorMessage) -> dict[str, Any]:
 
 def encode(message: ProcessorMessage) -> str:
     """The JSON text of a message (compact, UTF-8 safe)."""
-    value = encode_value(message)
-    try:
-        text = dumps(value)
-        text.encode("utf-8")
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise SchemaViolationError.Local(f"cannot serialise: {type(exc).__name__}") from None
-    return text
+    return message_text(encode_value(message))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ccproto.core.docgen import mermaid_block
 from ccproto.core.model import model_spec, pointer
 from ccproto.processor import states
 from ccproto.processor.models import (
@@ -62,7 +63,7 @@ def message_table() -> str:
 
 def exchange_diagram() -> str:
     """The exchange table as a fenced Mermaid diagram."""
-    return "```mermaid\n" + states.mermaid_exchange_diagram() + "\n```"
+    return mermaid_block(states.mermaid_exchange_diagram())
 
 
 def exchange_table() -> str:
@@ -76,7 +77,7 @@ def exchange_table() -> str:
 
 def report_diagram() -> str:
     """The report table as a fenced Mermaid diagram."""
-    return "```mermaid\n" + states.mermaid_report_diagram() + "\n```"
+    return mermaid_block(states.mermaid_report_diagram())
 
 
 #: Section name -> generator, for ``docs/processor.md``.
