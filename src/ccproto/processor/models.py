@@ -27,6 +27,11 @@ from ccproto.core.roles import Role
 
 __all__ = [
     "ALL_MESSAGE_CLASSES",
+    "CALL_JOURNEY",
+    "GET_CAPABILITIES",
+    "PREPARE_SESSION",
+    "TEAM_STATUS_BEGIN",
+    "TEAM_STATUS_END",
     "REGISTRY",
     "SCHEMA_CLASSES",
     "UCCX_REPORT_RESOURCE_TYPE",

@@ -34,12 +34,12 @@ from ccproto.core.model import pointer
 from ccproto.core.roles import Role
 from ccproto.processor import codec, quirks, states
 from ccproto.processor.models import (
+    PREPARE_SESSION,
     REGISTRY,
     ConfirmResponse,
     Event,
     FailureResponse,
     PrepareSessionConfirm,
-    PrepareSessionRequest,
     PrepareSessionSuccess,
     ProcessorMessage,
     Registry,
@@ -250,6 +250,7 @@ class ProcessorSession(ConnectionBase):
         a string ``command`` is (a processor may answer such a request with a
         failure that repeats it in ``original``).
         """
+        self._check_usable(sender)
         command = value.get("command")
         if sender is not Role.CLIENT or type(command) is not str or "result" in value:
             return False
@@ -266,6 +267,9 @@ class ProcessorSession(ConnectionBase):
     ) -> None:
         input_ = states.input_of(message)
         command = message.command_name if isinstance(message, (Request, Response)) else None
+        if command is not None:
+            # A padded registered command is that command (docs/quirks.md P1), whichever side wrote it.
+            command = quirks.trimmed_command(command, self.registry.commands()) or command
         exchange = self.exchange_state(command) if command is not None else Exchange.IDLE
         action = states.EXCHANGE_TRANSITIONS.get((exchange, sender, input_))
         if action is None:
@@ -314,12 +318,16 @@ class ProcessorSession(ConnectionBase):
         pending = queue.popleft()
         self._count -= 1
         self._set_queue(command, queue)
-        if isinstance(pending.request, PrepareSessionRequest):
-            self.confirmation = message if isinstance(message, PrepareSessionConfirm) else None
+        if command == PREPARE_SESSION:
+            # Any answer to a prepareSession (even to an invalid one) replaces the last prompt; a confirm only
+            # counts once its original checked out (the client would repeat that original).
+            self.confirmation = None
         if isinstance(message, (ConfirmResponse, FailureResponse)):
             self._check_echo(message, pending, sender, "original", "the request it answers")
         if isinstance(message, PrepareSessionSuccess):
             self._check_echo(message, pending, sender, "resource/data", "the request's data")
+        if isinstance(message, PrepareSessionConfirm):
+            self.confirmation = message
         self._report(message, pending.request, sender, tag)
 
     def _check_echo(
