@@ -20,3 +20,30 @@ FAULTY_ERRORS = {
 
 #: The records those errors name.
 FAULTY_ERROR_RECORDS = {record for record, _, _ in FAULTY_ERRORS}
+
+#: (record, kind, code) of every error in examples/captures/processor-faulty.jsonl.
+PROCESSOR_FAULTY_ERRORS = {
+    # confirm answering a prepareSession whose override is true (record 1)
+    (2, "sequence", "answer-not-allowed"),
+    # a team-status event before report.teamstatus.begin succeeded
+    (5, "sequence", "report-not-active"),
+    # memberType "Manager"
+    (7, "schema", "schema-violation"),
+    # a failure whose original names another CallId than request 8
+    (9, "sequence", "original-mismatch"),
+    # a team-status event after report.teamstatus.end succeeded (record 11)
+    (12, "sequence", "report-not-active"),
+    # a getCapabilities success with nothing outstanding
+    (13, "sequence", "no-outstanding-request"),
+    # prepareSession with override "false" (a string); the failure answering it (record 15) is fine
+    (14, "schema", "schema-violation"),
+    # a success whose resource.data differs from request 16's data
+    (17, "sequence", "resource-data-mismatch"),
+    # the client sends an event
+    (18, "sequence", "unexpected-message"),
+    # memberremoved with no members
+    (19, "schema", "schema-violation"),
+}
+
+#: The records those errors name.
+PROCESSOR_FAULTY_ERROR_RECORDS = {record for record, _, _ in PROCESSOR_FAULTY_ERRORS}

@@ -697,3 +697,15 @@ def test_unknown_names_with_passwords_are_reported_without_them(tmp_path: Path) 
     assert finding.code == "unknown-message"
     assert "did you mean 'cti.request.createsession'?" in finding.message
     assert_no_secret(report)
+
+
+def test_an_alternate_spelling_in_a_broken_response_is_not_a_schema_error(tmp_path: Path) -> None:
+    records = clean_session()
+    broken = {**CAPS_BODY, "channel-groups-max-per-agent": -1}
+    records[4] = client(response("cti.query.capabilities", 2, broken))
+    del records[4]["message"]["header"]["result"]
+    records[4]["message"]["header"]["cti.result"] = "SUCCESS"  # accepted spelling (quirk B1)
+    report = check(tmp_path, records)
+    assert [(f.record, f.path) for f in report.findings if f.severity is Severity.ERROR] == [
+        (5, "/body/channel-groups-max-per-agent")
+    ]

@@ -46,8 +46,9 @@ def _validate(args: argparse.Namespace) -> int:
     for module in args.extension:
         try:
             importlib.import_module(module)
-        except ImportError as exc:
-            print(f"ccproto validate: cannot import extension {module!r}: {exc}", file=sys.stderr)
+        except Exception as exc:  # an extension is foreign code: whatever it raises is a usage error, not a crash
+            print(f"ccproto validate: cannot import extension {module!r}: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
             return EXIT_USAGE
     try:
         report = validate_files(args.files, strict=args.strict)

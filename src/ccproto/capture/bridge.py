@@ -32,8 +32,11 @@ class BridgeConnectionChecker(MessageChecker):
     def _decode(self, value: dict[str, Any]) -> Decoded[BridgeMessage]:
         return codec.decode_value(value)
 
+    def _normalised(self, value: dict[str, Any]) -> dict[str, Any]:
+        return codec.normalise(value, [])
+
     def _schema_class(self, value: dict[str, Any]) -> type[Model]:
-        return codec.message_class_for(codec.normalise(value, []))
+        return codec.message_class_for(value)
 
     def _observe(self, decoded: Decoded[Any], record: Record, add: AddFinding) -> None:
         message: BridgeMessage = decoded.message

@@ -39,8 +39,12 @@ class MessageChecker:
     def _decode(self, value: dict[str, Any]) -> Decoded[Any]:
         raise NotImplementedError
 
+    def _normalised(self, value: dict[str, Any]) -> dict[str, Any]:
+        """``value`` with the protocol's accepted quirks undone (they are warnings, not schema violations)."""
+        return value
+
     def _schema_class(self, value: dict[str, Any]) -> type[Model]:
-        """The model class ``value`` claims to be (raises ``ProtocolError`` when it cannot tell)."""
+        """The model class a normalised ``value`` claims to be (raises ``ProtocolError`` when it cannot tell)."""
         raise NotImplementedError
 
     def _observe(self, decoded: Decoded[Any], record: Record, add: AddFinding) -> None:
@@ -106,11 +110,12 @@ class MessageChecker:
 
     def _all_schema_findings(self, value: dict[str, Any], first: SchemaViolationError) -> list[tuple[str, str]]:
         """Every schema violation of the message, via JSON Schema (the one-pass decoder stops at the first)."""
+        normalised = self._normalised(value)
         try:
-            cls = self._schema_class(value)
+            cls = self._schema_class(normalised)
         except ProtocolError:
             return [(first.pointer, first.detail)]
-        found = [(f.pointer, f.detail) for f in iter_schema_findings(value, cls)]
+        found = [(f.pointer, f.detail) for f in iter_schema_findings(normalised, cls)]
         return found or [(first.pointer, first.detail)]
 
 

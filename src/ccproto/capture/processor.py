@@ -36,8 +36,11 @@ class ProcessorConnectionChecker(MessageChecker):
     def _decode(self, value: dict[str, Any]) -> Decoded[ProcessorMessage]:
         return codec.decode_value(value, registry=self._registry)
 
+    def _normalised(self, value: dict[str, Any]) -> dict[str, Any]:
+        return codec.normalise(value, [], self._registry)
+
     def _schema_class(self, value: dict[str, Any]) -> type[Model]:
-        return codec.message_class_for(codec.normalise(value, [], self._registry), self._registry)
+        return codec.message_class_for(value, self._registry)
 
     def _invalid(self, value: dict[str, Any], record: Record) -> None:
         # A request that broke its schema may still be answered (with a failure repeating it).
