@@ -268,6 +268,7 @@ def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model
     consts = list(spec.consts.items())
     objects = spec.objects[1:]  # () is the value itself
     known = spec.known
+    forbidden = spec.forbidden
 
     def structure_model(value: Any, _: Any = None) -> Model:
         if type(value) is not dict:
@@ -280,6 +281,9 @@ def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model
             if type(child) is not dict:
                 raise _expect("object", child).within(*path)
             found[path] = child
+        for path in forbidden:
+            if path[-1] in found[path[:-1]]:
+                raise StructureError(f"member {path[-1]!r} is not allowed here", path)
         for path, expected in consts:
             actual = found[path[:-1]].get(path[-1], _MISSING)
             if actual is _MISSING:

@@ -142,11 +142,15 @@ class Model(_Transformed):
 
     * ``WIRE_OBJECTS``: paths of objects that must exist even with no declared
       field inside (e.g. an empty ``body``);
-    * ``WIRE_CONSTS``: members with a fixed value (a message's type and name).
+    * ``WIRE_CONSTS``: members with a fixed value (a message's type and name);
+    * ``WIRE_FORBIDDEN``: members that must be absent (unknown members are kept
+      otherwise), e.g. ``result`` on a request, which would make it a response.
     """
 
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = ()
     WIRE_CONSTS: ClassVar[Mapping[tuple[str, ...], Any]] = {}
+    #: Members that must be absent: their presence would make the JSON another kind of message.
+    WIRE_FORBIDDEN: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     #: Members the model does not declare, keyed by JSON pointer, kept for re-encoding.
     extra: Mapping[str, JsonValue] = attrs.field(factory=dict, repr=_repr_extra, kw_only=True)
@@ -206,6 +210,8 @@ class ModelSpec:
     objects: tuple[tuple[str, ...], ...]
     #: For each object path, the member names that are declared there.
     known: Mapping[tuple[str, ...], frozenset[str]]
+    #: Paths of members that must be absent.
+    forbidden: tuple[tuple[str, ...], ...] = ()
 
 
 def _type_spec(annotation: Any) -> tuple[TypeSpec, bool]:
@@ -301,10 +307,14 @@ def model_spec(cls: type[Model]) -> ModelSpec:
         if obj:
             known[obj[:-1]].add(obj[-1])
     ordered = tuple(sorted(objects, key=lambda p: (len(p), p)))
+    for path in cls.WIRE_FORBIDDEN:
+        if not path or path[:-1] not in objects or path[-1] in known[path[:-1]]:
+            raise TypeError(f"{cls.__qualname__}: cannot forbid {pointer(path)}")
     return ModelSpec(
         cls=cls,
         fields=tuple(fields),
         consts=dict(cls.WIRE_CONSTS),
         objects=ordered,
         known={k: frozenset(v) for k, v in known.items()},
+        forbidden=tuple(cls.WIRE_FORBIDDEN),
     )

@@ -78,6 +78,8 @@ def _object_schema(cls: type[Model]) -> dict[str, Any]:
         parent["properties"][field.path[-1]] = _field_schema(field)
         if field.required:
             parent["required"].append(field.path[-1])
+    for path in spec.forbidden:
+        nodes[path[:-1]]["properties"][path[-1]] = False  # present at all: another kind of message
     for node in nodes.values():
         node["required"].sort()
         if not node["required"]:
@@ -152,6 +154,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     # jsonschema's own messages quote the instance, which may be a secret.
     keyword = error.validator
     expected = error.validator_value
+    if error.schema is False:
+        return "member not allowed here"
     if keyword == "type":
         return f"expected {expected}"
     if keyword == "const":

@@ -16,6 +16,7 @@ an ``Unknown*`` class that keeps the whole message.
 from __future__ import annotations
 
 import enum
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -129,8 +130,12 @@ class Request(ProcessorMessage):
 
     SENDER: ClassVar[Role] = Role.CLIENT
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = (("data",),)
+    #: A ``result`` member would make the JSON a response.
+    WIRE_FORBIDDEN: ClassVar[tuple[tuple[str, ...], ...]] = (("result",),)
     #: The ``command`` of this class (set by :meth:`Registry.request`).
     COMMAND: ClassVar[str]
+    #: The resource type the command belongs to, if it was registered with one.
+    RESOURCE_TYPE: ClassVar[str | None] = None
 
     @property
     def command_name(self) -> str:
@@ -184,6 +189,8 @@ class Event(ProcessorMessage):
 
     SENDER: ClassVar[Role] = Role.SERVER
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = (("data",),)
+    #: A ``command`` member would make the JSON a request or response.
+    WIRE_FORBIDDEN: ClassVar[tuple[tuple[str, ...], ...]] = (("command",),)
     #: The ``name`` of this class (set by :meth:`Registry.event`).
     NAME: ClassVar[str]
 
@@ -209,7 +216,10 @@ def _declare(cls: _T, base: type[ProcessorMessage], consts: dict[tuple[str, ...]
         raise TypeError(f"{getattr(cls, '__name__', cls)!r} must subclass {base.__name__}")
     if "__attrs_attrs__" in cls.__dict__:
         # Already declared: it may be registered again (in another registry) under the same constants only.
-        if all(getattr(cls, k, None) == v for k, v in constants.items()):
+        if not all(k in cls.__dict__ for k in constants):
+            raise TypeError(f"{cls.__name__} is already an attrs model: declare it with the registry's decorator "
+                            "in place of @model")
+        if all(cls.__dict__[k] == v for k, v in constants.items()):
             return cls
         raise TypeError(f"{cls.__name__} is already declared with other constants")
     for key, value in constants.items():
@@ -271,6 +281,8 @@ class Registry:
 
         def register(cls: _T) -> _T:
             built = _declare(cls, Request, {("command",): command}, COMMAND=command)
+            if resource_type is not None:
+                typing.cast(type[Request], built).RESOURCE_TYPE = resource_type  # remembered for add()
             self._put(self._requests, command, built, replace)
             if resource_type is not None:
                 self._resource_types[command] = resource_type
@@ -315,10 +327,11 @@ class Registry:
     def add(self, *classes: type[ProcessorMessage], replace: bool = False) -> None:
         """Register classes already declared (by another registry's decorators) under their own constants."""
         for cls in classes:
-            if "__attrs_attrs__" not in cls.__dict__ or issubclass(cls, (Unknown, FailureResponse)):
+            declared = "COMMAND" in cls.__dict__ or "NAME" in cls.__dict__
+            if "__attrs_attrs__" not in cls.__dict__ or not declared or issubclass(cls, (Unknown, FailureResponse)):
                 raise TypeError(f"{cls.__name__} is not a declared command or event class")
             if issubclass(cls, Request):
-                self.request(cls.COMMAND, resource_type=None, replace=replace)(cls)
+                self.request(cls.COMMAND, resource_type=cls.RESOURCE_TYPE, replace=replace)(cls)
             elif issubclass(cls, SuccessResponse):
                 self.success(cls.COMMAND, replace=replace)(cls)
             elif issubclass(cls, ConfirmResponse):
