@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ccproto.bridge import states
 from ccproto.bridge.models import ALL_MESSAGE_CLASSES, FailureResponse
-from ccproto.core.docgen import mermaid_block
-from ccproto.core.model import model_spec, pointer
+from ccproto.core.docgen import member_list, mermaid_block
 
 __all__ = ["SECTIONS"]
 
@@ -14,15 +13,10 @@ def message_table() -> str:
     """Markdown table: every message class, its header type/name, its sender and its declared members."""
     rows = ["| class | type | name | sent by | members (beyond type/name) |", "|---|---|---|---|---|"]
     for cls in ALL_MESSAGE_CLASSES:
-        spec = model_spec(cls)
-        members = []
-        for field in spec.fields:
-            mark = "" if field.required else "?"
-            secret = " (secret)" if field.wire.secret else ""
-            members.append(f"`{pointer(field.path)}`{mark}{secret}")
+        members = member_list(cls)
         name = "any request's name" if cls is FailureResponse else f"`{cls.NAME.value if cls.NAME else ''}`"
         sender = "bridge" if cls.TYPE.sender.value == "server" else "client"
-        rows.append(f"| `{cls.__name__}` | `{cls.TYPE.value}` | {name} | {sender} | {', '.join(members)} |")
+        rows.append(f"| `{cls.__name__}` | `{cls.TYPE.value}` | {name} | {sender} | {members} |")
     return "\n".join(rows)
 
 

@@ -11,10 +11,10 @@ import json
 import re
 from collections.abc import Iterable
 
-from ccproto.core.model import Model
+from ccproto.core.model import Kind, Model, TypeSpec, model_spec, pointer
 from ccproto.core.schema import schema_for
 
-__all__ = ["mermaid_block", "render_schema", "replace_section", "schema_filename"]
+__all__ = ["member_list", "mermaid_block", "render_schema", "replace_section", "schema_filename"]
 
 
 def schema_filename(cls: type[Model]) -> str:
@@ -45,3 +45,31 @@ def replace_section(document: str, name: str, content: str) -> str:
 def mermaid_block(diagram: str) -> str:
     """A Mermaid diagram as a fenced Markdown block."""
     return "```mermaid\n" + diagram + "\n```"
+
+
+def member_list(cls: type[Model], skip: Iterable[tuple[str, ...]] = ()) -> str:
+    """A model's declared members as Markdown: nested models expanded (``*`` for array items).
+
+    ``?`` marks an optional member, ``(secret)`` one that is never shown.
+    """
+    skipped = set(skip)
+    out: list[str] = []
+
+    def walk(model_cls: type[Model], prefix: tuple[str, ...], optional: bool) -> None:
+        for field in model_spec(model_cls).fields:
+            path = (*prefix, *field.path)
+            if path in skipped:
+                continue
+            tspec: TypeSpec = field.type
+            item = tspec.items if tspec.kind is Kind.ARRAY and tspec.items is not None else None
+            if tspec.kind is Kind.MODEL:
+                walk(tspec.python_type, path, optional or not field.required)
+            elif item is not None and item.kind is Kind.MODEL:
+                walk(item.python_type, (*path, "*"), optional or not field.required)
+            else:
+                mark = "?" if optional or not field.required else ""
+                secret = " (secret)" if field.wire.secret else ""
+                out.append(f"`{pointer(path)}`{mark}{secret}")
+
+    walk(cls, (), False)
+    return ", ".join(out)

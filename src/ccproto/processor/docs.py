@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ccproto.core.docgen import mermaid_block
-from ccproto.core.model import model_spec, pointer
+from ccproto.core.docgen import member_list, mermaid_block
 from ccproto.processor import states
 from ccproto.processor.models import (
     ALL_MESSAGE_CLASSES,
@@ -43,20 +42,14 @@ def message_table() -> str:
         "|---|---|---|---|---|",
     ]
     for cls in ALL_MESSAGE_CLASSES:
-        members = []
-        for field in model_spec(cls).fields:
-            if field.path in (("command",), ("name",)):
-                continue
-            mark = "" if field.required else "?"
-            secret = " (secret)" if field.wire.secret else ""
-            members.append(f"`{pointer(field.path)}`{mark}{secret}")
+        members = member_list(cls, skip=[("command",), ("name",)])
         sender = "client" if cls.SENDER.value == "client" else "processor"
         resource = ""
         if issubclass(cls, Request) and not issubclass(cls, Unknown):
             found = REGISTRY.resource_type(cls.COMMAND)
             resource = f" (resource `{found}`)" if found else ""
         rows.append(
-            f"| `{cls.__name__}` | {_kind(cls)} | {_wire_name(cls)}{resource} | {sender} | {', '.join(members)} |"
+            f"| `{cls.__name__}` | {_kind(cls)} | {_wire_name(cls)}{resource} | {sender} | {members} |"
         )
     return "\n".join(rows)
 
