@@ -1,4 +1,7 @@
-"""What `ccproto validate` must find in the bundled sample captures (shared by the capture and CLI tests)."""
+"""What `ccproto validate` must find in the bundled sample captures, and helpers to read reports (shared by the
+capture and CLI tests)."""
+
+from ccproto.capture.findings import Finding, Report, Severity
 
 #: (record, kind, code) of every error in examples/captures/bridge-faulty.jsonl.
 FAULTY_ERRORS = {
@@ -47,3 +50,32 @@ PROCESSOR_FAULTY_ERRORS = {
 
 #: The records those errors name.
 PROCESSOR_FAULTY_ERROR_RECORDS = {record for record, _, _ in PROCESSOR_FAULTY_ERRORS}
+
+
+# -- reading reports (shared by the capture tests) ----------------------------------------------
+
+Triple = tuple[int, str, str]
+
+
+def triples(report: Report, severity: Severity | None = None) -> set[Triple]:
+    """(record, kind, code) of every finding (of one severity)."""
+    return {
+        (f.record, f.kind.value, f.code)
+        for f in report.findings
+        if severity is None or f.severity is severity
+    }
+
+
+def errors(report: Report) -> set[Triple]:
+    """(record, kind, code) of every error."""
+    return triples(report, Severity.ERROR)
+
+
+def warnings(report: Report) -> set[Triple]:
+    """(record, kind, code) of every warning."""
+    return triples(report, Severity.WARNING)
+
+
+def by_record(report: Report, number: int) -> list[Finding]:
+    """The findings of one record."""
+    return [f for f in report.findings if f.record == number]

@@ -45,7 +45,14 @@ from ccproto.processor import (
 )
 from ccproto.testing.strategies import from_model
 from ccproto.testing.strategies import text as any_text
-from sample_expectations import PROCESSOR_FAULTY_ERROR_RECORDS, PROCESSOR_FAULTY_ERRORS
+from sample_expectations import (
+    PROCESSOR_FAULTY_ERROR_RECORDS,
+    PROCESSOR_FAULTY_ERRORS,
+    by_record,
+    errors,
+    triples,
+    warnings,
+)
 from test_capture_validate import clean_session, interleave
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"
@@ -62,7 +69,6 @@ ACME = "acme.recording.status"
 #: A throwaway extension module that registers ACME into the global registry (for ``--extension``).
 EXTENSION_MODULE = "ccproto_test_acme_extension"
 
-Triple = tuple[int, str, str]
 
 
 # -- building captures ---------------------------------------------------------------------
@@ -138,24 +144,12 @@ def check(records: list[Any], **options: Any) -> Report:
     return validate_records(read_jsonl(lines_of(records), file="capture"), **options)
 
 
-def triples(report: Report, severity: Severity | None = None) -> set[Triple]:
-    return {
-        (f.record, f.kind.value, f.code)
-        for f in report.findings
-        if severity is None or f.severity is severity
-    }
 
 
-def errors(report: Report) -> set[Triple]:
-    return triples(report, Severity.ERROR)
 
 
-def warnings(report: Report) -> set[Triple]:
-    return triples(report, Severity.WARNING)
 
 
-def by_record(report: Report, number: int) -> list[Any]:
-    return [f for f in report.findings if f.record == number]
 
 
 def only_error(report: Report, number: int) -> Any:

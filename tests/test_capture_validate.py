@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ccproto.capture import Kind, Report, Severity, read_jsonl, render, validate_files, validate_records
-from sample_expectations import FAULTY_ERRORS
+from sample_expectations import FAULTY_ERRORS, by_record, errors, triples, warnings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"
 CLEAN = EXAMPLES / "bridge-clean.jsonl"
@@ -28,7 +28,6 @@ CAPS_BODY = {
     "single-channels-media-types": "voice,chat,email",
 }
 
-Triple = tuple[int, str, str]
 
 
 # -- building captures ---------------------------------------------------------------------
@@ -99,24 +98,12 @@ def check(tmp_path: Path, records: list[Any], *, strict: bool = False) -> Report
     return validate_files([write_capture(tmp_path, records)], strict=strict)
 
 
-def triples(report: Report, severity: Severity | None = None) -> set[Triple]:
-    return {
-        (f.record, f.kind.value, f.code)
-        for f in report.findings
-        if severity is None or f.severity is severity
-    }
 
 
-def errors(report: Report) -> set[Triple]:
-    return triples(report, Severity.ERROR)
 
 
-def warnings(report: Report) -> set[Triple]:
-    return triples(report, Severity.WARNING)
 
 
-def by_record(report: Report, number: int) -> list[Any]:
-    return [f for f in report.findings if f.record == number]
 
 
 def assert_no_secret(report: Report) -> None:
