@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Rough decode/encode throughput of bridge messages against `json.loads`/`json.dumps` (one run, ratios).
+"""Rough decode/encode throughput of bridge and processor messages against `json.loads`/`json.dumps` (ratios).
 
-Run: .venv/bin/python bench/bridge_decode.py
+Run: .venv/bin/python bench/decode.py
 The full comparison with orjson, pydantic and msgspec belongs to the performance issue.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import timeit
 
-from ccproto import bridge
+from ccproto import bridge, processor
 
 AGENTINFO = json.dumps({
     "header": {"type": "cti.response", "name": "cti.query.agentinfo", "target": "Acme1.CONTROL",
@@ -20,6 +20,12 @@ AGENTINFO = json.dumps({
 })
 STATUS = json.dumps({"header": {"type": "cti.event", "name": "cti.serverstatuschanged"},
                      "body": {"status": "in-service"}})
+PREPARE = json.dumps({"command": "prepareSession",
+                      "data": {"model": "uccx", "override": False, "agent": {"id": "1001", "password": "pw"}}})
+TEAM_50 = json.dumps({"name": "report.teamstatus.teamadded", "data": {"agentId": "1001", "team": {
+    "teamId": "T7", "teamName": "Billing", "members": [
+        {"memberId": str(2000 + i), "memberType": "Agent", "memberName": f"Agent {i}", "status": "ready",
+         "reason": ""} for i in range(50)]}}})
 
 
 def rate(fn: object, number: int = 20000) -> float:
@@ -30,11 +36,17 @@ def rate(fn: object, number: int = 20000) -> float:
 def main() -> None:
     print(f"{'message':<12} {'bytes':>5} {'json.loads/s':>13} {'decode/s':>10} {'ratio':>6} "
           f"{'json.dumps/s':>13} {'encode/s':>10} {'ratio':>6}")
-    for label, text in (("agentinfo", AGENTINFO), ("status", STATUS)):
+    cases = (
+        ("agentinfo", AGENTINFO, bridge.decode, bridge.encode, 20000),
+        ("status", STATUS, bridge.decode, bridge.encode, 20000),
+        ("prepare", PREPARE, processor.decode, processor.encode, 20000),
+        ("team(50)", TEAM_50, processor.decode, processor.encode, 1000),
+    )
+    for label, text, decode, encode, number in cases:
         value = json.loads(text)
-        message = bridge.decode(text)
-        floor, ours = rate(lambda t=text: json.loads(t)), rate(lambda t=text: bridge.decode(t))
-        out_floor, out = rate(lambda v=value: json.dumps(v)), rate(lambda m=message: bridge.encode(m))
+        message = decode(text)
+        floor, ours = rate(lambda t=text: json.loads(t), number), rate(lambda t=text, d=decode: d(t), number)
+        out_floor, out = rate(lambda v=value: json.dumps(v), number), rate(lambda m=message, e=encode: e(m), number)
         print(f"{label:<12} {len(text):>5} {floor:>13,.0f} {ours:>10,.0f} {floor / ours:>6.1f} "
               f"{out_floor:>13,.0f} {out:>10,.0f} {out_floor / out:>6.1f}")
 
