@@ -66,7 +66,7 @@ def normalise(
     command = value.get("command")
     if type(command) is not str:
         return value
-    trimmed = quirks.trimmed_command(command, registry.commands())
+    trimmed = quirks.trimmed_command(command, registry.has_command)
     if trimmed is None:
         return value
     warnings.append(ProtocolWarning(

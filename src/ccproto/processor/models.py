@@ -367,6 +367,10 @@ class Registry:
         """Every registered command, in registration order."""
         return tuple(dict.fromkeys([*self._requests, *self._successes, *self._confirms]))
 
+    def has_command(self, command: str) -> bool:
+        """Whether ``command`` has a registered request, success or confirm class (cheap: for every message)."""
+        return command in self._requests or command in self._successes or command in self._confirms
+
     def events(self) -> tuple[str, ...]:
         """Every registered event name, in registration order."""
         return tuple(self._events)

@@ -6,7 +6,7 @@ the reading here and nothing else needs to move.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable
 
 __all__ = [
     "COMMAND_WHITESPACE",
@@ -30,13 +30,14 @@ UNKNOWN_EVENT = "unknown-event"
 UNREGISTERED_RESPONSE = "unregistered-response"
 
 
-def trimmed_command(command: str, registered: Container[str]) -> str | None:
+def trimmed_command(command: str, registered: Callable[[str], bool]) -> str | None:
     """The registered command ``command`` stands for once its surrounding whitespace is dropped.
 
+    ``registered`` tells whether a command is registered (``Registry.has_command``).
     ``None`` when the command has no surrounding whitespace or the trimmed one is
     not registered (then it is an unknown command, kept exactly as written).
     """
     stripped = command.strip()
-    if stripped != command and stripped in registered:
+    if stripped != command and registered(stripped):
         return stripped
     return None

@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ccproto.core.connection import ConnectionBase
-from ccproto.core.decoding import parse_message
+from ccproto.core.decoding import message_text, parse_message
 from ccproto.core.errors import (
     LimitExceededError,
     ProtocolError,
@@ -210,11 +210,12 @@ class ProcessorSession(ConnectionBase):
         """Check a message we are about to send and return its JSON text (one text frame)."""
         self._check_usable(self.our_role)
         try:
-            text = codec.encode(message)
+            value = codec.encode_value(message)
+            text = message_text(value)
             check_text_size(text, self.limits, LimitExceededError.Local)
         except ProtocolError as exc:
             raise self._fail(exc, self.our_role) from None
-        self.observe(message, self.our_role, now=now)
+        self.observe(message, self.our_role, now=now, value=value)  # the encoding is done once
         return text
 
     # -- the rules -------------------------------------------------------------------------
@@ -254,7 +255,7 @@ class ProcessorSession(ConnectionBase):
         command = value.get("command")
         if sender is not Role.CLIENT or type(command) is not str or "result" in value:
             return False
-        trimmed = quirks.trimmed_command(command, self.registry.commands())
+        trimmed = quirks.trimmed_command(command, self.registry.has_command)
         try:
             self._enqueue(trimmed or command, None, sender, now, tag, dict(value))
         except ProtocolError:
@@ -269,7 +270,7 @@ class ProcessorSession(ConnectionBase):
         command = message.command_name if isinstance(message, (Request, Response)) else None
         if command is not None:
             # A padded registered command is that command (docs/quirks.md P1), whichever side wrote it.
-            command = quirks.trimmed_command(command, self.registry.commands()) or command
+            command = quirks.trimmed_command(command, self.registry.has_command) or command
         exchange = self.exchange_state(command) if command is not None else Exchange.IDLE
         action = states.EXCHANGE_TRANSITIONS.get((exchange, sender, input_))
         if action is None:
@@ -280,7 +281,7 @@ class ProcessorSession(ConnectionBase):
             self._enqueue(command, message, sender, now, tag, value)
         elif action is Action.ANSWER:
             assert command is not None
-            self._answer(message, sender, command, tag)
+            self._answer(message, sender, command, tag, value)
         else:
             assert isinstance(message, Event)
             self._report(message, None, sender, tag)
@@ -313,7 +314,9 @@ class ProcessorSession(ConnectionBase):
         else:
             self._queues.pop(command, None)
 
-    def _answer(self, message: ProcessorMessage, sender: Role, command: str, tag: Any) -> None:
+    def _answer(
+        self, message: ProcessorMessage, sender: Role, command: str, tag: Any, value: Mapping[str, JsonValue] | None
+    ) -> None:
         queue = self._queues[command]
         pending = queue.popleft()
         self._count -= 1
@@ -323,18 +326,19 @@ class ProcessorSession(ConnectionBase):
             # counts once its original checked out (the client would repeat that original).
             self.confirmation = None
         if isinstance(message, (ConfirmResponse, FailureResponse)):
-            self._check_echo(message, pending, sender, "original", "the request it answers")
+            self._check_echo(message, value, pending, sender, "original", "the request it answers")
         if isinstance(message, PrepareSessionSuccess):
-            self._check_echo(message, pending, sender, "resource/data", "the request's data")
+            self._check_echo(message, value, pending, sender, "resource/data", "the request's data")
         if isinstance(message, PrepareSessionConfirm):
             self.confirmation = message
         self._report(message, pending.request, sender, tag)
 
     def _check_echo(
-        self, message: ProcessorMessage, pending: PendingCommand, sender: Role, where: str, what: str
+        self, message: ProcessorMessage, value: Mapping[str, JsonValue] | None, pending: PendingCommand,
+        sender: Role, where: str, what: str,
     ) -> None:
         """``where`` (a path in the response) must repeat the request (or its ``data``) exactly."""
-        echoed: Any = codec.encode_value(message)
+        echoed: Any = value if value is not None else codec.encode_value(message)
         for key in where.split("/"):
             echoed = echoed.get(key) if isinstance(echoed, dict) else None
         expected: Any = pending.value
