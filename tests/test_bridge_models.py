@@ -22,7 +22,7 @@ from ccproto.core.errors import (
     UnknownMessageError,
 )
 from ccproto.core.schema import iter_schema_findings, schema_for, validator_for
-from ccproto.testing import bridge_messages, json_values
+from ccproto.testing import bridge_messages, json_values, mutated_json
 
 TARGET = "Acme1.CONTROL"
 RID = "6f1b0b2e-9a3f-4f5e-8c1d-2b3a4c5d6e7f"
@@ -407,31 +407,9 @@ def test_json_generated_from_the_schema_decodes(cls: type[BridgeMessage], data: 
     assert json.loads(bridge.encode(message)) == value
 
 
-@st.composite
-def mutated_messages(draw: st.DrawFn) -> Any:
+def mutated_messages() -> st.SearchStrategy[Any]:
     """A valid message's JSON with one value somewhere replaced by an arbitrary JSON value."""
-    value = bridge.encode_value(draw(bridge_messages()))
-    paths: list[tuple[Any, ...]] = []
-
-    def walk(node: Any, path: tuple[Any, ...]) -> None:
-        paths.append(path)
-        if isinstance(node, dict):
-            for key, child in node.items():
-                walk(child, (*path, key))
-        elif isinstance(node, list):
-            for index, child in enumerate(node):
-                walk(child, (*path, index))
-
-    walk(value, ())
-    path = draw(st.sampled_from(paths))
-    replacement = draw(json_values())
-    if not path:
-        return replacement
-    node = value
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = replacement
-    return value
+    return mutated_json(st.builds(bridge.encode_value, bridge_messages()))
 
 
 @settings(max_examples=300)

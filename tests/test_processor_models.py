@@ -80,6 +80,7 @@ from ccproto.processor.models import (
 )
 from ccproto.testing.strategies import (
     json_values,
+    mutated_json,
     processor_failures,
     processor_messages,
     processor_unknown_messages,
@@ -1470,33 +1471,11 @@ def test_json_generated_from_the_schema_decodes(cls: type[Model], data: st.DataO
     assert json.loads(codec.encode(decoded.message)) == expected
 
 
-@st.composite
-def mutated_messages(draw: st.DrawFn) -> Any:
-    """A valid message's JSON with one value somewhere replaced by an arbitrary JSON value."""
-    value = codec.encode_value(draw(processor_messages()))
-    paths: list[tuple[Any, ...]] = []
-
-    def walk(node: Any, path: tuple[Any, ...]) -> None:
-        paths.append(path)
-        if isinstance(node, dict):
-            for key, child in node.items():
-                walk(child, (*path, key))
-        elif isinstance(node, list):
-            for index, child in enumerate(node):
-                walk(child, (*path, index))
-
-    walk(value, ())
-    path = draw(st.sampled_from(paths))
+def mutated_messages() -> st.SearchStrategy[Any]:
+    """A valid message's JSON with one value somewhere replaced by an arbitrary JSON value or a near-miss name."""
     names = st.sampled_from([*BUILTIN_COMMANDS, *BUILTIN_EVENTS, " getCapabilities ", "success", "confirm",
                              "failure", "Agent", "ready"])
-    replacement = draw(json_values() | names)
-    if not path:
-        return replacement
-    node = value
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = replacement
-    return value
+    return mutated_json(st.builds(codec.encode_value, processor_messages()), json_values() | names)
 
 
 @settings(max_examples=200)

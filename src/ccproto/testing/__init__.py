@@ -9,6 +9,22 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("ccproto.testing needs hypothesis: pip install 'ccproto[testing]'") from exc
 
-from ccproto.testing.strategies import bridge_messages, from_model, json_values
+from ccproto.testing.strategies import (
+    bridge_messages,
+    from_model,
+    json_values,
+    mutated_json,
+    processor_failures,
+    processor_messages,
+    processor_unknown_messages,
+)
 
-__all__ = ["bridge_messages", "from_model", "json_values"]
+__all__ = [
+    "bridge_messages",
+    "from_model",
+    "json_values",
+    "mutated_json",
+    "processor_failures",
+    "processor_messages",
+    "processor_unknown_messages",
+]

@@ -32,6 +32,7 @@ __all__ = [
     "bridge_messages",
     "from_model",
     "json_values",
+    "mutated_json",
     "processor_failures",
     "processor_messages",
     "processor_unknown_messages",
@@ -63,6 +64,40 @@ def json_values(*, max_leaves: int = 8) -> st.SearchStrategy[Any]:
         lambda children: st.lists(children, max_size=4) | st.dictionaries(text(max_size=8), children, max_size=4),
         max_leaves=max_leaves,
     )
+
+
+def mutated_json(
+    values: st.SearchStrategy[Any], replacements: st.SearchStrategy[Any] | None = None
+) -> st.SearchStrategy[Any]:
+    """A JSON value from ``values`` with one place (possibly the whole) replaced by a draw of ``replacements``.
+
+    ``replacements`` defaults to any JSON value; tests add near-miss names (``"Agent"``, a padded command) to it.
+    """
+    swap = json_values() if replacements is None else replacements
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> Any:
+        value = draw(values)
+        paths: list[tuple[Any, ...]] = []
+        stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+        while stack:
+            node, path = stack.pop()
+            paths.append(path)
+            if isinstance(node, dict):
+                stack.extend((child, (*path, key)) for key, child in node.items())
+            elif isinstance(node, list):
+                stack.extend((child, (*path, index)) for index, child in enumerate(node))
+        path = draw(st.sampled_from(paths))
+        replacement = draw(swap)
+        if not path:
+            return replacement
+        node = value
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = replacement
+        return value
+
+    return mutate()
 
 
 def _type_strategy(tspec: TypeSpec) -> st.SearchStrategy[Any]:
