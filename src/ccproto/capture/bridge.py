@@ -24,8 +24,8 @@ class BridgeConnectionChecker(MessageChecker):
 
     protocol = "bridge"
 
-    def __init__(self, *, limits: Limits, strict: bool) -> None:
-        super().__init__(limits=limits, strict=strict)
+    def __init__(self, *, limits: Limits, strict: bool, capture: dict[str, Any] | None = None) -> None:
+        super().__init__(limits=limits, strict=strict, capture=capture)
         # The validator sees both directions: it plays no role, so errors are not sticky.
         self._channel = ControlChannel(Role.SERVER, limits=limits, sticky_errors=False)
 

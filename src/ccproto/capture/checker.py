@@ -30,9 +30,11 @@ class MessageChecker:
 
     protocol = ""
 
-    def __init__(self, *, limits: Limits, strict: bool) -> None:
+    def __init__(self, *, limits: Limits, strict: bool, capture: dict[str, Any] | None = None) -> None:
         self._limits = limits
         self._strict = strict
+        #: State shared by the checkers of one capture, keyed by protocol (cross-connection rules).
+        self._capture = capture if capture is not None else {}
 
     # -- what a protocol supplies ------------------------------------------------------------
 
@@ -51,7 +53,10 @@ class MessageChecker:
         raise NotImplementedError
 
     def _invalid(self, value: dict[str, Any], record: Record) -> None:
-        """Note a message that broke its schema (e.g. so its answer is recognised); nothing by default."""
+        """Note a message that could not be decoded (e.g. so its answer is recognised); nothing by default."""
+
+    def _closed(self, record: Record, add: AddFinding) -> None:
+        """Note that ``record.sender`` closed the connection; nothing by default."""
 
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
         """Findings for what is still open when the capture ends."""
@@ -85,6 +90,9 @@ class MessageChecker:
                 code=code, path=path, message=message, related=related,
             ))
 
+        if record.close is not None:
+            self._closed(record, add)
+            return findings
         try:
             value: Any = parse_object(record.raw, limits=self._limits) if record.raw is not None else record.message
             if not isinstance(value, dict):
@@ -96,11 +104,13 @@ class MessageChecker:
             decoded = self._decode(value)
         except SchemaViolationError as exc:
             for pointer, detail in self._all_schema_findings(value, exc):
-                add(Severity.ERROR, Kind.SCHEMA, exc.code, pointer, detail)
+                # Where the decoder stopped, its own words (and hint) say more than the schema's.
+                add(Severity.ERROR, Kind.SCHEMA, exc.code, pointer, describe(exc) if pointer == exc.pointer else detail)
             self._invalid(value, record)
             return findings
         except ProtocolError as exc:
             add(Severity.ERROR, Kind.SCHEMA, exc.code, exc.pointer, describe(exc))
+            self._invalid(value, record)
             return findings
         for warning in decoded.warnings:
             severity = Severity.ERROR if self._strict else Severity.WARNING

@@ -28,8 +28,10 @@ class ProcessorConnectionChecker(MessageChecker):
 
     protocol = "processor"
 
-    def __init__(self, *, limits: Limits, strict: bool, registry: Registry | None = None) -> None:
-        super().__init__(limits=limits, strict=strict)
+    def __init__(
+        self, *, limits: Limits, strict: bool, registry: Registry | None = None, capture: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(limits=limits, strict=strict, capture=capture)
         self._registry = registry if registry is not None else REGISTRY
         self._session = ProcessorSession(Role.SERVER, registry=self._registry, limits=limits, sticky_errors=False)
 

@@ -1,7 +1,8 @@
 """Reading captures: JSON Lines, one record a line.
 
 A record is ``{"ts", "conn", "from", "protocol", "message"}`` (or ``"raw"``
-text in place of ``"message"``).  ``ts`` is an RFC 3339 string or epoch
+text in place of ``"message"``, or ``"close": {"code", "reason"}`` when the
+side ``from`` closed the connection, e.g. a WebSocket close frame).  ``ts`` is an RFC 3339 string or epoch
 seconds; ``conn`` defaults to one connection; ``protocol`` may be left out and
 is then detected from the message's shape.  Blank lines are allowed and keep
 their line numbers, so record numbers are line numbers.
@@ -42,6 +43,8 @@ class Record:
     message: JsonValue = attrs.field(repr=False)
     #: The text as seen on the wire, when the record gave it (``message`` is then ``None``).
     raw: str | None = attrs.field(repr=False)
+    #: For a close record: ``(code, reason)`` (``message`` and ``raw`` are then ``None``).
+    close: tuple[int | None, str] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -104,15 +107,23 @@ def _record(file: str, number: int, value: Any) -> Record | BadRecord:
             ts = parse_timestamp(value["ts"])
         except (ValueError, OverflowError):
             return bad("'ts' must be an RFC 3339 string (with offset) or epoch seconds")
-    has_message, has_raw = "message" in value, "raw" in value
-    if has_message == has_raw:
-        return bad("a record has exactly one of 'message' and 'raw'")
+    has_message, has_raw, has_close = "message" in value, "raw" in value, "close" in value
+    if has_message + has_raw + has_close != 1:
+        return bad("a record has exactly one of 'message', 'raw' and 'close'")
     raw = value.get("raw")
     if has_raw and not isinstance(raw, str):
         return bad("'raw' must be a string")
+    close: tuple[int | None, str] | None = None
+    if has_close:
+        spec = value["close"]
+        code = spec.get("code") if isinstance(spec, dict) else None
+        reason = spec.get("reason", "") if isinstance(spec, dict) else None
+        if not isinstance(spec, dict) or (code is not None and type(code) is not int) or not isinstance(reason, str):
+            return bad("'close' must be an object with an optional integer 'code' and string 'reason'")
+        close = (code, reason)
     return Record(
         file=file, number=number, ts=ts, conn=conn, sender=sender, protocol=protocol,
-        message=value.get("message"), raw=raw,
+        message=value.get("message"), raw=raw, close=close,
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ccproto.capture.bridge import BridgeConnectionChecker
+from ccproto.capture.cceb import CcebConnectionChecker
 from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.processor import ProcessorConnectionChecker
 from ccproto.capture.records import BadRecord, Record, detect_protocol, read_jsonl
@@ -29,6 +30,7 @@ class ConnectionChecker(Protocol):
 CHECKERS: dict[str, Callable[..., ConnectionChecker]] = {
     "bridge": BridgeConnectionChecker,
     "processor": ProcessorConnectionChecker,
+    "cceb": CcebConnectionChecker,
 }
 
 
@@ -54,12 +56,15 @@ def validate_records(
 ) -> Report:
     """Check records (of one file), one state machine per connection; add findings to ``report``.
 
-    ``checkers`` maps a protocol to a checker factory (default :data:`CHECKERS`);
+    ``checkers`` maps a protocol to a checker factory (default :data:`CHECKERS`),
+    called as ``factory(limits=, strict=, capture=)`` where ``capture`` is a dict
+    the checkers of one capture share;
     pass e.g. ``{**CHECKERS, "processor": functools.partial(ProcessorConnectionChecker,
     registry=my_registry)}`` to check vendor extensions.
     """
     factories = CHECKERS if checkers is None else checkers
     report = report if report is not None else Report()
+    shared: dict[str, Any] = {}  # what the checkers of this capture share (cross-connection rules)
     connections: dict[str, ConnectionChecker | None] = {}
     protocols: dict[str, str | None] = {}
     last: dict[str, int] = {}
@@ -75,6 +80,8 @@ def validate_records(
             continue
         conn = item.conn
         last[conn] = item.number
+        if protocols.get(conn) is None and item.close is not None and item.protocol is None:
+            continue  # a close says nothing about the protocol; before any message it closes nothing to check
         if protocols.get(conn) is None:
             # Until a record reveals the protocol, each record is tried again (one bad first record
             # must not hide the rest of the connection).
@@ -87,7 +94,7 @@ def validate_records(
                 ))
                 continue
             factory = factories.get(protocols[conn] or "")
-            connections[conn] = factory(limits=limits, strict=strict) if factory else None
+            connections[conn] = factory(limits=limits, strict=strict, capture=shared) if factory else None
             if factory is None:
                 report.findings.append(Finding(
                     file=item.file, record=item.number, conn=conn, severity=Severity.WARNING, kind=Kind.DECODE,

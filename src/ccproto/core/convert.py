@@ -23,7 +23,17 @@ import cattrs
 
 from ccproto.core.errors import LocalProtocolError, ProtocolError, SchemaViolationError
 from ccproto.core.jsonio import json_type
-from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, model_spec, pointer, split_pointer
+from ccproto.core.model import (
+    FieldSpec,
+    Kind,
+    Model,
+    OnlyWhen,
+    Rule,
+    TypeSpec,
+    model_spec,
+    pointer,
+    split_pointer,
+)
 
 __all__ = ["StructureError", "converter", "decode_model", "encode_model", "make_converter"]
 
@@ -234,6 +244,17 @@ def _field_checker(spec: FieldSpec, inner: Callable[[Any, Any], Any]) -> Callabl
             return items
 
         return structure_comma_list
+    if info.forbidden_keys:
+        forbidden_keys = info.forbidden_keys
+
+        def structure_without(value: Any, _: Any = None) -> Any:
+            result = inner(value, None)
+            for key in forbidden_keys:
+                if key in result:
+                    raise StructureError(f"member {key!r} is not allowed here", (key,))
+            return result
+
+        return structure_without
     if info.min_items is not None:
         min_items = info.min_items
 
@@ -260,6 +281,41 @@ def _field_checker(spec: FieldSpec, inner: Callable[[Any, Any], Any]) -> Callabl
     return structure_checked
 
 
+def _rule_checker(rule: Rule) -> Callable[[dict[tuple[str, ...], dict[str, Any]]], None]:
+    """A check of one cross-member rule on a structured model's objects (keyed by path)."""
+    if isinstance(rule, OnlyWhen):
+        parent, member, selector, values = rule.member[:-1], rule.member[-1], rule.selector[-1], rule.values
+
+        def check_only_when(found: dict[tuple[str, ...], dict[str, Any]]) -> None:
+            obj = found[parent]
+            if member in obj and not any(
+                type(obj.get(selector)) is type(v) and obj.get(selector) == v for v in values
+            ):
+                allowed = " or ".join(repr(v) for v in values)
+                raise StructureError(f"member {member!r} is allowed only when {selector!r} is {allowed}", rule.member)
+
+        return check_only_when
+    exact = rule
+
+    def check_exact(found: dict[tuple[str, ...], dict[str, Any]]) -> None:
+        sel = found[exact.selector[:-1]].get(exact.selector[-1], _MISSING)
+        if type(sel) is not type(exact.value) or sel != exact.value:
+            return
+        target = found[exact.target[:-1]][exact.target[-1]]  # the field's own hook made sure it is an object
+        for name in exact.members:
+            if name not in target:
+                raise StructureError(f"missing required member {name!r}", (*exact.target, name))
+            if type(target[name]) is not str:
+                raise _expect("string", target[name]).within(*exact.target, name)
+        for name in target:
+            if name not in exact.members:
+                raise StructureError(
+                    f"member {name!r} is not allowed here (only {', '.join(exact.members)})", (*exact.target, name)
+                )
+
+    return check_exact
+
+
 def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model]) -> Callable[[Any, Any], Model]:
     spec = model_spec(cls)
     plan = [
@@ -269,6 +325,7 @@ def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model
     objects = spec.objects[1:]  # () is the value itself
     known = spec.known
     forbidden = spec.forbidden
+    rules = [_rule_checker(rule) for rule in spec.rules]
 
     def structure_model(value: Any, _: Any = None) -> Model:
         if type(value) is not dict:
@@ -315,6 +372,8 @@ def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model
                         except StructureError as exc:
                             raise exc.within(*path, key) from None
                         extra[pointer((*path, key))] = item
+        for rule in rules:
+            rule(found)
         return cls(extra=extra, **kwargs)
 
     return structure_model

@@ -27,10 +27,13 @@ import attrs
 from ccproto.core.redact import REDACTED, is_secret_key, redact, register_secret_key
 
 __all__ = [
+    "ExactMembersWhen",
     "FieldSpec",
     "JsonValue",
     "Model",
     "ModelSpec",
+    "OnlyWhen",
+    "Rule",
     "model",
     "model_spec",
     "class_cache",
@@ -58,6 +61,8 @@ class WireInfo:
     comma_list: bool = False
     min_items: int | None = None
     description: str = ""
+    #: For an open object (``Mapping``): member names it must not contain.
+    forbidden_keys: tuple[str, ...] = ()
 
 
 def _repr_value(value: Any) -> str:
@@ -74,6 +79,7 @@ def wire(
     comma_list: bool = False,
     min_items: int | None = None,
     description: str = "",
+    forbidden_keys: tuple[str, ...] = (),
     default: attrs.NothingType | None = attrs.NOTHING,
 ) -> Any:
     """Declare a model field and where it lives on the wire.
@@ -84,7 +90,8 @@ def wire(
     ``None``, meaning absent; JSON ``null`` is never accepted).  ``secret=True`` keeps the value out of
     ``repr`` and redacts it everywhere.  ``comma_list=True`` exposes a
     comma-separated string as a tuple of its items.  ``min_items`` bounds an
-    array's length from below.
+    array's length from below.  ``forbidden_keys`` lists members an open object
+    (a ``Mapping`` field) must not contain.
     """
     if not path:
         raise TypeError("wire() needs at least one key")
@@ -99,6 +106,7 @@ def wire(
         comma_list=comma_list,
         min_items=min_items,
         description=description,
+        forbidden_keys=tuple(forbidden_keys),
     )
     shown: Any = False if secret else _repr_value
     if default is None:
@@ -118,6 +126,36 @@ def split_pointer(ptr: str) -> tuple[str, ...]:
     if not ptr.startswith("/"):
         raise ValueError(f"not a JSON pointer: {ptr!r}")
     return tuple(p.replace("~1", "/").replace("~0", "~") for p in ptr[1:].split("/"))
+
+
+@attrs.frozen
+class OnlyWhen:
+    """A rule: ``member`` may be present only while ``selector`` (in the same object) is one of ``values``.
+
+    Paths are wire paths from the model's object; ``values`` are wire values.
+    (The off-hook ``timeout`` exists only in the ``offering`` state.)
+    """
+
+    member: tuple[str, ...]
+    selector: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+@attrs.frozen
+class ExactMembersWhen:
+    """A rule: while ``selector`` is ``value``, the open object at ``target`` holds exactly ``members`` (strings).
+
+    (A provisioning ``AgentDeletedEvent`` carries its ``agentId`` and nothing else.)
+    """
+
+    selector: tuple[str, ...]
+    value: Any
+    target: tuple[str, ...]
+    members: tuple[str, ...]
+
+
+#: A rule spanning several members, beyond what each field declares.
+Rule = OnlyWhen | ExactMembersWhen
 
 
 def _repr_extra(extra: Mapping[str, Any]) -> str:
@@ -144,13 +182,17 @@ class Model(_Transformed):
       field inside (e.g. an empty ``body``);
     * ``WIRE_CONSTS``: members with a fixed value (a message's type and name);
     * ``WIRE_FORBIDDEN``: members that must be absent (unknown members are kept
-      otherwise), e.g. ``result`` on a request, which would make it a response.
+      otherwise), e.g. ``result`` on a request, which would make it a response;
+    * ``WIRE_RULES``: rules spanning members (:class:`OnlyWhen`, :class:`ExactMembersWhen`),
+      enforced by the converter and written into the schema.
     """
 
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = ()
     WIRE_CONSTS: ClassVar[Mapping[tuple[str, ...], Any]] = {}
     #: Members that must be absent: their presence would make the JSON another kind of message.
     WIRE_FORBIDDEN: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Rules spanning several members.
+    WIRE_RULES: ClassVar[tuple[Rule, ...]] = ()
 
     #: Members the model does not declare, keyed by JSON pointer, kept for re-encoding.
     extra: Mapping[str, JsonValue] = attrs.field(factory=dict, repr=_repr_extra, kw_only=True)
@@ -212,6 +254,15 @@ class ModelSpec:
     known: Mapping[tuple[str, ...], frozenset[str]]
     #: Paths of members that must be absent.
     forbidden: tuple[tuple[str, ...], ...] = ()
+    #: Rules spanning several members.
+    rules: tuple[Rule, ...] = ()
+
+    def field_at(self, path: tuple[str, ...]) -> FieldSpec | None:
+        """The declared field living at ``path`` (``None`` if none does)."""
+        for field in self.fields:
+            if field.path == path:
+                return field
+        return None
 
 
 def _type_spec(annotation: Any) -> tuple[TypeSpec, bool]:
@@ -286,6 +337,8 @@ def model_spec(cls: type[Model]) -> ModelSpec:
             )
         if info.min_items is not None and tspec.kind is not Kind.ARRAY:
             raise TypeError(f"{cls.__qualname__}.{attribute.name}: min_items needs tuple[X, ...]")
+        if info.forbidden_keys and tspec.kind is not Kind.OBJECT:
+            raise TypeError(f"{cls.__qualname__}.{attribute.name}: forbidden_keys needs an open object (Mapping)")
         if info.comma_list and not (tspec.kind is Kind.ARRAY and tspec.items and tspec.items.kind is Kind.STR):
             raise TypeError(f"{cls.__qualname__}.{attribute.name}: comma_list needs tuple[str, ...]")
         fields.append(FieldSpec(attr=attribute.name, wire=info, type=tspec, required=required))
@@ -310,11 +363,28 @@ def model_spec(cls: type[Model]) -> ModelSpec:
     for path in cls.WIRE_FORBIDDEN:
         if not path or path[:-1] not in objects or path[-1] in known[path[:-1]]:
             raise TypeError(f"{cls.__qualname__}: cannot forbid {pointer(path)}")
-    return ModelSpec(
+    spec = ModelSpec(
         cls=cls,
         fields=tuple(fields),
         consts=dict(cls.WIRE_CONSTS),
         objects=ordered,
         known={k: frozenset(v) for k, v in known.items()},
         forbidden=tuple(cls.WIRE_FORBIDDEN),
+        rules=tuple(cls.WIRE_RULES),
     )
+    for rule in spec.rules:
+        _check_rule(cls, spec, rule)
+    return spec
+
+
+def _check_rule(cls: type[Model], spec: ModelSpec, rule: Rule) -> None:
+    """A rule must name declared fields of the right kinds (caught when the class is first used)."""
+    if isinstance(rule, OnlyWhen):
+        member, selector = spec.field_at(rule.member), spec.field_at(rule.selector)
+        ok = member is not None and not member.required and selector is not None
+        ok = ok and rule.member[:-1] == rule.selector[:-1]
+    else:
+        target, selector = spec.field_at(rule.target), spec.field_at(rule.selector)
+        ok = target is not None and target.type.kind is Kind.OBJECT and selector is not None
+    if not ok:
+        raise TypeError(f"{cls.__qualname__}: rule {rule!r} does not fit the declared fields")

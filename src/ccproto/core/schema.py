@@ -19,7 +19,7 @@ import jsonschema.validators
 
 from ccproto.core.convert import compile_pattern
 from ccproto.core.jsonio import json_equal
-from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, class_cache, model_spec, pointer
+from ccproto.core.model import FieldSpec, Kind, Model, OnlyWhen, Rule, TypeSpec, class_cache, model_spec, pointer
 
 __all__ = ["DRAFT", "SchemaFinding", "iter_schema_findings", "schema_for", "validator_for"]
 
@@ -55,11 +55,37 @@ def _field_schema(field: FieldSpec) -> dict[str, Any]:
             schema["maximum"] = info.maximum
         if info.min_items is not None:
             schema["minItems"] = info.min_items
+        if info.forbidden_keys:
+            schema["properties"] = {key: False for key in info.forbidden_keys}
     if info.description:
         schema["description"] = info.description
     if info.secret:
         schema["writeOnly"] = True  # a credential: sent, never echoed back
     return schema
+
+
+def _at(path: tuple[str, ...], schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` applied to the member at ``path`` (when the objects on the way are there)."""
+    for key in reversed(path):
+        schema = {"properties": {key: schema}}
+    return schema
+
+
+def _rule_schema(rule: Rule) -> dict[str, Any]:
+    if isinstance(rule, OnlyWhen):
+        selector = rule.selector[-1]
+        return _at(rule.member[:-1], {
+            "if": {"required": [selector], "properties": {selector: {"enum": list(rule.values)}}},
+            "else": {"properties": {rule.member[-1]: False}},
+        })
+    members = {name: {"type": "string"} for name in rule.members}
+    return {
+        "if": _at(rule.selector[:-1], {"required": [rule.selector[-1]], "properties": {
+            rule.selector[-1]: {"const": rule.value}}}),
+        "then": _at(rule.target, {
+            "required": list(rule.members), "properties": members, "additionalProperties": False,
+        }),
+    }
 
 
 def _object_schema(cls: type[Model]) -> dict[str, Any]:
@@ -86,6 +112,8 @@ def _object_schema(cls: type[Model]) -> dict[str, Any]:
             del node["required"]
         # Unknown members are allowed (and kept): vendors extend messages.
     root = nodes[()]
+    if spec.rules:
+        root["allOf"] = [_rule_schema(rule) for rule in spec.rules]
     if cls.__doc__:
         root = {"description": cls.__doc__.strip().splitlines()[0], **root}
     return root
@@ -171,6 +199,17 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"violates {keyword!r}"
 
 
+def _forbidden_members(value: Any, cls: type[Model], path: list[Any], schema_path: list[Any]) -> list[str]:
+    """The members of the object at ``path`` whose schema (under ``schema_path``'s ``properties``) is ``false``."""
+    obj: Any = value
+    for part in path:
+        obj = obj[part]
+    node: Any = _schema(cls)
+    for part in schema_path:
+        node = node[part]
+    return [name for name, sub in node.items() if sub is False and isinstance(obj, dict) and name in obj]
+
+
 def iter_schema_findings(value: Any, cls: type[Model]) -> Iterator[SchemaFinding]:
     """Every schema violation of ``value`` against ``cls``'s schema, in document order."""
     found: list[SchemaFinding] = []
@@ -187,6 +226,22 @@ def iter_schema_findings(value: Any, cls: type[Model]) -> Iterator[SchemaFinding
                 if name not in error.instance:
                     found.append(SchemaFinding(pointer([*parts, name]), f"missing required member {name!r}"))
             continue
+        if error.schema is False and list(error.absolute_schema_path)[-1:] == ["properties"]:
+            # jsonschema stops the path at the object for a `false` member schema: name the members.
+            for name in _forbidden_members(value, cls, parts, list(error.absolute_schema_path)):
+                found.append(SchemaFinding(pointer([*parts, name]), "member not allowed here"))
+            continue
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            # Name each member that is not allowed, where it is (jsonschema points at the object).
+            allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            for name in error.instance:
+                if name not in allowed:
+                    found.append(SchemaFinding(pointer([*parts, name]), "member not allowed here"))
+            continue
         found.append(SchemaFinding(pointer(parts), _describe(error)))
     found.sort(key=lambda f: f.pointer)
-    yield from found
+    seen: set[tuple[str, str]] = set()
+    for finding in found:
+        if (finding.pointer, finding.detail) not in seen:
+            seen.add((finding.pointer, finding.detail))
+            yield finding

@@ -24,6 +24,7 @@ import attrs
 
 from ccproto.core.convert import encode_model
 from ccproto.core.model import JsonValue, Model, model, wire
+from ccproto.core.registry import declare, put
 from ccproto.core.roles import Role
 
 __all__ = [
@@ -211,23 +212,6 @@ class Unknown:
 _T = TypeVar("_T", bound=type[ProcessorMessage])
 
 
-def _declare(cls: _T, base: type[ProcessorMessage], consts: dict[tuple[str, ...], Any], **constants: Any) -> _T:
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise TypeError(f"{getattr(cls, '__name__', cls)!r} must subclass {base.__name__}")
-    if "__attrs_attrs__" in cls.__dict__:
-        # Already declared: it may be registered again (in another registry) under the same constants only.
-        if not all(k in cls.__dict__ for k in constants):
-            raise TypeError(f"{cls.__name__} is already an attrs model: declare it with the registry's decorator "
-                            "in place of @model")
-        if all(cls.__dict__[k] == v for k, v in constants.items()):
-            return cls
-        raise TypeError(f"{cls.__name__} is already declared with other constants")
-    for key, value in constants.items():
-        setattr(cls, key, value)
-    cls.WIRE_CONSTS = consts
-    return model(cls)
-
-
 class Registry:
     """Which classes decode which commands and events.
 
@@ -266,24 +250,16 @@ class Registry:
         other._resource_types = dict(self._resource_types)
         return other
 
-    @staticmethod
-    def _put(table: dict[str, Any], key: str, cls: type[ProcessorMessage], replace: bool) -> None:
-        if not key or key != key.strip():
-            raise ValueError(f"{key!r}: a command or event name is non-empty, without surrounding whitespace")
-        if not replace and table.get(key, cls) is not cls:
-            raise ValueError(f"{key!r} is already registered to {table[key].__name__} (pass replace=True)")
-        table[key] = cls
-
     def request(
         self, command: str, *, resource_type: str | None = None, replace: bool = False
     ) -> Callable[[_T], _T]:
         """Class decorator: ``cls`` (a :class:`Request` subclass) is the request of ``command``."""
 
         def register(cls: _T) -> _T:
-            built = _declare(cls, Request, {("command",): command}, COMMAND=command)
+            built = declare(cls, Request, {("command",): command}, COMMAND=command)
             if resource_type is not None:
                 typing.cast(type[Request], built).RESOURCE_TYPE = resource_type  # remembered for add()
-            self._put(self._requests, command, built, replace)
+            put(self._requests, command, built, replace)
             if resource_type is not None:
                 self._resource_types[command] = resource_type
             return built
@@ -294,10 +270,10 @@ class Registry:
         """Class decorator: ``cls`` (a :class:`SuccessResponse` subclass) answers ``command`` with success."""
 
         def register(cls: _T) -> _T:
-            built = _declare(
+            built = declare(
                 cls, SuccessResponse, {("command",): command, ("result",): Result.SUCCESS.value}, COMMAND=command
             )
-            self._put(self._successes, command, built, replace)
+            put(self._successes, command, built, replace)
             return built
 
         return register
@@ -306,10 +282,10 @@ class Registry:
         """Class decorator: ``cls`` (a :class:`ConfirmResponse` subclass) answers ``command`` with confirm."""
 
         def register(cls: _T) -> _T:
-            built = _declare(
+            built = declare(
                 cls, ConfirmResponse, {("command",): command, ("result",): Result.CONFIRM.value}, COMMAND=command
             )
-            self._put(self._confirms, command, built, replace)
+            put(self._confirms, command, built, replace)
             return built
 
         return register
@@ -318,8 +294,8 @@ class Registry:
         """Class decorator: ``cls`` (an :class:`Event` subclass) is the event ``name``."""
 
         def register(cls: _T) -> _T:
-            built = _declare(cls, Event, {("name",): name}, NAME=name)
-            self._put(self._events, name, built, replace)
+            built = declare(cls, Event, {("name",): name}, NAME=name)
+            put(self._events, name, built, replace)
             return built
 
         return register

@@ -1,0 +1,156 @@
+"""Checking CCEB connections: schema, each connection's rules, and long-lived sessions across connections.
+
+Across the connections of one capture, a hello that gives a ``session_key``
+seen earlier in the capture must be resumed (same key, ``resumed: true``) when
+the session's last connection ended at most 72 hours before (by ``ts``), and
+must get a new session and key after that.  A key the capture never issued
+cannot be judged (its session may predate the capture).  Keys are held only as
+digests and never appear in a finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import attrs
+
+from ccproto.capture.checker import AddFinding, MessageChecker, describe
+from ccproto.capture.findings import Finding, Kind, Severity
+from ccproto.capture.records import Record
+from ccproto.cceb import codec
+from ccproto.cceb.connection import CcebConnection
+from ccproto.cceb.models import REGISTRY, Ack, CcebMessage, Hello, HelloReply, Registry
+from ccproto.cceb.quirks import SESSION_LIFETIME
+from ccproto.cceb.sessions import is_resumable
+from ccproto.core.decoding import Decoded
+from ccproto.core.errors import ProtocolError
+from ccproto.core.limits import Limits
+from ccproto.core.model import Model
+from ccproto.core.roles import Role
+
+__all__ = ["CcebConnectionChecker", "SESSION_EXPIRED_RESUMED", "SESSION_NOT_RESUMED"]
+
+#: Finding code: a session resumed although its last connection ended more than 72 h before.
+SESSION_EXPIRED_RESUMED = "session-expired-resumed"
+#: Finding code: a new session was created although the key's session was still resumable.
+SESSION_NOT_RESUMED = "session-not-resumed"
+
+
+@attrs.define
+class _Issued:
+    """Where a session key was last in use."""
+
+    conn: str
+    record: int
+
+
+@attrs.define
+class _CaptureSessions:
+    """What the CCEB connections of one capture share."""
+
+    #: Digest of a key -> where it was last issued or resumed.
+    keys: dict[bytes, _Issued] = attrs.Factory(dict)
+    #: conn -> (ts, record number) of its latest record with a time (its disconnection, once it is over).
+    last_seen: dict[str, tuple[float, int]] = attrs.Factory(dict)
+
+
+def _duration(seconds: float) -> str:
+    """``72 h 0 min 1 s``: exact enough to show which side of the limit a time is."""
+    whole = int(seconds)
+    text = f"{whole // 3600} h {whole % 3600 // 60} min {whole % 60} s"
+    return text if whole == seconds else f"{text} (+{seconds - whole:.3f} s)"
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+class CcebConnectionChecker(MessageChecker):
+    """Feeds one connection's records through the codec and a non-sticky ``CcebConnection``.
+
+    ``capture`` is shared by the checkers of one capture: it carries the session
+    keys issued so far, for the cross-connection session rules.
+    """
+
+    protocol = "cceb"
+
+    def __init__(
+        self, *, limits: Limits, strict: bool, registry: Registry | None = None, capture: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(limits=limits, strict=strict, capture=capture)
+        self._registry = registry if registry is not None else REGISTRY
+        self._connection = CcebConnection(Role.SERVER, registry=self._registry, limits=limits, sticky_errors=False)
+        self._sessions: _CaptureSessions = self._capture.setdefault("cceb", _CaptureSessions())
+        self._hello_ts: float | None = None
+
+    def check(self, record: Record) -> list[Finding]:
+        """Findings for one record (and note its time as the connection's latest)."""
+        findings = super().check(record)
+        if record.ts is not None:
+            self._sessions.last_seen[record.conn] = (record.ts, record.number)
+        return findings
+
+    def _decode(self, value: dict[str, Any]) -> Decoded[CcebMessage]:
+        return codec.decode_value(value, registry=self._registry)
+
+    def _schema_class(self, value: dict[str, Any]) -> type[Model]:
+        return codec.message_class_for(value, self._registry)
+
+    def _invalid(self, value: dict[str, Any], record: Record) -> None:
+        # An action the CCEB must refuse: acking it is an error of its own.
+        self._connection.observe_invalid(value, record.sender, now=record.ts, tag=record.number)
+
+    def _closed(self, record: Record, add: AddFinding) -> None:
+        code, reason = record.close or (None, "")
+        try:
+            self._connection.observe_close(record.sender, code=code, reason=reason, now=record.ts, tag=record.number)
+        except ProtocolError as exc:
+            add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc))
+
+    def _observe(self, decoded: Decoded[Any], record: Record, add: AddFinding) -> None:
+        message: CcebMessage = decoded.message
+        related: Any = None
+        if isinstance(message, Ack):
+            owner = record.sender.peer
+            related = self._connection.in_flight_tag(owner, message.uuid)
+            if related is None and owner is Role.CLIENT:
+                related = self._connection.refused_action_tag(message.uuid)
+        elif isinstance(message, HelloReply) and self._connection.in_flight(Role.CLIENT):
+            related = self._connection.in_flight(Role.CLIENT)[0].tag
+        try:
+            self._connection.observe(message, record.sender, now=record.ts, tag=record.number)
+        except ProtocolError as exc:
+            add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc),
+                (related,) if isinstance(related, int) else ())
+        if isinstance(message, Hello):
+            self._hello_ts = record.ts
+        elif isinstance(message, HelloReply) and self._connection.hello is not None:
+            self._check_session(self._connection.hello, message, record, add)
+
+    def _check_session(self, hello: Hello, reply: HelloReply, record: Record, add: AddFinding) -> None:
+        if hello.session_key is not None and self._hello_ts is not None:
+            issued = self._sessions.keys.get(_digest(hello.session_key))
+            last = self._sessions.last_seen.get(issued.conn) if issued is not None else None
+            if issued is not None and last is not None and issued.conn != record.conn:
+                disconnected_at, last_record = last
+                after = _duration(self._hello_ts - disconnected_at)
+                resumable = is_resumable(disconnected_at, self._hello_ts)
+                related = (issued.record, last_record)
+                if reply.resumed and not resumable:
+                    add(Severity.ERROR, Kind.SEQUENCE, SESSION_EXPIRED_RESUMED, "/data/resumed",
+                        f"session resumed {after} after its connection {issued.conn!r} ended "
+                        f"(sessions expire {SESSION_LIFETIME / 3600:g} h after disconnection)", related)
+                elif not reply.resumed and resumable:
+                    add(Severity.ERROR, Kind.SEQUENCE, SESSION_NOT_RESUMED, "/data/resumed",
+                        f"the key's session was still valid ({after} after its connection {issued.conn!r} "
+                        f"ended, under {SESSION_LIFETIME / 3600:g} h) but was not resumed", related)
+        if reply.session_key is not None:
+            self._sessions.keys[_digest(reply.session_key)] = _Issued(conn=record.conn, record=record.number)
+
+    def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
+        """Warnings for what was never answered before the capture ended (captures get cut)."""
+        return self._unanswered(file, conn, last_record, [
+            (item.tag, "/uuid", f"{item.message_type} from the {item.sender.value}")
+            for item in self._connection.in_flight()
+        ])

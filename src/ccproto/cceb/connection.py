@@ -1,0 +1,445 @@
+"""``CcebConnection``: the sans-I/O CCEB WebSocket connection, message by message.
+
+The transport delivers whole text frames: text in -> ``receive_message`` -> a
+checked message; a message out -> ``send`` -> the text to write; the
+WebSocket's close -> ``receive_close`` / ``close`` -> a :class:`ConnectionClosed`
+event.  Passive observers (validators, proxies) use ``observe`` and
+``observe_close``.
+
+Order rules are looked up in :mod:`ccproto.cceb.states`.  This module adds what
+the tables cannot hold: the uuids in flight in each direction (each acked
+exactly once), the hello's answer, timers, and the notifications' per-connection
+phases.  Time is always passed in (``now``, seconds).
+"""
+
+from __future__ import annotations
+
+import collections
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ccproto.cceb import codec, envelope, states
+from ccproto.cceb.models import (
+    REGISTRY,
+    Action,
+    CcebMessage,
+    Hello,
+    HelloReply,
+    OffHook,
+    PhoneValidation,
+    Registry,
+)
+from ccproto.cceb.states import ConnectionState, Effect, Input, OffHookPhase, PhoneValidationPhase
+from ccproto.core.connection import ConnectionBase
+from ccproto.core.decoding import message_text, parse_message
+from ccproto.core.errors import (
+    DuplicateCorrelationIdError,
+    InvalidTransitionError,
+    LimitExceededError,
+    ProtocolError,
+    SchemaViolationError,
+    UnexpectedMessageError,
+    UnknownCorrelationIdError,
+    UnknownMessageError,
+)
+from ccproto.core.jsonio import JsonValue, check_text_size
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.roles import Role
+
+__all__ = ["ACKED_REFUSED_ACTION", "ConnectionClosed", "CcebConnection", "InFlight", "same_key"]
+
+#: Error code: the CCEB acked an action it had to refuse (reserved field, unsupported action).
+ACKED_REFUSED_ACTION = "acked-refused-action"
+
+
+def same_key(a: str | None, b: str | None) -> bool:
+    """Whether two session keys are equal, compared in constant time (``None`` equals only ``None``)."""
+    if a is None or b is None:
+        return a is b
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+@attrs.frozen(kw_only=True)
+class InFlight:
+    """A message waiting for its answer: a hello (for ``hello_reply``), an action or a notification (for an ack)."""
+
+    uuid: str
+    #: The message's ``type``.
+    message_type: str
+    #: The message (``None`` for one that broke its schema; a ``repr`` never shows secrets).
+    message: CcebMessage | None
+    #: Who sent it; the other side owes the answer.
+    sender: Role
+    #: ``now`` when it was sent or received (``None`` if no time was given).
+    since: float | None
+    #: When ``handle_timer`` expires it (``None``: never).
+    deadline: float | None
+    #: Whatever the caller attached (a validator attaches the record number).
+    tag: Any = attrs.field(default=None, eq=False)
+    order: int = attrs.field(default=0, eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionClosed:
+    """The WebSocket was closed: an event, whichever side closed it."""
+
+    #: Who closed it.
+    by: Role
+    #: The WebSocket close code, if known.
+    code: int | None
+    reason: str = ""
+    #: The CCEB closed the connection before ``hello_reply``: the seed's authentication failure.
+    authentication_failed: bool = False
+    #: What was still waiting for an answer (inspect it to retry or report).
+    in_flight: tuple[InFlight, ...] = ()
+
+
+class CcebConnection(ConnectionBase):
+    """One CCEB WebSocket connection, seen from ``our_role``.
+
+    ``CcebConnection(Role.SERVER)`` is the CCEB, ``CcebConnection(Role.CLIENT)``
+    the agent's client.  ``registry`` says which notification types and actions
+    are known (an unknown notification passes with a warning, which ``strict``
+    makes an error; an unsupported action is an error).  ``sticky_errors``
+    (default) stops the connection at the first protocol error.
+    """
+
+    ERROR_STATE = ConnectionState.ERROR
+
+    def __init__(
+        self,
+        our_role: Role,
+        *,
+        registry: Registry = REGISTRY,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = False,
+        sticky_errors: bool = True,
+    ) -> None:
+        super().__init__(our_role, sticky_errors=sticky_errors)
+        self.registry = registry
+        self.limits = limits
+        self.strict = strict
+        self.state = ConnectionState.AWAITING_HELLO
+        #: The client's hello, once sent (holds the token: its ``repr`` does not show it).
+        self.hello: Hello | None = None
+        #: The CCEB's hello_reply, once sent.
+        self.hello_reply: HelloReply | None = None
+        #: How the connection ended, once closed.
+        self.closed: ConnectionClosed | None = None
+        self.phone_validation = PhoneValidationPhase.IDLE
+        self.off_hook = OffHookPhase.UNKNOWN
+        self._hello_in_flight: InFlight | None = None
+        self._in_flight: dict[Role, dict[str, InFlight]] = {Role.CLIENT: {}, Role.SERVER: {}}
+        # Recently settled, expired and refused uuids, so a late or repeated ack is named as such (bounded).
+        self._settled: dict[Role, collections.OrderedDict[str, Any]] = {
+            Role.CLIENT: collections.OrderedDict(), Role.SERVER: collections.OrderedDict(),
+        }
+        self._expired: dict[Role, collections.OrderedDict[str, Any]] = {
+            Role.CLIENT: collections.OrderedDict(), Role.SERVER: collections.OrderedDict(),
+        }
+        self._refused: collections.OrderedDict[str, Any] = collections.OrderedDict()
+        self._sequence = 0
+
+    # -- inspection ------------------------------------------------------------------------
+
+    @property
+    def current_state(self) -> ConnectionState:
+        """The connection's state (errors report it as theirs)."""
+        return self.state
+
+    def _enter_error_state(self) -> None:
+        self.state = ConnectionState.ERROR
+
+    @property
+    def session_key(self) -> str | None:
+        """The long-lived session's key from ``hello_reply`` (a secret: keep it out of logs)."""
+        return self.hello_reply.session_key if self.hello_reply is not None else None
+
+    def in_flight(self, sender: Role | None = None) -> tuple[InFlight, ...]:
+        """What is still waiting for an answer (of messages sent by ``sender``, or all), oldest first."""
+        found = [item for role, table in self._in_flight.items() if sender in (None, role) for item in table.values()]
+        if self._hello_in_flight is not None and sender in (None, Role.CLIENT):
+            found.append(self._hello_in_flight)
+        return tuple(sorted(found, key=lambda item: item.order))
+
+    def unacked_notifications(self) -> tuple[InFlight, ...]:
+        """Notifications the client has not acked yet."""
+        return tuple(self._in_flight[Role.SERVER].values())
+
+    def unacked_actions(self) -> tuple[InFlight, ...]:
+        """Actions the CCEB has not acked yet."""
+        return tuple(self._in_flight[Role.CLIENT].values())
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline of anything in flight (``None`` if there is none)."""
+        deadlines = [item.deadline for item in self.in_flight() if item.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> tuple[InFlight, ...]:
+        """Expire (and return) everything in flight whose deadline is at or before ``now``.
+
+        An ack arriving later for an expired uuid is an error that says so.
+        """
+        expired = tuple(item for item in self.in_flight() if item.deadline is not None and item.deadline <= now)
+        for item in expired:
+            if item is self._hello_in_flight:
+                self._hello_in_flight = None
+            else:
+                del self._in_flight[item.sender][item.uuid]
+                self._remember(self._expired[item.sender], item.uuid, item.tag)
+        return expired
+
+    # -- receiving and sending -------------------------------------------------------------
+
+    def receive_message(self, data: str | bytes | CcebMessage, *, now: float | None = None) -> CcebMessage:
+        """Check one whole text frame from the peer (JSON text/bytes, or a decoded model)."""
+        self._check_usable(self.their_role)
+        if isinstance(data, CcebMessage):
+            self.observe(data, self.their_role, now=now)
+            return data
+        value: dict[str, Any] | None = None
+        try:
+            value = parse_message(data, self.limits)
+            message = codec.decode_value(value, registry=self.registry, strict=self.strict).message
+        except ProtocolError as exc:
+            if value is not None and isinstance(exc, (SchemaViolationError, UnknownMessageError)):
+                self.observe_invalid(value, self.their_role, now=now)
+            raise self._fail(exc, self.their_role) from None
+        self.observe(message, self.their_role, now=now)
+        return message
+
+    def send(self, message: CcebMessage, *, now: float | None = None) -> str:
+        """Check a message we are about to send and return its JSON text (one text frame)."""
+        self._check_usable(self.our_role)
+        try:
+            value = codec.encode_value(message)
+            if isinstance(message, Action):
+                codec.check_action(message, self.registry, local=True)
+            text = message_text(value)
+            check_text_size(text, self.limits, LimitExceededError.Local)
+        except ProtocolError as exc:
+            raise self._fail(exc, self.our_role) from None
+        self.observe(message, self.our_role, now=now)
+        return text
+
+    def receive_close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> ConnectionClosed:
+        """The peer closed the WebSocket; returns the event (``authentication_failed`` when the CCEB refused)."""
+        return self.observe_close(self.their_role, code=code, reason=reason, now=now)
+
+    def close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> ConnectionClosed:
+        """We close the WebSocket (the transport does the closing); returns the event."""
+        return self.observe_close(self.our_role, code=code, reason=reason, now=now)
+
+    # -- the rules -------------------------------------------------------------------------
+
+    def observe(
+        self, message: CcebMessage, sender: Role, *, now: float | None = None, tag: Any = None
+    ) -> None:
+        """Apply the connection's rules to ``message`` sent by ``sender``; raise if it breaks one."""
+        self._check_usable(sender)
+        try:
+            self._apply(message, sender, now, tag)
+        except ProtocolError as exc:
+            raise self._fail(exc, sender, lambda: codec.encode_value(message), repr(message)) from None
+
+    def observe_close(
+        self, sender: Role, *, code: int | None = None, reason: str = "", now: float | None = None, tag: Any = None
+    ) -> ConnectionClosed:
+        """Note that ``sender`` closed the WebSocket (also after a protocol error: the transport still closes)."""
+        if self.error is None:
+            try:
+                self._transition(Input.CLOSE, sender, "close")
+            except ProtocolError as exc:
+                raise self._fail(exc, sender) from None
+        refused = sender is Role.SERVER and self._hello_in_flight is not None
+        event = ConnectionClosed(
+            by=sender, code=code, reason=reason, authentication_failed=refused, in_flight=self.in_flight(),
+        )
+        if refused:
+            self._hello_in_flight = None  # answered by the close
+        if self.error is None:
+            self.state = ConnectionState.CLOSED
+        self.closed = event
+        return event
+
+    def observe_invalid(
+        self, value: Mapping[str, JsonValue], sender: Role, *, now: float | None = None, tag: Any = None
+    ) -> bool:
+        """Note a message that could not be decoded, so what answers it is recognised.
+
+        A client's action (with a string ``uuid``) is refused: the CCEB must not
+        ack it.  A notification the CCEB sent on an open connection still gets
+        acked by the client, so it goes in flight.  Returns whether it was noted.
+        """
+        uuid, message_type = value.get(envelope.UUID), value.get(envelope.TYPE)
+        if type(uuid) is not str or type(message_type) is not str:
+            return False
+        if sender is Role.CLIENT and message_type == envelope.ACTION:
+            self._remember(self._refused, uuid, tag)
+            return True
+        notification = message_type not in (envelope.HELLO, envelope.HELLO_REPLY, envelope.ACTION, envelope.ACK)
+        table = self._in_flight[sender]
+        if sender is not Role.SERVER or not notification or self.state is not ConnectionState.OPEN or uuid in table:
+            return False
+        if sum(len(t) for t in self._in_flight.values()) >= self.limits.max_pending:
+            return False
+        self._sequence += 1
+        table[uuid] = InFlight(
+            uuid=uuid, message_type=message_type, message=None, sender=sender, since=now,
+            deadline=None if now is None else now + self.limits.request_timeout, tag=tag, order=self._sequence,
+        )
+        return True
+
+    def refused_action_tag(self, uuid: str) -> Any:
+        """The tag of a refused action of this uuid (``None`` if there is none)."""
+        return self._refused.get(uuid)
+
+    def in_flight_tag(self, sender: Role, uuid: str) -> Any:
+        """The tag of the message of ``sender`` in flight under ``uuid`` (``None`` if none)."""
+        item = self._in_flight[sender].get(uuid)
+        return item.tag if item is not None else None
+
+    def _remember(self, table: collections.OrderedDict[str, Any], uuid: str, tag: Any) -> None:
+        table[uuid] = tag
+        table.move_to_end(uuid)
+        while len(table) > self.limits.max_pending:
+            table.popitem(last=False)
+
+    def _transition(self, input_: Input, sender: Role, what: str) -> Effect:
+        found = states.CONNECTION_TRANSITIONS.get((self.state, sender, input_))
+        if found is None:
+            party = "client" if sender is Role.CLIENT else "CCEB"
+            if not any(key[1] is sender and key[2] is input_ for key in states.CONNECTION_TRANSITIONS):
+                raise self._blame(
+                    UnexpectedMessageError, sender, f"the {party} never sends {what}", pointer="/type",
+                    hint="hello and actions flow client -> CCEB; hello_reply and notifications CCEB -> client",
+                    code="wrong-direction",
+                )
+            raise self._blame(
+                UnexpectedMessageError, sender, f"{what} from the {party} is not allowed in state {self.state.value}",
+                pointer="/type", hint=states.CONNECTION_HINTS.get((self.state, sender)), code="out-of-order",
+            )
+        effect, target = found
+        if input_ is not Input.CLOSE:
+            self.state = target
+        return effect
+
+    def _apply(self, message: CcebMessage, sender: Role, now: float | None, tag: Any) -> None:
+        input_ = states.input_of(message)
+        what = input_.value if input_.value == message.message_type else f"{input_.value} ({message.message_type})"
+        effect = self._transition(input_, sender, what)
+        if effect is Effect.AWAIT_REPLY:
+            assert isinstance(message, Hello)
+            self.hello = message
+            self._hello_in_flight = self._item(message, sender, now, tag)
+        elif effect is Effect.ANSWER_HELLO:
+            assert isinstance(message, HelloReply)
+            self._answer_hello(message, sender)
+        elif effect is Effect.AWAIT_ACK:
+            self._await_ack(message, sender, now, tag)
+        else:
+            self._settle(message.uuid, sender)
+
+    def _item(self, message: CcebMessage, sender: Role, now: float | None, tag: Any) -> InFlight:
+        self._sequence += 1
+        return InFlight(
+            uuid=message.uuid, message_type=message.message_type, message=message, sender=sender, since=now,
+            deadline=None if now is None else now + self.limits.request_timeout, tag=tag, order=self._sequence,
+        )
+
+    def _answer_hello(self, reply: HelloReply, sender: Role) -> None:
+        pending, self._hello_in_flight = self._hello_in_flight, None
+        self.hello_reply = reply
+        hello = self.hello
+        assert hello is not None
+        if pending is None:
+            # Expired by handle_timer: the reply still counts, but it came too late.
+            raise self._blame(
+                UnknownCorrelationIdError, sender, "hello_reply came after the hello expired", pointer="/uuid",
+                code="expired-uuid",
+            )
+        if reply.uuid != hello.uuid:
+            raise self._blame(
+                UnknownCorrelationIdError, sender, "hello_reply does not repeat the hello's uuid", pointer="/uuid",
+                hint="copy the hello's uuid into hello_reply", code="wrong-uuid",
+            )
+        problem: tuple[str, str, str] | None = None
+        if reply.resumed and hello.session_key is None:
+            problem = ("/data/resumed", "resumed is true but the hello had no session_key to resume",
+                       "resume only a session whose key the hello gave")
+        elif reply.resumed and not same_key(reply.session_key, hello.session_key):
+            problem = ("/data/session_key", "a resumed session keeps its key, but session_key differs from the hello's",
+                       "return the hello's session_key when resuming")
+        elif hello.asks_long_lived and reply.session_key is None:
+            problem = ("/data/session_key", "the hello asked for a long-lived session but hello_reply has no "
+                       "session_key", "return the session's key")
+        elif not reply.resumed and hello.session_key is not None and same_key(reply.session_key, hello.session_key):
+            problem = ("/data/resumed", "session_key is the hello's, but resumed is not true",
+                       "a resumed session says resumed: true; an expired or unknown key gets a new session and key")
+        if problem is not None:
+            where, detail, hint = problem
+            raise self._blame(UnexpectedMessageError, sender, detail, pointer=where, hint=hint, code="session-key")
+
+    def _await_ack(self, message: CcebMessage, sender: Role, now: float | None, tag: Any) -> None:
+        table = self._in_flight[sender]
+        if message.uuid in table:
+            raise self._blame(
+                DuplicateCorrelationIdError, sender,
+                f"uuid of this {message.message_type} is still in flight (not acked yet)", pointer="/uuid",
+                hint="use a fresh uuid for every action and notification", code="uuid-in-flight",
+            )
+        if sum(len(t) for t in self._in_flight.values()) >= self.limits.max_pending:
+            raise self._blame(
+                LimitExceededError, sender,
+                f"more than max_pending={self.limits.max_pending} messages waiting for an ack",
+                code="too-many-pending",
+            )
+        table[message.uuid] = self._item(message, sender, now, tag)
+        self._settled[sender].pop(message.uuid, None)
+        self._expired[sender].pop(message.uuid, None)
+        # In flight first: the peer acks what it received even when its content breaks a rule below.
+        if isinstance(message, PhoneValidation):
+            self.phone_validation = self._phase(
+                states.PHONE_VALIDATION_TRANSITIONS, self.phone_validation, message.state, sender, "phone validation"
+            )
+        elif isinstance(message, OffHook):
+            self.off_hook = self._phase(
+                states.OFF_HOOK_TRANSITIONS, self.off_hook, message.state, sender, "off-hook connection"
+            )
+
+    def _phase(self, table: Mapping[tuple[Any, Any], Any], phase: Any, state: Any, sender: Role, what: str) -> Any:
+        target = table.get((phase, state))
+        if target is None:
+            allowed = sorted(s.value for (p, s) in table if p is phase)
+            raise self._blame(
+                InvalidTransitionError, sender, f"{what} cannot go from {phase.value} to {state.value}",
+                pointer="/data/state", hint="next allowed: " + (", ".join(allowed) or "nothing"),
+                code=f"{what.replace(' ', '-')}-transition",
+            )
+        return target
+
+    def _settle(self, uuid: str, sender: Role) -> None:
+        owner = sender.peer
+        if self._in_flight[owner].pop(uuid, None) is not None:
+            self._remember(self._settled[owner], uuid, True)
+            return
+        what = "notification" if owner is Role.SERVER else "action"
+        if owner is Role.CLIENT and uuid in self._refused:
+            raise self._blame(
+                UnexpectedMessageError, sender, "the CCEB acked an action it had to refuse", pointer="/uuid",
+                hint="do not ack an action with reserved fields or an unsupported name: report it",
+                code=ACKED_REFUSED_ACTION,
+            )
+        if uuid in self._settled[owner]:
+            detail, code = f"ack of a {what} that was already acked", "already-acked"
+        elif uuid in self._expired[owner]:
+            detail, code = f"ack of a {what} whose wait expired earlier", "expired-uuid"
+        else:
+            detail, code = f"ack of no {what} in flight (unknown uuid)", "unknown-uuid"
+        raise self._blame(
+            UnknownCorrelationIdError, sender, detail, pointer="/uuid",
+            hint=f"ack each {what} exactly once, with its uuid", code=code,
+        )

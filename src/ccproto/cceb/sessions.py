@@ -1,0 +1,140 @@
+"""Long-lived sessions: the CCEB's session store, pure (time is passed in).
+
+A hello that asks for a long-lived session gets a ``session_key``; a later
+hello with that key resumes the session (same key, ``resumed: true``) if its
+WebSocket disconnected at most :data:`~ccproto.cceb.quirks.SESSION_LIFETIME`
+(72 h) ago, and otherwise gets a new session with a new key.  Keys come from
+:mod:`secrets` and are looked up by their SHA-256 digest, then compared in
+constant time, so neither the lookup nor the comparison leaks a key's prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator
+
+import attrs
+
+from ccproto.cceb.connection import same_key
+from ccproto.cceb.models import Hello, HelloReply
+from ccproto.cceb.quirks import SESSION_LIFETIME
+
+__all__ = ["LongLivedSession", "SessionStore", "is_resumable"]
+
+
+def is_resumable(disconnected_at: float | None, now: float, lifetime: float = SESSION_LIFETIME) -> bool:
+    """Whether a session disconnected at ``disconnected_at`` (``None``: still connected) may resume at ``now``.
+
+    The one place the 72-hour rule lives: the store and the capture validator both ask it.
+    """
+    return disconnected_at is None or now - disconnected_at <= lifetime
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+@attrs.define(kw_only=True)
+class LongLivedSession:
+    """One long-lived session (its key never appears in its ``repr``)."""
+
+    key: str = attrs.field(repr=False)
+    tenant: str
+    #: Who the session belongs to, as the caller identified it (the CCEB decodes the JWT; ccproto does not).
+    agent: str | None
+    auto_accept: bool
+    created_at: float
+    #: When its last WebSocket disconnected (``None`` while one is connected).
+    disconnected_at: float | None = None
+
+    def expires_at(self, lifetime: float = SESSION_LIFETIME) -> float | None:
+        """When it stops being resumable (``None`` while connected)."""
+        return None if self.disconnected_at is None else self.disconnected_at + lifetime
+
+
+class SessionStore:
+    """The CCEB's long-lived sessions; every method takes ``now`` (seconds) instead of reading a clock.
+
+    ``new_key`` makes keys (default: 32 random bytes from :mod:`secrets`,
+    URL-safe); ``lifetime`` is how long a disconnected session stays resumable.
+    """
+
+    def __init__(
+        self, *, lifetime: float = SESSION_LIFETIME, new_key: Callable[[], str] = lambda: secrets.token_urlsafe(32)
+    ) -> None:
+        self.lifetime = lifetime
+        self._new_key = new_key
+        self._sessions: dict[bytes, LongLivedSession] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __iter__(self) -> Iterator[LongLivedSession]:
+        return iter(list(self._sessions.values()))
+
+    def find(self, key: str, now: float) -> LongLivedSession | None:
+        """The session of ``key`` if it is still resumable at ``now``."""
+        session = self._sessions.get(_digest(key))
+        if session is None or not same_key(session.key, key):
+            return None
+        if not is_resumable(session.disconnected_at, now, self.lifetime):
+            return None
+        return session
+
+    def open(self, hello: Hello, *, now: float, agent: str | None = None) -> tuple[LongLivedSession | None, bool]:
+        """Start or resume the session a (valid) hello asks for: ``(session, resumed)``.
+
+        ``(None, False)`` when the hello does not ask for a long-lived session.
+        A resumed session is connected again and takes the hello's
+        ``auto_accept`` when it gives one (otherwise keeps its own).
+        """
+        if not hello.asks_long_lived:
+            return None, False
+        if hello.session_key is not None:
+            found = self.find(hello.session_key, now)
+            if found is not None:
+                found.disconnected_at = None
+                if hello.auto_accept is not None:
+                    found.auto_accept = hello.auto_accept
+                return found, True
+            self._sessions.pop(_digest(hello.session_key), None)  # expired: forget it
+        key = self._new_key()
+        while _digest(key) in self._sessions:  # never hand out a key twice
+            key = self._new_key()
+        session = LongLivedSession(
+            key=key, tenant=hello.tenant, agent=agent, auto_accept=bool(hello.auto_accept), created_at=now,
+        )
+        self._sessions[_digest(key)] = session
+        return session, False
+
+    def reply(self, hello: Hello, *, now: float, agent: str | None = None) -> HelloReply:
+        """:meth:`open`, then the ``hello_reply`` that answers ``hello``."""
+        session, resumed = self.open(hello, now=now, agent=agent)
+        if session is None:
+            return HelloReply(uuid=hello.uuid)
+        return HelloReply(uuid=hello.uuid, session_key=session.key, resumed=resumed)
+
+    def disconnected(self, key: str, *, now: float) -> None:
+        """The WebSocket of the session of ``key`` closed at ``now``: the 72 hours start."""
+        session = self._sessions.get(_digest(key))
+        if session is not None and same_key(session.key, key):
+            session.disconnected_at = now
+
+    def has_valid_session(self, agent: str, *, now: float) -> bool:
+        """Whether ``agent`` still has a resumable long-lived session (chat availability stays set while it does)."""
+        return any(
+            s.agent == agent and is_resumable(s.disconnected_at, now, self.lifetime) for s in self._sessions.values()
+        )
+
+    def get_timer(self) -> float | None:
+        """When the next disconnected session expires (``None``: none is disconnected)."""
+        times = [t for s in self._sessions.values() if (t := s.expires_at(self.lifetime)) is not None]
+        return min(times) if times else None
+
+    def handle_timer(self, now: float) -> tuple[LongLivedSession, ...]:
+        """Drop (and return) the sessions that stopped being resumable by ``now``."""
+        gone = tuple(s for s in self._sessions.values() if not is_resumable(s.disconnected_at, now, self.lifetime))
+        for session in gone:
+            del self._sessions[_digest(session.key)]
+        return gone
