@@ -11,6 +11,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ccproto.testing.strategies import (
     bridge_messages,
+    cceb_actions,
+    cceb_messages,
+    cceb_unknown_notifications,
     from_model,
     json_values,
     mutated_json,
@@ -21,6 +24,9 @@ from ccproto.testing.strategies import (
 
 __all__ = [
     "bridge_messages",
+    "cceb_actions",
+    "cceb_messages",
+    "cceb_unknown_notifications",
     "from_model",
     "json_values",
     "mutated_json",

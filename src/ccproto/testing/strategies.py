@@ -8,6 +8,7 @@ every message class with ``st.from_type``.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,10 @@ import attrs
 from hypothesis import strategies as st
 
 from ccproto.bridge.models import ALL_MESSAGE_CLASSES, BridgeMessage
-from ccproto.core.model import FieldSpec, Kind, Model, TypeSpec, model_spec, pointer
+from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
+from ccproto.cceb.models import Action, CcebMessage, UnknownNotification
+from ccproto.cceb.models import Registry as CcebRegistry
+from ccproto.core.model import ExactMembersWhen, FieldSpec, Kind, Model, OnlyWhen, TypeSpec, model_spec, pointer
 from ccproto.processor.models import (
     REGISTRY,
     FailureResponse,
@@ -30,6 +34,9 @@ from ccproto.processor.models import (
 
 __all__ = [
     "bridge_messages",
+    "cceb_actions",
+    "cceb_messages",
+    "cceb_unknown_notifications",
     "from_model",
     "json_values",
     "mutated_json",
@@ -131,6 +138,10 @@ def _field_strategy(field: FieldSpec) -> st.SearchStrategy[Any]:
         )
     elif info.pattern:
         strategy = st.from_regex(info.pattern, fullmatch=True)
+    elif info.forbidden_keys:
+        forbidden = set(info.forbidden_keys)
+        # Only a key that happens to be forbidden is dropped (rare), never the whole object.
+        strategy = st.dictionaries(text(max_size=8).filter(lambda k: k not in forbidden), json_values(), max_size=4)
     elif info.min_items is not None:
         assert field.type.items is not None
         strategy = st.lists(
@@ -178,7 +189,34 @@ def _build(cls: type[Model], with_extra: bool) -> st.SearchStrategy[Any]:
     kwargs = {field.attr: _field_strategy(field) for field in spec.fields}
     if with_extra:
         kwargs["extra"] = _extras(cls)
-    return st.builds(cls, **kwargs)
+    built = st.builds(cls, **kwargs)
+    if not spec.rules:
+        return built
+    return st.tuples(built, st.data()).map(lambda pair: _obey_rules(pair[0], pair[1]))
+
+
+def _wire_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _obey_rules(instance: Model, data: st.DataObject) -> Model:
+    """Make a drawn instance obey its class's cross-member rules (by construction: drop or redraw members)."""
+    spec = model_spec(type(instance))
+    changes: dict[str, Any] = {}
+    for rule in spec.rules:
+        if isinstance(rule, OnlyWhen):
+            member, selector = spec.field_at(rule.member), spec.field_at(rule.selector)
+            assert member is not None
+            assert selector is not None
+            if _wire_value(getattr(instance, selector.attr)) not in rule.values:
+                changes[member.attr] = None
+        elif isinstance(rule, ExactMembersWhen):
+            target, selector = spec.field_at(rule.target), spec.field_at(rule.selector)
+            assert target is not None
+            assert selector is not None
+            if _wire_value(getattr(instance, selector.attr)) == rule.value:
+                changes[target.attr] = {name: data.draw(text()) for name in rule.members}
+    return attrs.evolve(instance, **changes) if changes else instance
 
 
 def bridge_messages(*, with_extra: bool = True) -> st.SearchStrategy[BridgeMessage]:
@@ -227,6 +265,31 @@ def processor_messages(
     return st.one_of(choices)
 
 
+def cceb_actions(*, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True) -> st.SearchStrategy[Any]:
+    """Actions whose ``data.action`` is one of ``registry``'s supported actions."""
+    return st.tuples(from_model(Action, with_extra=with_extra), st.sampled_from(registry.actions())).map(
+        lambda pair: attrs.evolve(pair[0], action=pair[1])
+    )
+
+
+def cceb_unknown_notifications(*, with_extra: bool = True) -> st.SearchStrategy[UnknownNotification]:
+    """Notifications of types no registry knows (types start with ``x-``)."""
+    return st.tuples(from_model(UnknownNotification, with_extra=with_extra), _unregistered_name()).map(
+        lambda pair: attrs.evolve(pair[0], type=pair[1])
+    )
+
+
+def cceb_messages(
+    *, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True, unknown: bool = True
+) -> st.SearchStrategy[CcebMessage]:
+    """Any CCEB message ``registry`` decodes (and, with ``unknown``, notifications of unregistered types)."""
+    choices = [from_model(cls, with_extra=with_extra) for cls in registry.message_classes() if cls is not Action]
+    choices.append(cceb_actions(registry=registry, with_extra=with_extra))
+    if unknown:
+        choices.append(cceb_unknown_notifications(with_extra=with_extra))
+    return st.one_of(choices)
+
+
 for _cls in ALL_MESSAGE_CLASSES:
     st.register_type_strategy(_cls, from_model(_cls))
 st.register_type_strategy(BridgeMessage, bridge_messages())
@@ -234,3 +297,8 @@ for _pcls in (*REGISTRY.message_classes(), ServiceInformation):
     st.register_type_strategy(_pcls, from_model(_pcls))
 st.register_type_strategy(FailureResponse, processor_failures())
 st.register_type_strategy(ProcessorMessage, processor_messages())
+for _ccls in CCEB_REGISTRY.message_classes():
+    st.register_type_strategy(_ccls, from_model(_ccls))
+st.register_type_strategy(Action, cceb_actions())
+st.register_type_strategy(UnknownNotification, cceb_unknown_notifications())
+st.register_type_strategy(CcebMessage, cceb_messages())
