@@ -27,6 +27,8 @@ SAMPLES = {
     "examples/captures/bridge-faulty.jsonl": 1,
     "examples/captures/processor-clean.jsonl": 0,
     "examples/captures/processor-faulty.jsonl": 1,
+    "examples/captures/cceb-clean.jsonl": 0,
+    "examples/captures/cceb-faulty.jsonl": 1,
 }
 
 

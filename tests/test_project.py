@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from pathlib import Path
@@ -71,8 +72,37 @@ def test_published_schemas_are_generated_from_the_models(protocol: str) -> None:
 
 
 def test_every_protocol_publishes_schemas_and_docs() -> None:
-    assert set(generate.SCHEMAS) == {"bridge", "processor"}
-    assert set(generate.DOCS) == {"docs/bridge.md", "docs/processor.md"}
+    assert set(generate.SCHEMAS) == {"bridge", "processor", "cceb"}
+    assert set(generate.DOCS) == {"docs/bridge.md", "docs/processor.md", "docs/cceb.md"}
+    assert set(generate.DOCUMENTS) == {"cceb.asyncapi.yaml"}
+
+
+@pytest.mark.parametrize("name", sorted(generate.DOCUMENTS))
+def test_published_documents_are_generated(name: str) -> None:
+    on_disk = (ROOT / "schemas" / name).read_text(encoding="utf-8")
+    assert on_disk == generate.DOCUMENTS[name](), "schemas/ is stale: run `python3 tasks.py schemas`"
+
+
+def test_asyncapi_document_reads_back_and_uses_the_published_schemas() -> None:
+    import yaml  # an independent YAML parser: the emitter's output must mean what it was given
+
+    document = yaml.safe_load((ROOT / "schemas" / "cceb.asyncapi.yaml").read_text(encoding="utf-8"))
+    assert document["asyncapi"] == "3.0.0"
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        published = json.loads((ROOT / "schemas" / "cceb" / f"{name}.schema.json").read_text(encoding="utf-8"))
+        assert schema == published
+    messages = document["components"]["messages"]
+    # The seed's 19 message ids: the two acks, hello, hello_reply, action and the 14 notifications.
+    assert len(messages) == 19
+    assert {"uuid_ack_action", "uuid_ack_response", "hello", "hello_reply", "action"} <= set(messages)
+    for message in messages.values():
+        ref = message["payload"]["schema"]["$ref"]
+        assert ref.removeprefix("#/components/schemas/") in schemas
+    for name, operation in document["operations"].items():
+        target = operation["messages"][0]["$ref"].rsplit("/", 1)[1]
+        assert target in document["channels"]["ws_v1"]["messages"], name
+        assert operation["action"] in ("send", "receive")
 
 
 @pytest.mark.parametrize("doc", sorted(generate.DOCS))
@@ -84,7 +114,7 @@ def test_docs_generated_sections_are_current(doc: str) -> None:
     assert regenerated == text, f"{doc} is stale: run `python3 tasks.py docs`"
 
 
-@pytest.mark.parametrize("doc", ["docs/processor.md"])
+@pytest.mark.parametrize("doc", ["docs/processor.md", "docs/cceb.md"])
 def test_docs_python_examples_run(doc: str) -> None:
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL)
     assert blocks
@@ -117,5 +147,9 @@ def test_every_quirk_constant_is_documented() -> None:
     for name in ("ALTERNATE_RESPONSE_HEADER_KEYS", "misspelled_name", "GUID_PATTERN", "CONTROL_TARGET_PATTERN",
                  "MEDIA_TYPE_PATTERN", "AGENT_NAME_MISSING", "PHASE_TRANSITIONS",
                  "trimmed_command", "COMMAND_WHITESPACE", "ServiceInformation", "EXCHANGE_TRANSITIONS",
-                 "REPORT_TRANSITIONS", "message_class_for", "observe_invalid", "confirmable"):
+                 "REPORT_TRANSITIONS", "message_class_for", "observe_invalid", "confirmable",
+                 "envelope.py", "UUID_PATTERN", "SUPPORTED_ACTIONS", "RESERVED_ACTION_FIELDS", "CONTACT_ID_SUBSTITUTES",
+                 "SESSION_LIFETIME", "AUTH_FAILURE_CLOSE_CODE", "OffHookState", "PROVISIONING_EVENT_TYPE",
+                 "PROVISIONING_DELETION_IDS", "OFF_HOOK_TRANSITIONS", "PHONE_VALIDATION_TRANSITIONS",
+                 "UNKNOWN_NOTIFICATION", "is_resumable", "CcebConnectionChecker"):
         assert name in quirks

@@ -8,13 +8,18 @@ from pathlib import Path
 
 from ccproto.bridge.docs import SECTIONS as BRIDGE_SECTIONS
 from ccproto.bridge.models import ALL_MESSAGE_CLASSES as BRIDGE_CLASSES
-from ccproto.core.docgen import replace_section, schema_files
+from ccproto.cceb.asyncapi import asyncapi_document
+from ccproto.cceb.docs import SECTIONS as CCEB_SECTIONS
+from ccproto.cceb.models import ALL_MESSAGE_CLASSES as CCEB_CLASSES
+from ccproto.core.docgen import replace_section, schema_files, to_yaml
 from ccproto.processor.docs import SECTIONS as PROCESSOR_SECTIONS
 from ccproto.processor.models import SCHEMA_CLASSES as PROCESSOR_CLASSES
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = {"bridge": BRIDGE_CLASSES, "processor": PROCESSOR_CLASSES}
-DOCS = {"docs/bridge.md": BRIDGE_SECTIONS, "docs/processor.md": PROCESSOR_SECTIONS}
+SCHEMAS = {"bridge": BRIDGE_CLASSES, "processor": PROCESSOR_CLASSES, "cceb": CCEB_CLASSES}
+DOCS = {"docs/bridge.md": BRIDGE_SECTIONS, "docs/processor.md": PROCESSOR_SECTIONS, "docs/cceb.md": CCEB_SECTIONS}
+#: Other generated files under schemas/: name -> content.
+DOCUMENTS = {"cceb.asyncapi.yaml": lambda: to_yaml(asyncapi_document())}
 
 
 def write_schemas() -> None:
@@ -28,6 +33,9 @@ def write_schemas() -> None:
         for name, content in wanted.items():
             (folder / name).write_text(content, encoding="utf-8")
         print(f"wrote {len(wanted)} schemas to {folder.relative_to(ROOT)}")
+    for name, make in DOCUMENTS.items():
+        (ROOT / "schemas" / name).write_text(make(), encoding="utf-8")
+        print(f"wrote schemas/{name}")
 
 
 def write_docs() -> None:

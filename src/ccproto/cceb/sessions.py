@@ -82,7 +82,7 @@ class SessionStore:
             return None
         return session
 
-    def open(self, hello: Hello, *, now: float, agent: str | None = None) -> tuple[LongLivedSession | None, bool]:
+    def open_session(self, hello: Hello, *, now: float, agent: str | None = None) -> tuple[LongLivedSession | None, bool]:
         """Start or resume the session a (valid) hello asks for: ``(session, resumed)``.
 
         ``(None, False)`` when the hello does not ask for a long-lived session.
@@ -109,8 +109,8 @@ class SessionStore:
         return session, False
 
     def reply(self, hello: Hello, *, now: float, agent: str | None = None) -> HelloReply:
-        """:meth:`open`, then the ``hello_reply`` that answers ``hello``."""
-        session, resumed = self.open(hello, now=now, agent=agent)
+        """:meth:`open_session`, then the ``hello_reply`` that answers ``hello``."""
+        session, resumed = self.open_session(hello, now=now, agent=agent)
         if session is None:
             return HelloReply(uuid=hello.uuid)
         return HelloReply(uuid=hello.uuid, session_key=session.key, resumed=resumed)

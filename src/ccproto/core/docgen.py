@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from ccproto.core.model import Kind, Model, TypeSpec, model_spec, pointer
 from ccproto.core.schema import schema_for
 
-__all__ = ["member_list", "mermaid_block", "render_schema", "replace_section", "schema_filename"]
+__all__ = ["member_list", "mermaid_block", "render_schema", "replace_section", "schema_filename", "to_yaml"]
 
 
 def schema_filename(cls: type[Model]) -> str:
@@ -73,3 +74,40 @@ def member_list(cls: type[Model], skip: Iterable[tuple[str, ...]] = ()) -> str:
 
     walk(cls, (), False)
     return ", ".join(out)
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    # A JSON scalar is a valid YAML (flow) scalar: strings double-quoted with JSON's escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def _yaml_key(key: str) -> str:
+    # Plain where YAML 1.1 and 1.2 both read it as this very string; quoted otherwise.
+    return key if _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML_WORDS else _yaml_scalar(key)
+
+
+def _yaml_lines(value: Any, indent: int) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+    for key, item in items:
+        head = f"{pad}{_yaml_key(key)}:" if key is not None else f"{pad}-"
+        if isinstance(item, (dict, list)) and item:
+            lines.append(head)
+            lines.extend(_yaml_lines(item, indent + 2))
+        else:
+            lines.append(f"{head} {_yaml_scalar(item)}")
+    return lines
+
+
+def to_yaml(value: dict[str, Any]) -> str:
+    """A JSON value as block-style YAML (every scalar written as JSON, which YAML reads the same)."""
+    return "\n".join(_yaml_lines(value, 0)) + "\n"
