@@ -82,7 +82,9 @@ class SessionStore:
             return None
         return session
 
-    def open_session(self, hello: Hello, *, now: float, agent: str | None = None) -> tuple[LongLivedSession | None, bool]:
+    def open_session(
+        self, hello: Hello, *, now: float, agent: str | None = None
+    ) -> tuple[LongLivedSession | None, bool]:
         """Start or resume the session a (valid) hello asks for: ``(session, resumed)``.
 
         ``(None, False)`` when the hello does not ask for a long-lived session.
