@@ -81,10 +81,15 @@ def _yaml_scalar(value: Any) -> str:
         return "{}"
     if isinstance(value, list):
         return "[]"
-    # A JSON scalar is a valid YAML (flow) scalar: strings double-quoted with JSON's escapes.
-    return json.dumps(value, ensure_ascii=False)
+    # A JSON scalar is a valid YAML (flow) scalar: strings double-quoted with JSON's escapes, plus an escape
+    # for the characters YAML refuses or folds even inside quotes (DEL, C1 controls incl. NEL, U+2028/9, U+FFFE/F).
+    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and "e" in text and "." not in text:
+        text = text.replace("e", ".0e")  # YAML 1.1 readers need the dot to see a float ("1e-05" is a string)
+    return _YAML_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if isinstance(value, str) else text
 
 
+_YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
