@@ -52,6 +52,56 @@ PROCESSOR_FAULTY_ERRORS = {
 PROCESSOR_FAULTY_ERROR_RECORDS = {record for record, _, _ in PROCESSOR_FAULTY_ERRORS}
 
 
+#: (record, kind, code) of every error in examples/captures/cceb-faulty.jsonl (one error a record).
+CCEB_FAULTY_ERRORS = {
+    # conn f1: an action before the hello
+    (1, "sequence", "out-of-order"),
+    # conn f2: a hello_reply that does not repeat the hello's uuid (record 2)
+    (3, "sequence", "wrong-uuid"),
+    # conn f3: a notification between the hello and its hello_reply
+    (5, "sequence", "out-of-order"),
+    # conn f4: an action with the reserved field tenantGuid ...
+    (9, "schema", "reserved-field"),
+    # ... which the CCEB acks although it had to refuse it
+    (10, "sequence", "acked-refused-action"),
+    # destinationAgentGuid: a client sends destinationAgentContactId instead
+    (11, "schema", "reserved-field"),
+    # FlyToTheMoonEvent is not a supported action
+    (12, "schema", "unsupported-action"),
+    # the client acks a uuid that no notification has
+    (13, "sequence", "unknown-uuid"),
+    # the client acks the presence notification of record 14 a second time
+    (16, "sequence", "already-acked"),
+    # a call_leg reusing the uuid of record 17 while it is still unacked
+    (18, "sequence", "uuid-in-flight"),
+    # phone_validation answered with a timeout (only offering carries one); acked without a second error
+    (20, "schema", "schema-violation"),
+    # phone_validation verified with no validation offered (idle -> verified)
+    (22, "sequence", "phone-validation-transition"),
+    # off_hook status with a timeout (only offering carries one)
+    (24, "schema", "schema-violation"),
+    # agent_phone_update recording_controls 3 (0, 1 or 2)
+    (26, "schema", "schema-violation"),
+    # provisioning QueueDeletedEvent with a member besides its ids
+    (28, "schema", "schema-violation"),
+    # a second hello on an open connection
+    (32, "sequence", "out-of-order"),
+    # conn f6: key one, issued on f5 (record 34) which closed 5 h before (record 35), not resumed
+    (37, "sequence", "session-not-resumed"),
+    # conn f7: key two, issued on f6 (record 37) which closed 72 h 0 min 1 s before (record 38), resumed
+    (40, "sequence", "session-expired-resumed"),
+    # conn f8: the hello asked for a long-lived session (record 41) but hello_reply has no session_key
+    (42, "sequence", "session-key"),
+}
+
+#: The records those errors name.
+CCEB_FAULTY_ERROR_RECORDS = {record for record, _, _ in CCEB_FAULTY_ERRORS}
+
+#: (record, kind, code) of the one warning in examples/captures/cceb-faulty.jsonl: a notification type no
+#: registry knows (acme_whisper).
+CCEB_FAULTY_WARNINGS = {(30, "schema", "unknown-notification")}
+
+
 # -- reading reports (shared by the capture tests) ----------------------------------------------
 
 Triple = tuple[int, str, str]

@@ -129,6 +129,47 @@ def test_parse_timestamp_rejects_what_is_not_a_time(ts: Any) -> None:
         parse_timestamp(ts)
 
 
+# -- close records ---------------------------------------------------------------------------
+
+
+def test_a_close_record_gives_code_and_reason() -> None:
+    record = only(line(ts=EPOCH, conn="ws-1", **{"from": "server"}, close={"code": 4001, "reason": "x"}))
+    assert isinstance(record, Record)
+    assert record.close == (4001, "x")
+    assert record.sender is Role.SERVER
+    assert record.conn == "ws-1"
+    assert record.ts == EPOCH
+    assert record.message is None
+    assert record.raw is None
+    assert record.protocol is None
+
+
+@pytest.mark.parametrize(
+    ("close", "expected"),
+    [
+        pytest.param({}, (None, ""), id="empty"),
+        pytest.param({"code": 1000}, (1000, ""), id="code-only"),
+        pytest.param({"reason": "going away"}, (None, "going away"), id="reason-only"),
+        pytest.param({"code": 1001, "reason": ""}, (1001, ""), id="empty-reason"),
+        pytest.param({"code": 4001, "reason": "x", "wasClean": True}, (4001, "x"), id="other-members-ignored"),
+    ],
+)
+def test_close_code_is_optional_and_reason_defaults_to_empty(close: Any, expected: tuple[Any, str]) -> None:
+    record = only(line(**{"from": "client"}, protocol="cceb", close=close))
+    assert isinstance(record, Record)
+    assert record.close == expected
+    assert record.protocol == "cceb"
+
+
+def test_message_and_raw_records_have_no_close() -> None:
+    message, raw = read(line(**{"from": "server"}, message=SERVERSTATUS),
+                        line(**{"from": "server"}, raw=json.dumps(SERVERSTATUS)))
+    assert isinstance(message, Record)
+    assert isinstance(raw, Record)
+    assert message.close is None
+    assert raw.close is None
+
+
 # -- bad records -----------------------------------------------------------------------------
 
 #: (line, expected conn, a word the detail names).  Every line holds the canary somewhere.
@@ -179,6 +220,38 @@ BAD_LINES = [
         line(conn="c1", **{"from": "client"}, raw={"agentPassword": CANARY}), "c1", "raw", id="raw-object"
     ),
     pytest.param(line(conn="c1", **{"from": "client"}, raw=None), "c1", "raw", id="raw-null"),
+    pytest.param(
+        line(conn="c1", **{"from": "client"}, message={"agentPassword": CANARY}, close={"code": 1000}),
+        "c1", "exactly one", id="message-and-close",
+    ),
+    pytest.param(
+        line(conn="c1", **{"from": "client"}, raw=CANARY, close={"code": 1000}), "c1", "exactly one",
+        id="raw-and-close",
+    ),
+    pytest.param(line(conn="c1", **{"from": "client"}, close=[1000, CANARY]), "c1", "close", id="close-list"),
+    pytest.param(line(conn="c1", **{"from": "client"}, close=CANARY), "c1", "close", id="close-string"),
+    pytest.param(line(conn="c1", **{"from": "client"}, close=1000), "c1", "close", id="close-number"),
+    pytest.param(line(conn="c1", **{"from": "client"}, close=None), "c1", "close", id="close-null"),
+    pytest.param(
+        line(conn="c1", **{"from": "server"}, close={"code": "4001", "reason": CANARY}), "c1", "close",
+        id="close-code-string",
+    ),
+    pytest.param(
+        line(conn="c1", **{"from": "server"}, close={"code": True, "reason": CANARY}), "c1", "close",
+        id="close-code-bool",
+    ),
+    pytest.param(
+        line(conn="c1", **{"from": "server"}, close={"code": 1000.0, "reason": CANARY}), "c1", "close",
+        id="close-code-float",
+    ),
+    pytest.param(
+        line(conn="c1", **{"from": "server"}, close={"code": 1000, "reason": 987654321}), "c1", "close",
+        id="close-reason-number",
+    ),
+    pytest.param(
+        line(conn="c1", **{"from": "server"}, close={"code": 1000, "reason": [CANARY]}), "c1", "close",
+        id="close-reason-list",
+    ),
     pytest.param(
         line(conn="c1", ts=True, **{"from": "client"}, message={"agentPassword": CANARY}), "c1", "ts", id="ts-bool"
     ),

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ccproto.capture import Kind, Report, Severity, read_jsonl, render, validate_files, validate_records
+from ccproto.capture.validator import CHECKERS
 from sample_expectations import FAULTY_ERRORS, by_record, errors, triples, warnings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"
@@ -395,6 +396,10 @@ def test_detected_bridge_connection_is_checked(tmp_path: Path) -> None:
     assert (1, "sequence", "unexpected-message") in errors(report)
 
 
+#: Every checker but cceb's: cceb then stands for a protocol ccproto does not check.
+WITHOUT_CCEB = {k: v for k, v in CHECKERS.items() if k != "cceb"}
+
+
 @pytest.mark.parametrize(
     ("protocol", "messages", "expected"),
     [
@@ -407,7 +412,7 @@ def test_unchecked_protocols_give_one_warning(
 ) -> None:
     extra = {"protocol": protocol} if protocol else {}
     records = [client(m, conn="p", **extra) for m in messages]
-    report = check(tmp_path, records)
+    report = validate_files([write_capture(tmp_path, records)], checkers=WITHOUT_CCEB)
     assert report.errors == 0
     assert triples(report) == {(1, "decode", "protocol-not-checked")}
     assert report.warnings == 1
@@ -417,7 +422,7 @@ def test_unchecked_protocols_give_one_warning(
 def test_an_unchecked_connection_next_to_a_bridge_one(tmp_path: Path) -> None:
     bridge = clean_session(conn="b")
     other = [client({"type": "hello", "uuid": "u1", "data": {}}, conn="p"), server({"type": "ack"}, conn="p")]
-    report = check(tmp_path, interleave(bridge, other))
+    report = validate_files([write_capture(tmp_path, interleave(bridge, other))], checkers=WITHOUT_CCEB)
     assert triples(report) == {(2, "decode", "protocol-not-checked")}
 
 
@@ -672,7 +677,7 @@ def test_schema_findings_on_secret_fields_name_the_field_not_the_value(tmp_path:
     assert (6, "schema", "schema-violation") in errors(report)
     [finding] = by_record(report, 6)
     assert finding.path == "/body/agentPassword"
-    assert finding.message == "expected string"
+    assert finding.message == "expected string, got integer"  # the type, never the value
     assert_no_secret(report)
 
 

@@ -2,8 +2,9 @@
 
 Across the connections of one capture, a hello that gives a ``session_key``
 seen earlier in the capture must be resumed (same key, ``resumed: true``) when
-the session's last connection ended at most 72 hours before (by ``ts``), and
-must get a new session and key after that.  A key the capture never issued
+the session's last connection ended at most 72 hours before (by ``ts``: its
+close record, or else its last record, which it ended no earlier than), and
+must get a new session and key after its close record is 72 hours old.  A key the capture never issued
 cannot be judged (its session may predate the capture).  Keys are held only as
 digests and never appear in a finding.
 """
@@ -51,8 +52,10 @@ class _CaptureSessions:
 
     #: Digest of a key -> where it was last issued or resumed.
     keys: dict[bytes, _Issued] = attrs.Factory(dict)
-    #: conn -> (ts, record number) of its latest record with a time (its disconnection, once it is over).
+    #: conn -> (ts, record number) of its latest record with a time (it disconnected no earlier).
     last_seen: dict[str, tuple[float, int]] = attrs.Factory(dict)
+    #: conn -> (ts, record number) of its first close record: when it really disconnected.
+    closed: dict[str, tuple[float, int]] = attrs.Factory(dict)
 
 
 def _duration(seconds: float) -> str:
@@ -94,6 +97,10 @@ class CcebConnectionChecker(MessageChecker):
     def _decode(self, value: dict[str, Any]) -> Decoded[CcebMessage]:
         return codec.decode_value(value, registry=self._registry)
 
+    def _schema_finding(self, pointer: str, detail: str) -> tuple[str, str]:
+        named = codec.reserved_field_error(pointer, local=False)
+        return (named.code, describe(named)) if named is not None else super()._schema_finding(pointer, detail)
+
     def _schema_class(self, value: dict[str, Any]) -> type[Model]:
         return codec.message_class_for(value, self._registry)
 
@@ -103,6 +110,8 @@ class CcebConnectionChecker(MessageChecker):
 
     def _closed(self, record: Record, add: AddFinding) -> None:
         code, reason = record.close or (None, "")
+        if record.ts is not None:
+            self._sessions.closed.setdefault(record.conn, (record.ts, record.number))
         try:
             self._connection.observe_close(record.sender, code=code, reason=reason, now=record.ts, tag=record.number)
         except ProtocolError as exc:
@@ -116,8 +125,8 @@ class CcebConnectionChecker(MessageChecker):
             related = self._connection.in_flight_tag(owner, message.uuid)
             if related is None and owner is Role.CLIENT:
                 related = self._connection.refused_action_tag(message.uuid)
-        elif isinstance(message, HelloReply) and self._connection.in_flight(Role.CLIENT):
-            related = self._connection.in_flight(Role.CLIENT)[0].tag
+        elif isinstance(message, HelloReply) and self._connection.pending_hello is not None:
+            related = self._connection.pending_hello.tag
         try:
             self._connection.observe(message, record.sender, now=record.ts, tag=record.number)
         except ProtocolError as exc:
@@ -131,13 +140,16 @@ class CcebConnectionChecker(MessageChecker):
     def _check_session(self, hello: Hello, reply: HelloReply, record: Record, add: AddFinding) -> None:
         if hello.session_key is not None and self._hello_ts is not None:
             issued = self._sessions.keys.get(_digest(hello.session_key))
-            last = self._sessions.last_seen.get(issued.conn) if issued is not None else None
+            closed = self._sessions.closed.get(issued.conn) if issued is not None else None
+            last = closed or (self._sessions.last_seen.get(issued.conn) if issued is not None else None)
             if issued is not None and last is not None and issued.conn != record.conn:
+                # Without a close record the old connection ended at its last record or later: that can prove a
+                # session still valid, never one expired.
                 disconnected_at, last_record = last
                 after = _duration(self._hello_ts - disconnected_at)
                 resumable = is_resumable(disconnected_at, self._hello_ts)
                 related = (issued.record, last_record)
-                if reply.resumed and not resumable:
+                if reply.resumed and not resumable and closed is not None:
                     add(Severity.ERROR, Kind.SEQUENCE, SESSION_EXPIRED_RESUMED, "/data/resumed",
                         f"session resumed {after} after its connection {issued.conn!r} ended "
                         f"(sessions expire {SESSION_LIFETIME / 3600:g} h after disconnection)", related)

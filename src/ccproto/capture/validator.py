@@ -65,6 +65,7 @@ def validate_records(
     factories = CHECKERS if checkers is None else checkers
     report = report if report is not None else Report()
     shared: dict[str, Any] = {}  # what the checkers of this capture share (cross-connection rules)
+    early_closes: dict[str, list[Record]] = {}
     connections: dict[str, ConnectionChecker | None] = {}
     protocols: dict[str, str | None] = {}
     last: dict[str, int] = {}
@@ -81,7 +82,8 @@ def validate_records(
         conn = item.conn
         last[conn] = item.number
         if protocols.get(conn) is None and item.close is not None and item.protocol is None:
-            continue  # a close says nothing about the protocol; before any message it closes nothing to check
+            early_closes.setdefault(conn, []).append(item)  # says nothing about the protocol: replayed once known
+            continue
         if protocols.get(conn) is None:
             # Until a record reveals the protocol, each record is tried again (one bad first record
             # must not hide the rest of the connection).
@@ -94,7 +96,10 @@ def validate_records(
                 ))
                 continue
             factory = factories.get(protocols[conn] or "")
-            connections[conn] = factory(limits=limits, strict=strict, capture=shared) if factory else None
+            created = connections[conn] = factory(limits=limits, strict=strict, capture=shared) if factory else None
+            for close in early_closes.pop(conn, []):
+                if created is not None:
+                    report.findings.extend(created.check(close))
             if factory is None:
                 report.findings.append(Finding(
                     file=item.file, record=item.number, conn=conn, severity=Severity.WARNING, kind=Kind.DECODE,

@@ -47,6 +47,7 @@ __all__ = [
     "decode_text",
     "decode_value",
     "encode",
+    "reserved_field_error",
     "encode_value",
     "message_class_for",
 ]
@@ -88,11 +89,21 @@ def message_class_for(
 
 def _reserved_field(exc: SchemaViolationError) -> SchemaViolationError:
     """Name a reserved ``action_details`` field for what it is, with a hint for the side that is to blame."""
-    parts = split_pointer(exc.pointer)
-    if len(parts) != 3 or parts[:2] != _DETAILS:
+    named = reserved_field_error(exc.pointer, local=not isinstance(exc, SchemaViolationError.Remote))
+    if named is None:
         return exc
+    named.message = exc.message
+    return named
+
+
+def reserved_field_error(where: str, *, local: bool) -> SchemaViolationError | None:
+    """The ``reserved-field`` error for a member at ``where`` (``None`` when it is no reserved field)."""
+    parts = split_pointer(where)
+    if len(parts) != 3 or parts[:2] != _DETAILS:
+        return None
     name = parts[2]
-    local = not isinstance(exc, SchemaViolationError.Remote)
+    if name not in envelope.RESERVED_ACTION_FIELDS and name not in envelope.CONTACT_ID_SUBSTITUTES:
+        return None
     substitute = envelope.CONTACT_ID_SUBSTITUTES.get(name)
     if substitute is not None:
         detail = f"a client never sends {name!r}: it sends {substitute!r} and the CCEB resolves the agent GUID"
@@ -102,7 +113,7 @@ def _reserved_field(exc: SchemaViolationError) -> SchemaViolationError:
         advice = f"leave {name!r} out"
     hint = advice if local else f"do not ack this action: refuse it and report it (the client should {advice})"
     side = SchemaViolationError.Local if local else SchemaViolationError.Remote
-    return side(detail, pointer=exc.pointer, message=exc.message, hint=hint, code=RESERVED_FIELD)
+    return side(detail, pointer=where, hint=hint, code=RESERVED_FIELD)
 
 
 def check_action(action: Action, registry: Registry, *, local: bool) -> None:

@@ -165,6 +165,11 @@ class CcebConnection(ConnectionBase):
             found.append(self._hello_in_flight)
         return tuple(sorted(found, key=lambda item: item.order))
 
+    @property
+    def pending_hello(self) -> InFlight | None:
+        """The hello waiting for its ``hello_reply`` (``None`` before it is sent and once answered)."""
+        return self._hello_in_flight
+
     def unacked_notifications(self) -> tuple[InFlight, ...]:
         """Notifications the client has not acked yet."""
         return tuple(self._in_flight[Role.SERVER].values())
@@ -262,7 +267,8 @@ class CcebConnection(ConnectionBase):
             self._hello_in_flight = None  # answered by the close
         if self.error is None:
             self.state = ConnectionState.CLOSED
-        self.closed = event
+        if self.closed is None:  # the first close says how it ended; the other side's completes the handshake
+            self.closed = event
         return event
 
     def observe_invalid(
@@ -279,6 +285,20 @@ class CcebConnection(ConnectionBase):
             return False
         if sender is Role.CLIENT and message_type == envelope.ACTION:
             self._remember(self._refused, uuid, tag)
+            return True
+        if sender is Role.CLIENT and message_type == envelope.HELLO and self.state is ConnectionState.AWAITING_HELLO:
+            # The CCEB answers a broken hello too (or closes): expect that answer, not a second hello.
+            self.state = ConnectionState.AWAITING_HELLO_REPLY
+            self._sequence += 1
+            self._hello_in_flight = InFlight(
+                uuid=uuid, message_type=message_type, message=None, sender=sender, since=now,
+                deadline=None if now is None else now + self.limits.request_timeout, tag=tag, order=self._sequence,
+            )
+            return True
+        if (sender is Role.SERVER and message_type == envelope.HELLO_REPLY
+                and self.state is ConnectionState.AWAITING_HELLO_REPLY):
+            self.state = ConnectionState.OPEN  # broken, but the client is in: what follows is checked as usual
+            self._hello_in_flight = None
             return True
         notification = message_type not in (envelope.HELLO, envelope.HELLO_REPLY, envelope.ACTION, envelope.ACK)
         table = self._in_flight[sender]
@@ -354,18 +374,19 @@ class CcebConnection(ConnectionBase):
         pending, self._hello_in_flight = self._hello_in_flight, None
         self.hello_reply = reply
         hello = self.hello
-        assert hello is not None
         if pending is None:
             # Expired by handle_timer: the reply still counts, but it came too late.
             raise self._blame(
                 UnknownCorrelationIdError, sender, "hello_reply came after the hello expired", pointer="/uuid",
                 code="expired-uuid",
             )
-        if reply.uuid != hello.uuid:
+        if reply.uuid != pending.uuid:
             raise self._blame(
                 UnknownCorrelationIdError, sender, "hello_reply does not repeat the hello's uuid", pointer="/uuid",
                 hint="copy the hello's uuid into hello_reply", code="wrong-uuid",
             )
+        if hello is None:
+            return  # the hello broke its schema: what it asked for is unknown
         problem: tuple[str, str, str] | None = None
         if reply.resumed and hello.session_key is None:
             problem = ("/data/resumed", "resumed is true but the hello had no session_key to resume",
@@ -403,21 +424,25 @@ class CcebConnection(ConnectionBase):
         # In flight first: the peer acks what it received even when its content breaks a rule below.
         if isinstance(message, PhoneValidation):
             self.phone_validation = self._phase(
-                states.PHONE_VALIDATION_TRANSITIONS, self.phone_validation, message.state, sender, "phone validation"
+                states.PHONE_VALIDATION_TRANSITIONS, self.phone_validation, message.state, sender,
+                "phone validation", "phone-validation-transition",
             )
         elif isinstance(message, OffHook):
             self.off_hook = self._phase(
-                states.OFF_HOOK_TRANSITIONS, self.off_hook, message.state, sender, "off-hook connection"
+                states.OFF_HOOK_TRANSITIONS, self.off_hook, message.state, sender,
+                "off-hook connection", "off-hook-transition",
             )
 
-    def _phase(self, table: Mapping[tuple[Any, Any], Any], phase: Any, state: Any, sender: Role, what: str) -> Any:
+    def _phase(
+        self, table: Mapping[tuple[Any, Any], Any], phase: Any, state: Any, sender: Role, what: str, code: str
+    ) -> Any:
         target = table.get((phase, state))
         if target is None:
             allowed = sorted(s.value for (p, s) in table if p is phase)
             raise self._blame(
                 InvalidTransitionError, sender, f"{what} cannot go from {phase.value} to {state.value}",
                 pointer="/data/state", hint="next allowed: " + (", ".join(allowed) or "nothing"),
-                code=f"{what.replace(' ', '-')}-transition",
+                code=code,
             )
         return target
 
@@ -426,7 +451,7 @@ class CcebConnection(ConnectionBase):
         if self._in_flight[owner].pop(uuid, None) is not None:
             self._remember(self._settled[owner], uuid, True)
             return
-        what = "notification" if owner is Role.SERVER else "action"
+        what, article = ("notification", "a") if owner is Role.SERVER else ("action", "an")
         if owner is Role.CLIENT and uuid in self._refused:
             raise self._blame(
                 UnexpectedMessageError, sender, "the CCEB acked an action it had to refuse", pointer="/uuid",
@@ -434,9 +459,9 @@ class CcebConnection(ConnectionBase):
                 code=ACKED_REFUSED_ACTION,
             )
         if uuid in self._settled[owner]:
-            detail, code = f"ack of a {what} that was already acked", "already-acked"
+            detail, code = f"ack of {article} {what} that was already acked", "already-acked"
         elif uuid in self._expired[owner]:
-            detail, code = f"ack of a {what} whose wait expired earlier", "expired-uuid"
+            detail, code = f"ack of {article} {what} whose wait expired earlier", "expired-uuid"
         else:
             detail, code = f"ack of no {what} in flight (unknown uuid)", "unknown-uuid"
         raise self._blame(

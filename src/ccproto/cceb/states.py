@@ -108,9 +108,10 @@ CONNECTION_TRANSITIONS: dict[tuple[ConnectionState, Role, Input], tuple[Effect, 
     (ConnectionState.OPEN, _C, Input.ACK): (Effect.SETTLE, ConnectionState.OPEN),
     (ConnectionState.OPEN, _S, Input.ACK): (Effect.SETTLE, ConnectionState.OPEN),
     # Either side may close at any time; a close by the CCEB before hello_reply is an authentication failure.
+    # The other side's close frame completes the closing handshake (RFC 6455), so CLOSED accepts closes too.
     **{
         (state, sender, Input.CLOSE): (Effect.CLOSE, ConnectionState.CLOSED)
-        for state in _OPEN_STATES
+        for state in (*_OPEN_STATES, ConnectionState.CLOSED)
         for sender in Role
     },
 }
