@@ -845,9 +845,6 @@ def test_a_close_by_the_client_before_hello_reply_is_not_an_authentication_failu
     assert info.value.code == "out-of-order"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a CCEB close before hello_reply is not an authentication failure "
-                                       "once handle_timer expired the hello (it checks the hello in flight, "
-                                       "not the state)")
 def test_a_close_by_the_cceb_after_the_hello_expired_is_still_an_authentication_failure() -> None:
     conn = CcebConnection(C)
     conn.send(hello(), now=0.0)
@@ -974,8 +971,6 @@ def test_an_unsupported_action_is_refused() -> None:
     assert acked.value.code == "acked-refused-action"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: receive_message(model) skips the action checks that receive_message(text) "
-                                       "and send(model) make, so the CCEB puts a forbidden action in flight")
 @pytest.mark.parametrize(("forbidden", "kind", "code"), [
     pytest.param(Action.new(ACTION_NAME, {"tenantGuid": "t"}), SchemaViolationError.Remote, "reserved-field",
                  id="reserved-field"),
@@ -1085,8 +1080,6 @@ def test_without_sticky_errors_checking_continues() -> None:
     assert conn.state is ConnectionState.OPEN
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: CcebConnection.observe_invalid does not check the sticky error "
-                                       "(ProcessorSession.observe_invalid raises channel-failed)")
 def test_observe_invalid_is_refused_after_a_sticky_error() -> None:
     server = opened(S)
     with pytest.raises(UnknownCorrelationIdError):

@@ -378,9 +378,6 @@ def test_a_key_colliding_with_an_expired_but_kept_session_is_not_handed_out() ->
     assert session.key == key(2)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SessionStore.open_session forgets an expired/unknown key before "
-                                       "drawing a new one, so new_key may hand the hello's own key back "
-                                       "(resumed false + the hello's key, which CcebConnection refuses)")
 @pytest.mark.parametrize("case", ["expired-key", "unknown-key"])
 def test_a_new_session_never_gets_the_key_the_hello_gave(case: str) -> None:
     store = SessionStore(new_key=keys(key(1), key(1), key(2)))

@@ -97,9 +97,9 @@ class CcebConnectionChecker(MessageChecker):
     def _decode(self, value: dict[str, Any]) -> Decoded[CcebMessage]:
         return codec.decode_value(value, registry=self._registry)
 
-    def _schema_finding(self, pointer: str, detail: str) -> tuple[str, str]:
-        named = codec.reserved_field_error(pointer, local=False)
-        return (named.code, describe(named)) if named is not None else super()._schema_finding(pointer, detail)
+    def _schema_finding(self, value: dict[str, Any], pointer: str, detail: str) -> tuple[str, str]:
+        named = codec.reserved_field_error(pointer, local=False) if value.get("type") == "action" else None
+        return (named.code, describe(named)) if named is not None else super()._schema_finding(value, pointer, detail)
 
     def _schema_class(self, value: dict[str, Any]) -> type[Model]:
         return codec.message_class_for(value, self._registry)

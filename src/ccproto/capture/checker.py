@@ -55,7 +55,7 @@ class MessageChecker:
     def _invalid(self, value: dict[str, Any], record: Record) -> None:
         """Note a message that could not be decoded (e.g. so its answer is recognised); nothing by default."""
 
-    def _schema_finding(self, pointer: str, detail: str) -> tuple[str, str]:
+    def _schema_finding(self, value: dict[str, Any], pointer: str, detail: str) -> tuple[str, str]:
         """The code and words of a schema violation the decoder did not stop at (the protocol may name it)."""
         return SchemaViolationError.code, detail
 
@@ -110,7 +110,7 @@ class MessageChecker:
             for pointer, detail in self._all_schema_findings(value, exc):
                 # Where the decoder stopped, its own words (and hint) say more than the schema's.
                 code, detail = (exc.code, describe(exc)) if pointer == exc.pointer else self._schema_finding(
-                    pointer, detail
+                    value, pointer, detail
                 )
                 add(Severity.ERROR, Kind.SCHEMA, code, pointer, detail)
             self._invalid(value, record)

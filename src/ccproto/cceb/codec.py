@@ -72,7 +72,7 @@ def message_class_for(
     """The class a JSON object decodes to, by its ``type``; an unregistered type adds a warning to ``warnings``."""
     raw = value.get(envelope.TYPE)
     if type(raw) is not str:
-        detail = f"missing required member {envelope.TYPE!r}" if raw is None else "expected string"
+        detail = f"missing required member {envelope.TYPE!r}" if envelope.TYPE not in value else "expected string"
         raise SchemaViolationError.Remote(detail, pointer=pointer([envelope.TYPE]), message=redact(value))
     found = _ENVELOPE.get(raw) or registry.notification_class(raw)
     if found is not None:
@@ -142,7 +142,7 @@ def decode_value(
         if isinstance(message, Action):
             check_action(message, registry, local=False)
     except SchemaViolationError as exc:
-        error = _reserved_field(exc)
+        error = _reserved_field(exc) if cls is Action else exc
         error.message = redact(value)
         raise error from None
     except ProtocolError as exc:
@@ -180,6 +180,8 @@ def encode_value(message: CcebMessage) -> dict[str, Any]:
     try:
         return encode_model(message)
     except SchemaViolationError as exc:
+        if not isinstance(message, Action):
+            raise
         raise _reserved_field(exc) from None
 
 

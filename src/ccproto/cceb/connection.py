@@ -202,12 +202,18 @@ class CcebConnection(ConnectionBase):
     def receive_message(self, data: str | bytes | CcebMessage, *, now: float | None = None) -> CcebMessage:
         """Check one whole text frame from the peer (JSON text/bytes, or a decoded model)."""
         self._check_usable(self.their_role)
-        if isinstance(data, CcebMessage):
-            self.observe(data, self.their_role, now=now)
-            return data
         value: dict[str, Any] | None = None
         try:
-            value = parse_message(data, self.limits)
+            if isinstance(data, CcebMessage):
+                # A model gets the same checks as text (reserved fields, supported actions): they are the peer's.
+                try:
+                    value = codec.encode_value(data)
+                except ProtocolError as exc:
+                    raise codec.reserved_field_error(exc.pointer, local=False) or SchemaViolationError.Remote(
+                        exc.detail, pointer=exc.pointer, code=exc.code
+                    ) from None
+            else:
+                value = parse_message(data, self.limits)
             message = codec.decode_value(value, registry=self.registry, strict=self.strict).message
         except ProtocolError as exc:
             if value is not None and isinstance(exc, (SchemaViolationError, UnknownMessageError)):
@@ -259,7 +265,7 @@ class CcebConnection(ConnectionBase):
                 self._transition(Input.CLOSE, sender, "close")
             except ProtocolError as exc:
                 raise self._fail(exc, sender) from None
-        refused = sender is Role.SERVER and self._hello_in_flight is not None
+        refused = sender is Role.SERVER and self.state is ConnectionState.AWAITING_HELLO_REPLY
         event = ConnectionClosed(
             by=sender, code=code, reason=reason, authentication_failed=refused, in_flight=self.in_flight(),
         )
@@ -280,6 +286,7 @@ class CcebConnection(ConnectionBase):
         ack it.  A notification the CCEB sent on an open connection still gets
         acked by the client, so it goes in flight.  Returns whether it was noted.
         """
+        self._check_usable(sender)
         uuid, message_type = value.get(envelope.UUID), value.get(envelope.TYPE)
         if type(uuid) is not str or type(message_type) is not str:
             return False

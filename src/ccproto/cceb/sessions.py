@@ -102,7 +102,8 @@ class SessionStore:
                 return found, True
             self._sessions.pop(_digest(hello.session_key), None)  # expired: forget it
         key = self._new_key()
-        while _digest(key) in self._sessions:  # never hand out a key twice
+        # Never hand out a key twice, nor the one the hello brought: a new session gets a new key.
+        while _digest(key) in self._sessions or (hello.session_key is not None and same_key(key, hello.session_key)):
             key = self._new_key()
         session = LongLivedSession(
             key=key, tenant=hello.tenant, agent=agent, auto_accept=bool(hello.auto_accept), created_at=now,
