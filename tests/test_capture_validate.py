@@ -166,7 +166,7 @@ def test_faulty_sample_details() -> None:
     six = sorted((f.path, f.message) for f in by_record(report, 6))
     assert six == [
         ("/body/channel-groups-max-per-agent", "must be >= 0"),
-        ("/body/channel-groups-supported", "expected boolean"),
+        ("/body/channel-groups-supported", "expected boolean, got string"),  # the decoder's words where it stopped
     ]
     [nine] = by_record(report, 9)
     assert "did you mean 'cti.request.createsession'?" in nine.message
