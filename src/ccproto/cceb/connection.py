@@ -296,11 +296,7 @@ class CcebConnection(ConnectionBase):
         if sender is Role.CLIENT and message_type == envelope.HELLO and self.state is ConnectionState.AWAITING_HELLO:
             # The CCEB answers a broken hello too (or closes): expect that answer, not a second hello.
             self.state = ConnectionState.AWAITING_HELLO_REPLY
-            self._sequence += 1
-            self._hello_in_flight = InFlight(
-                uuid=uuid, message_type=message_type, message=None, sender=sender, since=now,
-                deadline=None if now is None else now + self.limits.request_timeout, tag=tag, order=self._sequence,
-            )
+            self._hello_in_flight = self._item(None, sender, now, tag, uuid=uuid, message_type=message_type)
             return True
         if (sender is Role.SERVER and message_type == envelope.HELLO_REPLY
                 and self.state is ConnectionState.AWAITING_HELLO_REPLY):
@@ -313,11 +309,7 @@ class CcebConnection(ConnectionBase):
             return False
         if sum(len(t) for t in self._in_flight.values()) >= self.limits.max_pending:
             return False
-        self._sequence += 1
-        table[uuid] = InFlight(
-            uuid=uuid, message_type=message_type, message=None, sender=sender, since=now,
-            deadline=None if now is None else now + self.limits.request_timeout, tag=tag, order=self._sequence,
-        )
+        table[uuid] = self._item(None, sender, now, tag, uuid=uuid, message_type=message_type)
         return True
 
     def refused_action_tag(self, uuid: str) -> Any:
@@ -370,11 +362,17 @@ class CcebConnection(ConnectionBase):
         else:
             self._settle(message.uuid, sender)
 
-    def _item(self, message: CcebMessage, sender: Role, now: float | None, tag: Any) -> InFlight:
+    def _item(
+        self, message: CcebMessage | None, sender: Role, now: float | None, tag: Any, *, uuid: str = "",
+        message_type: str = "",
+    ) -> InFlight:
+        """A new in-flight entry (``uuid`` and ``message_type`` come from ``message`` unless it broke its schema)."""
         self._sequence += 1
         return InFlight(
-            uuid=message.uuid, message_type=message.message_type, message=message, sender=sender, since=now,
-            deadline=None if now is None else now + self.limits.request_timeout, tag=tag, order=self._sequence,
+            uuid=message.uuid if message is not None else uuid,
+            message_type=message.message_type if message is not None else message_type, message=message,
+            sender=sender, since=now, deadline=None if now is None else now + self.limits.request_timeout, tag=tag,
+            order=self._sequence,
         )
 
     def _answer_hello(self, reply: HelloReply, sender: Role) -> None:
