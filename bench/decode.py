@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Rough decode/encode throughput of bridge and processor messages against `json.loads`/`json.dumps` (ratios).
+"""Rough decode/encode throughput of bridge, processor and CCEB messages against `json.loads`/`json.dumps` (ratios).
 
 Run: .venv/bin/python bench/decode.py
 The full comparison with orjson, pydantic and msgspec belongs to the performance issue.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import timeit
 
-from ccproto import bridge, processor
+from ccproto import bridge, cceb, processor
 
 AGENTINFO = json.dumps({
     "header": {"type": "cti.response", "name": "cti.query.agentinfo", "target": "Acme1.CONTROL",
@@ -27,6 +27,11 @@ TEAM_50 = json.dumps({"name": "report.teamstatus.teamadded", "data": {"agentId":
         {"memberId": str(2000 + i), "memberType": "Agent", "memberName": f"Agent {i}", "status": "ready",
          "reason": ""} for i in range(50)]}}})
 
+ACTION = json.dumps({"type": "action", "uuid": "0f8e2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6", "data": {
+    "action": "BlindTransferEvent", "action_details": {"interactionId": "i-1", "destinationAgentContactId": "c-42"}}})
+OFF_HOOK = json.dumps({"type": "off_hook", "uuid": "0f8e2a34-5b6c-4d7e-8f90-a1b2c3d4e5f7",
+                       "data": {"state": "offering", "timeout": 30}})
+
 
 def rate(fn: object, number: int = 20000) -> float:
     best = min(timeit.repeat(fn, number=number, repeat=5))  # type: ignore[arg-type]
@@ -41,6 +46,8 @@ def main() -> None:
         ("status", STATUS, bridge.decode, bridge.encode, 20000),
         ("prepare", PREPARE, processor.decode, processor.encode, 20000),
         ("team(50)", TEAM_50, processor.decode, processor.encode, 1000),
+        ("action", ACTION, cceb.decode, cceb.encode, 20000),
+        ("off_hook", OFF_HOOK, cceb.decode, cceb.encode, 20000),
     )
     for label, text, decode, encode, number in cases:
         value = json.loads(text)
