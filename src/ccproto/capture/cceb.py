@@ -11,7 +11,6 @@ digests and never appear in a finding.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import attrs
@@ -23,7 +22,7 @@ from ccproto.cceb import codec
 from ccproto.cceb.connection import CcebConnection
 from ccproto.cceb.models import REGISTRY, Ack, CcebMessage, Hello, HelloReply, Registry
 from ccproto.cceb.quirks import SESSION_LIFETIME
-from ccproto.cceb.sessions import is_resumable
+from ccproto.cceb.sessions import is_resumable, key_digest
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import ProtocolError
 from ccproto.core.limits import Limits
@@ -63,10 +62,6 @@ def _duration(seconds: float) -> str:
     whole = int(seconds)
     text = f"{whole // 3600} h {whole % 3600 // 60} min {whole % 60} s"
     return text if whole == seconds else f"{text} (+{seconds - whole:.3f} s)"
-
-
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8")).digest()
 
 
 class CcebConnectionChecker(MessageChecker):
@@ -139,7 +134,7 @@ class CcebConnectionChecker(MessageChecker):
 
     def _check_session(self, hello: Hello, reply: HelloReply, record: Record, add: AddFinding) -> None:
         if hello.session_key is not None and self._hello_ts is not None:
-            issued = self._sessions.keys.get(_digest(hello.session_key))
+            issued = self._sessions.keys.get(key_digest(hello.session_key))
             closed = self._sessions.closed.get(issued.conn) if issued is not None else None
             last = closed or (self._sessions.last_seen.get(issued.conn) if issued is not None else None)
             if issued is not None and last is not None and issued.conn != record.conn:
@@ -158,7 +153,7 @@ class CcebConnectionChecker(MessageChecker):
                         f"the key's session was still valid ({after} after its connection {issued.conn!r} "
                         f"ended, under {SESSION_LIFETIME / 3600:g} h) but was not resumed", related)
         if reply.session_key is not None:
-            self._sessions.keys[_digest(reply.session_key)] = _Issued(conn=record.conn, record=record.number)
+            self._sessions.keys[key_digest(reply.session_key)] = _Issued(conn=record.conn, record=record.number)
 
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
         """Warnings for what was never answered before the capture ended (captures get cut)."""

@@ -20,7 +20,7 @@ from ccproto.cceb.connection import same_key
 from ccproto.cceb.models import Hello, HelloReply
 from ccproto.cceb.quirks import SESSION_LIFETIME
 
-__all__ = ["LongLivedSession", "SessionStore", "is_resumable"]
+__all__ = ["LongLivedSession", "SessionStore", "is_resumable", "key_digest"]
 
 
 def is_resumable(disconnected_at: float | None, now: float, lifetime: float = SESSION_LIFETIME) -> bool:
@@ -31,7 +31,8 @@ def is_resumable(disconnected_at: float | None, now: float, lifetime: float = SE
     return disconnected_at is None or now - disconnected_at <= lifetime
 
 
-def _digest(key: str) -> bytes:
+def key_digest(key: str) -> bytes:
+    """The SHA-256 digest a session key is looked up (and remembered) by, so the key itself need not be."""
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
@@ -75,7 +76,7 @@ class SessionStore:
 
     def find(self, key: str, now: float) -> LongLivedSession | None:
         """The session of ``key`` if it is still resumable at ``now``."""
-        session = self._sessions.get(_digest(key))
+        session = self._sessions.get(key_digest(key))
         if session is None or not same_key(session.key, key):
             return None
         if not is_resumable(session.disconnected_at, now, self.lifetime):
@@ -100,15 +101,17 @@ class SessionStore:
                 if hello.auto_accept is not None:
                     found.auto_accept = hello.auto_accept
                 return found, True
-            self._sessions.pop(_digest(hello.session_key), None)  # expired: forget it
+            self._sessions.pop(key_digest(hello.session_key), None)  # expired: forget it
         key = self._new_key()
         # Never hand out a key twice, nor the one the hello brought: a new session gets a new key.
-        while _digest(key) in self._sessions or (hello.session_key is not None and same_key(key, hello.session_key)):
+        while key_digest(key) in self._sessions or (
+            hello.session_key is not None and same_key(key, hello.session_key)
+        ):
             key = self._new_key()
         session = LongLivedSession(
             key=key, tenant=hello.tenant, agent=agent, auto_accept=bool(hello.auto_accept), created_at=now,
         )
-        self._sessions[_digest(key)] = session
+        self._sessions[key_digest(key)] = session
         return session, False
 
     def reply(self, hello: Hello, *, now: float, agent: str | None = None) -> HelloReply:
@@ -120,7 +123,7 @@ class SessionStore:
 
     def disconnected(self, key: str, *, now: float) -> None:
         """The WebSocket of the session of ``key`` closed at ``now``: the 72 hours start."""
-        session = self._sessions.get(_digest(key))
+        session = self._sessions.get(key_digest(key))
         if session is not None and same_key(session.key, key):
             session.disconnected_at = now
 
@@ -139,5 +142,5 @@ class SessionStore:
         """Drop (and return) the sessions that stopped being resumable by ``now``."""
         gone = tuple(s for s in self._sessions.values() if not is_resumable(s.disconnected_at, now, self.lifetime))
         for session in gone:
-            del self._sessions[_digest(session.key)]
+            del self._sessions[key_digest(session.key)]
         return gone
