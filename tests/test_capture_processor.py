@@ -63,7 +63,9 @@ FAULTY = EXAMPLES / "processor-faulty.jsonl"
 #: The agent password in both samples: it must never be shown.
 PASSWORD = "Winter2025!"
 CANARY = "hunter2-canary"
-FINDING_KEYS = {"file", "record", "conn", "severity", "kind", "code", "path", "message"}
+FINDING_KEYS = {
+    "file", "record", "conn", "severity", "kind", "code", "path", "message", "related", "excerpt", "location",
+}
 #: The vendor command the clean sample uses on records 19-20 (not built in).
 ACME = "acme.recording.status"
 #: A throwaway extension module that registers ACME into the global registry (for ``--extension``).

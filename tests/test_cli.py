@@ -16,7 +16,9 @@ from sample_expectations import FAULTY_ERROR_RECORDS, FAULTY_ERRORS
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"
 CLEAN = str(EXAMPLES / "bridge-clean.jsonl")
 FAULTY = str(EXAMPLES / "bridge-faulty.jsonl")
-FINDING_KEYS = {"file", "record", "conn", "severity", "kind", "code", "path", "message"}
+FINDING_KEYS = {
+    "file", "record", "conn", "severity", "kind", "code", "path", "message", "related", "excerpt", "location",
+}
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
@@ -132,7 +134,11 @@ def test_json_clean_sample(capsys: pytest.CaptureFixture[str]) -> None:
         "code": "alternate-spelling",
         "path": "/header/cti.result",
         "message": "header key 'cti.result' is an alternate spelling of 'result'",
+        "related": [],
+        "excerpt": finding["excerpt"],
+        "location": None,
     }
+    assert finding["excerpt"].startswith('{"header":{"type":"cti.response","name":"cti.request.serverstatus"')
 
 
 def test_json_bad_record_has_null_conn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,7 +148,7 @@ def test_json_bad_record_has_null_conn(tmp_path: Path, capsys: pytest.CaptureFix
     assert status == 1
     assert value["findings"] == [{
         "file": str(path), "record": 2, "conn": None, "severity": "error", "kind": "decode", "code": "bad-record",
-        "path": "", "message": "line is not valid JSON",
+        "path": "", "message": "line is not valid JSON", "related": [], "excerpt": "", "location": None,
     }]
 
 
@@ -193,11 +199,17 @@ def test_a_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert captured.out == ""
 
 
+def test_no_input_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate"]) == 2
+    captured = capsys.readouterr()
+    assert "give at least one FILE" in captured.err
+    assert captured.out == ""
+
+
 @pytest.mark.parametrize(
     "argv",
     [
         pytest.param([], id="no-arguments"),
-        pytest.param(["validate"], id="no-files"),
         pytest.param(["--bogus"], id="unknown-option"),
         pytest.param(["validate", "--bogus", CLEAN], id="unknown-validate-option"),
         pytest.param(["validate", "--format", "xml", CLEAN], id="unknown-format"),

@@ -3,8 +3,25 @@
 Layers (see ARCHITECTURE.md): ``ccproto.core`` -> ``ccproto.bridge`` (and the
 other protocols) -> ``ccproto.capture`` -> ``ccproto.testing`` -> ``ccproto.cli``.
 Importing ``ccproto`` itself is cheap; import the protocol you use.
+``ccproto.validate_capture`` and ``ccproto.validate_message`` (from
+:mod:`ccproto.capture`) are loaded on first use.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "validate_capture", "validate_message"]
+
+_LAZY = {"validate_capture", "validate_message"}
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use so `import ccproto` (and `ccproto --version`) stays cheap.
+    if name in _LAZY:
+        from ccproto.capture import validator
+
+        return getattr(validator, name)
+    raise AttributeError(f"module 'ccproto' has no attribute {name!r}")

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ccproto.bridge import codec
+from ccproto.bridge import codec, states
 from ccproto.bridge.channel import ControlChannel
-from ccproto.bridge.models import BridgeMessage
+from ccproto.bridge.models import (
+    MESSAGE_CLASSES,
+    BridgeMessage,
+    FailureResponse,
+    MessageType,
+    Name,
+    Result,
+    ServerStatus,
+    ServerStatusChanged,
+)
 from ccproto.capture.checker import AddFinding, MessageChecker, describe
 from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.records import Record
@@ -16,7 +26,29 @@ from ccproto.core.limits import Limits
 from ccproto.core.model import Model
 from ccproto.core.roles import Role
 
-__all__ = ["BridgeConnectionChecker"]
+__all__ = ["BridgeConnectionChecker", "message_label", "phase_label", "status_label"]
+
+
+def _label(type_: MessageType, name: Name, failure: bool) -> str:
+    if type_ is MessageType.RESPONSE:
+        return f"cti.response({name.value})" + (" FAILURE" if failure else "")
+    return name.value
+
+
+def message_label(message: BridgeMessage) -> str:
+    """The coverage label of a message: its name; a response's request name and whether it failed."""
+    return _label(message.TYPE, message.message_name, isinstance(message, FailureResponse))
+
+
+def phase_label(phase: states.Phase, sender: Role, input_: states.Input, target: states.Phase) -> str:
+    """The coverage label of a phase-table transition."""
+    party = "bridge" if sender is Role.SERVER else "client"
+    return f"{phase.name} --{party}: {input_.value}--> {target.name}"
+
+
+def status_label(last: ServerStatus | None, new: ServerStatus) -> str:
+    """The coverage label of a server-status change (``None``: the first report)."""
+    return f"status {last.value if last else '(none)'} -> {new.value}"
 
 
 class BridgeConnectionChecker(MessageChecker):
@@ -28,6 +60,22 @@ class BridgeConnectionChecker(MessageChecker):
         super().__init__(limits=limits, strict=strict, capture=capture)
         # The validator sees both directions: it plays no role, so errors are not sticky.
         self._channel = ControlChannel(Role.SERVER, limits=limits, sticky_errors=False)
+        self._declare_coverage()
+
+    def universe(self) -> Mapping[str, Sequence[str]]:
+        """Every message type, phase transition and server-status change of the control channel."""
+        first_reports = [status_label(None, status) for status in ServerStatus]
+        return {
+            "message types": list(dict.fromkeys(
+                _label(type_, name, result is Result.FAILURE)
+                for type_, name, result in MESSAGE_CLASSES
+            )),
+            "transitions": [phase_label(*key, target) for key, target in states.PHASE_TRANSITIONS.items()],
+            "server-status changes": first_reports + [
+                status_label(last, new) for last, allowed in states.STATUS_TRANSITIONS.items()
+                for new in ServerStatus if new in allowed
+            ],
+        }
 
     def _decode(self, value: dict[str, Any]) -> Decoded[BridgeMessage]:
         return codec.decode_value(value)
@@ -41,8 +89,16 @@ class BridgeConnectionChecker(MessageChecker):
     def _observe(self, decoded: Decoded[Any], record: Record, add: AddFinding) -> None:
         message: BridgeMessage = decoded.message
         pending = {p.request_id: p for p in self._channel.pending_requests()}
+        phase, status = self._channel.phase, self._channel.server_status
         try:
             self._channel.observe(message, record.sender, now=record.ts, tag=record.number)
+            if self._coverage is not None:
+                self._cover("message types", message_label(message))
+                self._cover("transitions", phase_label(
+                    phase, record.sender, states.input_of(message), self._channel.phase
+                ))
+                if isinstance(message, ServerStatusChanged) and message.status is not status:
+                    self._cover("server-status changes", status_label(status, message.status))
         except ProtocolError as exc:
             related: tuple[int, ...] = ()
             request_id = getattr(message, "request_id", None)

@@ -11,6 +11,7 @@ digests and never appear in a finding.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,9 +19,19 @@ import attrs
 from ccproto.capture.checker import AddFinding, MessageChecker, describe
 from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.records import Record
-from ccproto.cceb import codec
+from ccproto.cceb import codec, states
 from ccproto.cceb.connection import CcebConnection
-from ccproto.cceb.models import REGISTRY, Ack, CcebMessage, Hello, HelloReply, Registry
+from ccproto.cceb.models import (
+    REGISTRY,
+    Ack,
+    Action,
+    CcebMessage,
+    Hello,
+    HelloReply,
+    OffHook,
+    PhoneValidation,
+    Registry,
+)
 from ccproto.cceb.quirks import SESSION_LIFETIME
 from ccproto.cceb.sessions import is_resumable, key_digest
 from ccproto.core.decoding import Decoded
@@ -29,12 +40,23 @@ from ccproto.core.limits import Limits
 from ccproto.core.model import Model
 from ccproto.core.roles import Role
 
-__all__ = ["CcebConnectionChecker", "SESSION_EXPIRED_RESUMED", "SESSION_NOT_RESUMED"]
+__all__ = [
+    "MAX_TRACKED_SESSIONS",
+    "SESSION_EXPIRED_RESUMED",
+    "SESSION_NOT_RESUMED",
+    "CcebConnectionChecker",
+    "connection_label",
+]
 
 #: Finding code: a session resumed although its last connection ended more than 72 h before.
 SESSION_EXPIRED_RESUMED = "session-expired-resumed"
 #: Finding code: a new session was created although the key's session was still resumable.
 SESSION_NOT_RESUMED = "session-not-resumed"
+
+
+#: Most sessions the validator remembers across connections (the oldest are forgotten first; a key
+#: forgotten is judged like one issued before the capture began: not at all).
+MAX_TRACKED_SESSIONS = 100_000
 
 
 @attrs.define
@@ -43,6 +65,10 @@ class _Issued:
 
     conn: str
     record: int
+    #: Once its connection finished: (ts, record) of its first close record or else its last record.
+    ended: tuple[float, int] | None = None
+    #: Whether ``ended`` is a close record (only a real disconnection time can prove a session expired).
+    closed: bool = False
 
 
 @attrs.define
@@ -55,6 +81,17 @@ class _CaptureSessions:
     last_seen: dict[str, tuple[float, int]] = attrs.Factory(dict)
     #: conn -> (ts, record number) of its first close record: when it really disconnected.
     closed: dict[str, tuple[float, int]] = attrs.Factory(dict)
+
+
+def connection_label(state: states.ConnectionState, sender: Role, input_: states.Input,
+                     target: states.ConnectionState) -> str:
+    """The coverage label of a connection-table transition."""
+    party = "client" if sender is Role.CLIENT else "cceb"
+    return f"{state.name} --{party}: {input_.value}--> {target.name}"
+
+
+def _phase_label(name: str, phase: Any, notified: Any, target: Any) -> str:
+    return f"{name} {phase.name} --{notified.value}--> {target.name}"
 
 
 def _duration(seconds: float) -> str:
@@ -81,6 +118,26 @@ class CcebConnectionChecker(MessageChecker):
         self._connection = CcebConnection(Role.SERVER, registry=self._registry, limits=limits, sticky_errors=False)
         self._sessions: _CaptureSessions = self._capture.setdefault("cceb", _CaptureSessions())
         self._hello_ts: float | None = None
+        self._issued: list[bytes] = []  # digests of the keys this connection was given
+        self._declare_coverage()
+
+    def universe(self) -> Mapping[str, Sequence[str]]:
+        """Every message type, action, connection transition and notification phase transition."""
+        return {
+            "message types": [*(str(cls.TYPE) for cls in (Hello, HelloReply, Action, Ack)),
+                              *self._registry.notification_types()],
+            "actions": list(self._registry.actions()),
+            "transitions": [
+                connection_label(*key, target) for key, (_, target) in states.CONNECTION_TRANSITIONS.items()
+            ],
+            "phone validation": [
+                _phase_label("phone_validation", *key, target)
+                for key, target in states.PHONE_VALIDATION_TRANSITIONS.items()
+            ],
+            "off hook": [
+                _phase_label("off_hook", *key, target) for key, target in states.OFF_HOOK_TRANSITIONS.items()
+            ],
+        }
 
     def check(self, record: Record) -> list[Finding]:
         """Findings for one record (and note its time as the connection's latest)."""
@@ -107,8 +164,11 @@ class CcebConnectionChecker(MessageChecker):
         code, reason = record.close or (None, "")
         if record.ts is not None:
             self._sessions.closed.setdefault(record.conn, (record.ts, record.number))
+        state = self._connection.state
         try:
             self._connection.observe_close(record.sender, code=code, reason=reason, now=record.ts, tag=record.number)
+            self._cover("transitions", connection_label(state, record.sender, states.Input.CLOSE,
+                                                        self._connection.state))
         except ProtocolError as exc:
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc))
 
@@ -122,8 +182,11 @@ class CcebConnectionChecker(MessageChecker):
                 related = self._connection.refused_action_tag(message.uuid)
         elif isinstance(message, HelloReply) and self._connection.pending_hello is not None:
             related = self._connection.pending_hello.tag
+        before = (self._connection.state, self._connection.phone_validation, self._connection.off_hook)
         try:
             self._connection.observe(message, record.sender, now=record.ts, tag=record.number)
+            if self._coverage is not None:
+                self._cover_message(message, record.sender, before)
         except ProtocolError as exc:
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc),
                 (related,) if isinstance(related, int) else ())
@@ -132,12 +195,30 @@ class CcebConnectionChecker(MessageChecker):
         elif isinstance(message, HelloReply) and self._connection.hello is not None:
             self._check_session(self._connection.hello, message, record, add)
 
+    def _cover_message(self, message: CcebMessage, sender: Role, before: tuple[Any, Any, Any]) -> None:
+        state, phone_validation, off_hook = before
+        self._cover("message types", message.message_type)
+        self._cover("transitions", connection_label(state, sender, states.input_of(message), self._connection.state))
+        if isinstance(message, Action):
+            self._cover("actions", message.action)
+        elif isinstance(message, PhoneValidation):
+            self._cover("phone validation", _phase_label(
+                "phone_validation", phone_validation, message.state, self._connection.phone_validation
+            ))
+        elif isinstance(message, OffHook):
+            self._cover("off hook", _phase_label("off_hook", off_hook, message.state, self._connection.off_hook))
+
     def _check_session(self, hello: Hello, reply: HelloReply, record: Record, add: AddFinding) -> None:
         if hello.session_key is not None and self._hello_ts is not None:
             issued = self._sessions.keys.get(key_digest(hello.session_key))
-            closed = self._sessions.closed.get(issued.conn) if issued is not None else None
-            last = closed or (self._sessions.last_seen.get(issued.conn) if issued is not None else None)
-            if issued is not None and last is not None and issued.conn != record.conn:
+            closed: tuple[float, int] | None = None
+            last: tuple[float, int] | None = None
+            if issued is not None and issued.ended is not None:
+                last, closed = issued.ended, (issued.ended if issued.closed else None)
+            elif issued is not None:
+                closed = self._sessions.closed.get(issued.conn)
+                last = closed or self._sessions.last_seen.get(issued.conn)
+            if issued is not None and last is not None and (issued.conn != record.conn or issued.ended):
                 # Without a close record the old connection ended at its last record or later: that can prove a
                 # session still valid, never one expired.
                 disconnected_at, last_record = last
@@ -153,10 +234,25 @@ class CcebConnectionChecker(MessageChecker):
                         f"the key's session was still valid ({after} after its connection {issued.conn!r} "
                         f"ended, under {SESSION_LIFETIME / 3600:g} h) but was not resumed", related)
         if reply.session_key is not None:
-            self._sessions.keys[key_digest(reply.session_key)] = _Issued(conn=record.conn, record=record.number)
+            digest = key_digest(reply.session_key)
+            keys = self._sessions.keys
+            keys.pop(digest, None)  # re-inserted last: the oldest sessions are forgotten first
+            keys[digest] = _Issued(conn=record.conn, record=record.number)
+            self._issued.append(digest)
+            if len(keys) > MAX_TRACKED_SESSIONS:
+                del keys[next(iter(keys))]
 
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
-        """Warnings for what was never answered before the capture ended (captures get cut)."""
+        """Warnings for what was never answered before the capture ended (captures get cut).
+
+        The connection's times move into its sessions' entries, so nothing is kept per finished connection.
+        """
+        closed = self._sessions.closed.pop(conn, None)
+        last = self._sessions.last_seen.pop(conn, None)
+        for digest in self._issued:
+            issued = self._sessions.keys.get(digest)
+            if issued is not None and issued.conn == conn and issued.ended is None:
+                issued.ended, issued.closed = closed or last, closed is not None
         return self._unanswered(file, conn, last_record, [
             (item.tag, "/uuid", f"{item.message_type} from the {item.sender.value}")
             for item in self._connection.in_flight()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ccproto.capture.coverage import Coverage
 from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.records import Record
 from ccproto.core.decoding import Decoded
@@ -12,12 +14,72 @@ from ccproto.core.errors import DecodeError, LimitExceededError, ProtocolError, 
 from ccproto.core.jsonio import parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
+from ccproto.core.redact import REDACTED, redact, secret_keys
 from ccproto.core.schema import iter_schema_findings
 
-__all__ = ["AddFinding", "MessageChecker"]
+#: Finding code: a message in a binary WebSocket frame (a warning; an error with ``--strict``).
+BINARY_FRAME = "binary-frame"
+
+__all__ = [
+    "BINARY_FRAME",
+    "COVERAGE_KEY",
+    "EXCERPT_LENGTH",
+    "SUSPECT_NAME_PARTS",
+    "AddFinding",
+    "MessageChecker",
+    "excerpt",
+]
 
 #: ``add(severity, kind, code, path, message, related=())``: records one finding for the current record.
 AddFinding = Callable[..., None]
+
+#: Key of the shared ``capture`` dict under which a :class:`Coverage` collects what the records exercised.
+COVERAGE_KEY = "coverage"
+#: Longest excerpt of a message shown with a finding, in characters.
+EXCERPT_LENGTH = 100
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "\u2026"
+
+
+#: Parts of a member name that make the excerpt hide its value even when no model declares it secret:
+#: vendor extensions and unknown messages may carry credentials under any name.
+SUSPECT_NAME_PARTS = ("key", "token", "secret", "pass", "pwd", "auth", "credential", "cookie", "signature")
+
+
+def _suspect(name: str) -> bool:
+    folded = name.casefold()
+    return any(part in folded for part in SUSPECT_NAME_PARTS)
+
+
+def _hide_suspects(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if _suspect(k) else _hide_suspects(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide_suspects(v) for v in value]
+    return value
+
+
+def excerpt(value: Any, raw: str | None = None) -> str:
+    """A short, secret-free excerpt of a message: its JSON ``value``, or else ``raw`` text that did not parse.
+
+    Values of secret members are hidden, and so are those of any member whose
+    name suggests a credential (:data:`SUSPECT_NAME_PARTS`).  Text that did not
+    parse cannot be redacted reliably, so it is shown only when no such name
+    appears anywhere in it.
+    """
+    if value is not None:
+        try:
+            return _shorten(json.dumps(_hide_suspects(redact(value)), ensure_ascii=False, separators=(",", ":")))
+        except (TypeError, ValueError, RecursionError):
+            return ""
+    if raw is None:
+        return ""
+    folded = raw.casefold()
+    if any(key.casefold() in folded for key in secret_keys()) or _suspect(folded):
+        return "(not shown: it may hold a secret)"
+    return _shorten(json.dumps(raw[: EXCERPT_LENGTH * 2], ensure_ascii=False)[1:-1])
 
 
 class MessageChecker:
@@ -35,6 +97,23 @@ class MessageChecker:
         self._strict = strict
         #: State shared by the checkers of one capture, keyed by protocol (cross-connection rules).
         self._capture = capture if capture is not None else {}
+        self._coverage: Coverage | None = self._capture.get(COVERAGE_KEY)
+        #: Whether the connection's rules apply (off: decoding and schema only, e.g. one message on its own).
+        self.check_sequence = True
+
+    def _declare_coverage(self) -> None:
+        """Declare this protocol's universe to the capture's coverage (call at the end of ``__init__``)."""
+        if self._coverage is not None:
+            self._coverage.declare(self.protocol, self.universe())
+
+    def universe(self) -> Mapping[str, Sequence[str]]:
+        """Everything there is to exercise, by category (``"message types"``, ``"transitions"``, ...)."""
+        return {}
+
+    def _cover(self, category: str, label: str) -> None:
+        """Note that the current record exercised ``label`` (when coverage is collected)."""
+        if self._coverage is not None:
+            self._coverage.hit(self.protocol, category, label)
 
     # -- what a protocol supplies ------------------------------------------------------------
 
@@ -85,25 +164,34 @@ class MessageChecker:
     def check(self, record: Record) -> list[Finding]:
         """Findings for one record, in order: decoding, schema, then sequence."""
         findings: list[Finding] = []
+        value: Any = None
+        shown: list[str] = []  # the record's excerpt, made once and only if a finding needs it
 
         def add(
             severity: Severity, kind: Kind, code: str, path: str, message: str, related: tuple[int, ...] = ()
         ) -> None:
+            if not shown:
+                shown.append(excerpt(value, record.raw if value is None else None) if record.close is None else "")
             findings.append(Finding(
                 file=record.file, record=record.number, conn=record.conn, severity=severity, kind=kind,
-                code=code, path=path, message=message, related=related,
+                code=code, path=path, message=message, related=related, excerpt=shown[0],
+                location=record.location,
             ))
 
         if record.close is not None:
             self._closed(record, add)
             return findings
         try:
-            value: Any = parse_object(record.raw, limits=self._limits) if record.raw is not None else record.message
-            if not isinstance(value, dict):
+            parsed: Any = parse_object(record.raw, limits=self._limits) if record.raw is not None else record.message
+            if not isinstance(parsed, dict):
+                value = parsed  # a JSON value, just not an object: safe to show once redacted
                 raise DecodeError("a message must be a JSON object")
         except (DecodeError, LimitExceededError) as exc:
+            self._binary(record, add)
             add(Severity.ERROR, Kind.DECODE, exc.code, exc.pointer, exc.detail)
             return findings
+        value = parsed
+        self._binary(record, add)
         try:
             decoded = self._decode(value)
         except SchemaViolationError as exc:
@@ -122,8 +210,14 @@ class MessageChecker:
         for warning in decoded.warnings:
             severity = Severity.ERROR if self._strict else Severity.WARNING
             add(severity, Kind.SCHEMA, warning.code, warning.pointer, warning.detail)
-        self._observe(decoded, record, add)
+        if self.check_sequence:
+            self._observe(decoded, record, add)
         return findings
+
+    def _binary(self, record: Record, add: AddFinding) -> None:
+        if record.binary:
+            add(Severity.ERROR if self._strict else Severity.WARNING, Kind.DECODE, BINARY_FRAME, "",
+                "the message came in a binary WebSocket frame; the protocol sends text frames")
 
     def _all_schema_findings(self, value: dict[str, Any], first: SchemaViolationError) -> list[tuple[str, str]]:
         """Every schema violation of the message, via JSON Schema (the one-pass decoder stops at the first)."""

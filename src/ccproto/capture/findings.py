@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from ccproto.capture.coverage import Coverage
+
 __all__ = ["Finding", "Kind", "Report", "Severity"]
 
 
@@ -42,6 +44,10 @@ class Finding:
     message: str
     #: Record numbers of earlier records this finding relates to (e.g. the request a response answers).
     related: tuple[int, ...] = ()
+    #: A short excerpt of the message, secrets redacted ("" when there is nothing safe to show).
+    excerpt: str = ""
+    #: Where the record is in its source when its number alone does not say (HAR frame, stream frame).
+    location: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The finding as the ``--format json`` object has it."""
@@ -54,6 +60,9 @@ class Finding:
             "code": self.code,
             "path": self.path,
             "message": self.message,
+            "related": list(self.related),
+            "excerpt": self.excerpt,
+            "location": self.location,
         }
 
 
@@ -65,6 +74,8 @@ class Report:
     findings: list[Finding] = attrs.Factory(list)
     #: For each file, each connection seen and its protocol (for grouping the text report).
     connections: dict[str, dict[str, str | None]] = attrs.Factory(dict)
+    #: What the captures exercised, when asked for (``--coverage``).
+    coverage: Coverage | None = None
 
     @property
     def errors(self) -> int:
@@ -76,9 +87,35 @@ class Report:
         """How many findings are warnings."""
         return sum(f.severity is Severity.WARNING for f in self.findings)
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``--format json`` object."""
-        return {
+    @property
+    def failed(self) -> bool:
+        """Whether any finding is an error (exit status 1)."""
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+    def sort(self) -> None:
+        """Findings in file order, then record order (each file's own order is kept)."""
+        order = {file: index for index, file in enumerate(self.connections)}
+        self.findings.sort(key=lambda f: (order.get(f.file, len(order)), f.record))
+
+    def merge(self, other: Report) -> None:
+        """Add another report's records, findings, connections and coverage (one report for several files)."""
+        self.records += other.records
+        self.findings.extend(other.findings)
+        for file, connections in other.connections.items():
+            self.connections.setdefault(file, {}).update(connections)
+        if other.coverage is not None:
+            if self.coverage is None:
+                self.coverage = Coverage()
+            self.coverage.merge(other.coverage)
+
+    def to_json(self, *, max_findings: int | None = None) -> dict[str, Any]:
+        """The ``--format json`` object (``max_findings``: list only the first so many)."""
+        shown = self.findings if max_findings is None else self.findings[:max_findings]
+        result: dict[str, Any] = {
+            # As defined by the first issue; fewer findings than errors + warnings means --max-findings cut them.
             "summary": {"records": self.records, "errors": self.errors, "warnings": self.warnings},
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [f.to_json() for f in shown],
         }
+        if self.coverage is not None:
+            result["coverage"] = self.coverage.to_json()
+        return result

@@ -1,23 +1,39 @@
-"""Rendering a validation report: ``text`` for people, ``json`` for machines."""
+"""Rendering a validation report: ``text`` for people, ``json`` for machines, ``junit`` for CI systems."""
 
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from itertools import groupby
 
-from ccproto.capture.findings import Report
+from ccproto.capture.coverage import Coverage
+from ccproto.capture.findings import Finding, Report, Severity
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "render", "render_json", "render_junit", "render_text"]
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def render_text(report: Report) -> str:
-    """Findings grouped by file and connection, then a summary line."""
+def _shown(report: Report, max_findings: int | None) -> list[Finding]:
+    return report.findings if max_findings is None else report.findings[:max_findings]
+
+
+def _describe(finding: Finding) -> str:
+    where = f" {finding.path}" if finding.path else ""
+    related = " (see record " + ", ".join(map(str, finding.related)) + ")" if finding.related else ""
+    return f"[{finding.kind.value}/{finding.code}]{where}: {finding.message}{related}"
+
+
+def render_text(report: Report, *, max_findings: int | None = None) -> str:
+    """Findings grouped by file and connection (each with an excerpt of its message), then a summary line."""
     lines: list[str] = []
-    by_place = sorted(report.findings, key=lambda f: (f.file, f.conn or "", f.record))
+    shown = _shown(report, max_findings)
+    file_order = {file: index for index, file in enumerate(report.connections)}
+    by_place = sorted(shown, key=lambda f: (file_order.get(f.file, len(file_order)), f.file, f.conn or "", f.record))
     for file, in_file in groupby(by_place, key=lambda f: f.file):
         lines.append(file)
         protocols = report.connections.get(file, {})
@@ -26,14 +42,14 @@ def render_text(report: Report) -> str:
             label = f"connection {conn!r}" if conn is not None else "(no connection)"
             lines.append(f"  {label}" + (f" ({protocol})" if protocol else ""))
             for finding in in_conn:
-                where = f" {finding.path}" if finding.path else ""
-                related = (
-                    " (see record " + ", ".join(map(str, finding.related)) + ")" if finding.related else ""
-                )
-                lines.append(
-                    f"    record {finding.record}: {finding.severity.value} "
-                    f"[{finding.kind.value}/{finding.code}]{where}: {finding.message}{related}"
-                )
+                at = f" ({finding.location})" if finding.location else ""
+                lines.append(f"    record {finding.record}{at}: {finding.severity.value} {_describe(finding)}")
+                if finding.excerpt:
+                    lines.append(f"      > {finding.excerpt}")
+    if len(shown) < len(report.findings):
+        lines.append(f"(showing the first {len(shown)} of {len(report.findings)} findings: --max-findings)")
+    if report.coverage is not None:
+        lines.extend(_coverage_lines(report.coverage))
     status = "FAILED" if report.errors else "OK"
     lines.append(
         f"{status}: {_plural(report.records, 'record')}, {_plural(report.errors, 'error')}, "
@@ -42,14 +58,85 @@ def render_text(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(report: Report) -> str:
-    """Exactly one JSON object: ``{"summary": {...}, "findings": [...]}``."""
-    return json.dumps(report.to_json(), indent=2) + "\n"
+def _coverage_lines(coverage: Coverage) -> list[str]:
+    lines = ["protocol coverage (what the capture exercised; only records the protocol accepted count):"]
+    if not coverage.protocols:
+        lines.append("  no protocol traffic")
+    for protocol in sorted(coverage.protocols):
+        lines.append(f"  {protocol}")
+        for category, labels in coverage.protocols[protocol].universe.items():
+            exercised = coverage.protocols[protocol].exercised(category)
+            missed = coverage.protocols[protocol].missed(category)
+            lines.append(f"    {category}: {len(labels) - len(missed)} of {len(labels)} exercised")
+            lines.extend(f"      + {label} ({count})" for label, count in exercised)
+            lines.extend(f"      - {label} (never)" for label in missed)
+    return lines
 
 
-FORMATS = {"text": render_text, "json": render_json}
+def render_json(report: Report, *, max_findings: int | None = None) -> str:
+    """Exactly one JSON object: ``{"summary": {...}, "findings": [...]}`` (and ``"coverage"`` if collected)."""
+    return json.dumps(report.to_json(max_findings=max_findings), indent=2) + "\n"
 
 
-def render(report: Report, fmt: str) -> str:
+# XML 1.0 allows no control characters but tab, newline and carriage return (nor surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def render_junit(report: Report, *, max_findings: int | None = None) -> str:
+    """JUnit XML: a test suite per file, a test case per connection, a ``<failure>`` per error.
+
+    Warnings go to the test case's ``<system-out>``; findings that belong to no
+    connection (lines that are not records) to a test case named ``(no connection)``.
+    ``max_findings`` limits the findings written, as for the other formats.
+    """
+    shown = _shown(report, max_findings)
+    root = ET.Element("testsuites", name="ccproto validate")
+    files = list(report.connections) + sorted({f.file for f in shown} - set(report.connections))
+    total_tests = total_failures = 0
+    for file in files:
+        in_file = [f for f in shown if f.file == file]
+        by_conn: dict[str | None, list[Finding]] = {conn: [] for conn in report.connections.get(file, {})}
+        for finding in in_file:
+            by_conn.setdefault(finding.conn, []).append(finding)
+        failures = sum(f.severity is Severity.ERROR for f in in_file)
+        suite = ET.SubElement(root, "testsuite", name=_xml_safe(file), tests=str(len(by_conn)),
+                              failures=str(failures), errors="0")
+        total_tests += len(by_conn)
+        total_failures += failures
+        protocols = report.connections.get(file, {})
+        for conn, findings in by_conn.items():
+            protocol = protocols.get(conn) if conn is not None else None
+            name = conn if conn is not None else "(no connection)"
+            case = ET.SubElement(suite, "testcase", classname=_xml_safe(f"{file}.{protocol or 'capture'}"),
+                                 name=_xml_safe(name))
+            notes = []
+            for finding in findings:
+                at = f" ({finding.location})" if finding.location else ""
+                text = f"record {finding.record}{at}: {_describe(finding)}"
+                if finding.excerpt:
+                    text += f"\n> {finding.excerpt}"
+                if finding.severity is Severity.ERROR:
+                    failure = ET.SubElement(case, "failure", message=_xml_safe(f"record {finding.record}: "
+                                            f"{finding.message}"), type=_xml_safe(finding.code))
+                    failure.text = _xml_safe(text)
+                else:
+                    notes.append(f"warning {text}")
+            if notes:
+                ET.SubElement(case, "system-out").text = _xml_safe("\n".join(notes))
+    root.set("tests", str(total_tests))
+    root.set("failures", str(total_failures))
+    root.set("errors", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+FORMATS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json, "junit": render_junit}
+
+
+def render(report: Report, fmt: str, *, max_findings: int | None = None) -> str:
     """Render ``report`` in format ``fmt`` (a key of :data:`FORMATS`)."""
-    return FORMATS[fmt](report)
+    return FORMATS[fmt](report, max_findings=max_findings)

@@ -45,6 +45,10 @@ class Record:
     raw: str | None = attrs.field(repr=False)
     #: For a close record: ``(code, reason)`` (``message`` and ``raw`` are then ``None``).
     close: tuple[int | None, str] | None = None
+    #: Where the record is in its source when the record number alone does not say (HAR, frame streams).
+    location: str | None = None
+    #: The text arrived in a binary WebSocket frame (the protocols use text frames).
+    binary: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +59,8 @@ class BadRecord:
     number: int
     conn: str | None
     detail: str
+    #: Where the record is in its source when the record number alone does not say.
+    location: str | None = None
 
 
 def parse_timestamp(value: Any) -> float:
