@@ -5,6 +5,7 @@
     python3 tasks.py test     set up, then run the whole suite: pytest (coverage-gated), mypy --strict, ruff
     python3 tasks.py schemas  regenerate schemas/ from the models
     python3 tasks.py docs     regenerate the generated parts of docs/
+    python3 tasks.py bench    set up (with the bench extra), then run the `ccproto validate` benchmark (bench/)
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ def run(*args: str | os.PathLike[str], check: bool = True) -> int:
     return subprocess.run([str(a) for a in args], cwd=ROOT, check=check).returncode
 
 
-def setup() -> None:
-    """Create .venv and install the project with its dev extra (pinned), once per change of inputs."""
+def setup(extras: str = "dev") -> None:
+    """Create .venv and install the project with ``extras`` (pinned), once per change of inputs."""
     if not PY.exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    inputs = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()
+    inputs = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes() + extras.encode()
     if STAMP.exists() and STAMP.read_bytes() == inputs:
         return
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", CONSTRAINTS, "-e", ".[dev]")
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", CONSTRAINTS, "-e", f".[{extras}]")
     STAMP.write_bytes(inputs)
 
 
@@ -80,10 +81,15 @@ def docs() -> int:
     return run(PY, "tools/generate.py", "docs", check=False)
 
 
-COMMANDS = {"demo": demo, "test": test, "schemas": schemas, "docs": docs}
+def bench() -> int:
+    setup("dev,bench")
+    return run(PY, "bench/validate.py", *sys.argv[2:], check=False)
+
+
+COMMANDS = {"demo": demo, "test": test, "schemas": schemas, "docs": docs, "bench": bench}
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] != "bench"):
         print(__doc__)
         sys.exit(2)
     sys.exit(COMMANDS[sys.argv[1]]())

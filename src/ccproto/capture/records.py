@@ -11,14 +11,12 @@ their line numbers, so record numbers are line numbers.
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
 
-from ccproto.core.errors import DecodeError
-from ccproto.core.jsonio import JsonValue, check_finite
+from ccproto.core.jsonio import JsonValue, json_loads_strict
 from ccproto.core.roles import Role
 
 __all__ = ["PROTOCOLS", "BadRecord", "Record", "detect_protocol", "parse_timestamp", "read_jsonl"]
@@ -133,10 +131,6 @@ def _record(file: str, number: int, value: Any) -> Record | BadRecord:
     )
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def read_jsonl(lines: Iterable[str | bytes], *, file: str) -> Iterator[Record | BadRecord]:
     """Records (or bad records) from the lines of a JSON Lines capture (text, or bytes decoded as UTF-8)."""
     for number, line in enumerate(lines, start=1):
@@ -152,9 +146,8 @@ def read_jsonl(lines: Iterable[str | bytes], *, file: str) -> Iterator[Record | 
             continue
         try:
             # Same strictness as message decoding: no NaN/Infinity, no numbers that overflow.
-            value = json.loads(line, parse_constant=_reject_constant)
-            check_finite(value)
-        except (ValueError, RecursionError, DecodeError):
+            value = json_loads_strict(line)
+        except (ValueError, RecursionError):
             yield BadRecord(file=file, number=number, conn=None, detail="line is not valid JSON")
             continue
         yield _record(file, number, value)

@@ -16,6 +16,7 @@ from ccproto.core.limits import DEFAULT_LIMITS, Limits
 __all__ = [
     "JsonValue",
     "check_finite",
+    "json_loads_strict",
     "check_text_size",
     "dumps",
     "first_difference",
@@ -75,7 +76,9 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
         text = data
         check_text_size(text, limits, LimitExceededError.Remote)
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json_loads_strict(text)
+    except _OutOfRange:
+        raise DecodeError(_OUT_OF_RANGE) from None
     except RecursionError:
         raise LimitExceededError.Remote(
             f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep"
@@ -85,8 +88,27 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
     # Counting brackets is a cheap upper bound on the depth; only walk when it might be over.
     if text.count("[") + text.count("{") > limits.max_depth and _depth(value) > limits.max_depth:
         raise LimitExceededError.Remote(f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep")
-    check_finite(value)
     return value
+
+
+_OUT_OF_RANGE = "number out of range (overflows a double)"
+
+
+class _OutOfRange(ValueError):
+    """A number that overflowed to infinity (``1e999``)."""
+
+
+def _finite_float(text: str) -> float:
+    # Checked as each number is parsed: cheaper than walking the parsed value afterwards.
+    number = float(text)
+    if not math.isfinite(number):
+        raise _OutOfRange(_OUT_OF_RANGE)
+    return number
+
+
+def json_loads_strict(text: str | bytes) -> Any:
+    """``json.loads`` refusing ``NaN``/``Infinity`` and numbers that overflow a double (``ValueError``)."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def check_finite(value: JsonValue) -> None:
@@ -96,7 +118,7 @@ def check_finite(value: JsonValue) -> None:
         item = stack.pop()
         if isinstance(item, float):
             if not math.isfinite(item):
-                raise DecodeError("number out of range (overflows a double)")
+                raise DecodeError(_OUT_OF_RANGE)
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
