@@ -22,14 +22,19 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".ccproto-installed"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
-#: The bundled samples and the exit status `ccproto validate` must give on each.
-SAMPLES = {
-    "examples/captures/bridge-clean.jsonl": 0,
-    "examples/captures/bridge-faulty.jsonl": 1,
-    "examples/captures/processor-clean.jsonl": 0,
-    "examples/captures/processor-faulty.jsonl": 1,
-    "examples/captures/cceb-clean.jsonl": 0,
-    "examples/captures/cceb-faulty.jsonl": 1,
+#: The bundled samples (the arguments of `ccproto validate`) and the exit status it must give on each.
+SAMPLES: dict[tuple[str, ...], int] = {
+    ("examples/captures/bridge-clean.jsonl",): 0,
+    ("examples/captures/bridge-faulty.jsonl",): 1,
+    ("examples/captures/processor-clean.jsonl",): 0,
+    ("examples/captures/processor-faulty.jsonl",): 1,
+    ("examples/captures/cceb-clean.jsonl",): 0,
+    ("examples/captures/cceb-faulty.jsonl",): 1,
+    # A browser's DevTools export of an agent desktop (two planted faults).
+    ("examples/captures/cceb-desktop.har",): 1,
+    # The faulty bridge connection as raw frames, one file per direction.
+    ("--bridge-stream", "client=examples/captures/bridge-stream.client.bin",
+     "--bridge-stream", "server=examples/captures/bridge-stream.server.bin"): 1,
 }
 
 
@@ -54,7 +59,7 @@ def demo() -> int:
     setup()
     wrong = 0
     for sample, expected in SAMPLES.items():
-        code = run(BIN / "ccproto", "validate", sample, check=False)
+        code = run(BIN / "ccproto", "validate", *sample, check=False)
         print(f"(exit status {code}, expected {expected})\n", flush=True)
         wrong += code != expected
     return 1 if wrong else 0

@@ -224,8 +224,8 @@ def test_every_other_faulty_sample_record_is_fine() -> None:
         pytest.param(42, (41,), id="session-key-names-the-hello"),
         pytest.param(1, (), id="action-first"),
         pytest.param(13, (), id="unknown-uuid"),
-        pytest.param(16, (), id="already-acked"),
-        pytest.param(18, (), id="uuid-in-flight"),
+        pytest.param(16, (14, 15), id="already-acked-names-the-notification-and-first-ack"),
+        pytest.param(18, (17,), id="uuid-in-flight-names-the-first-use"),
         pytest.param(32, (), id="second-hello"),
     ],
 )
@@ -490,14 +490,14 @@ def test_a_notification_acked_twice() -> None:
     assert triples(report) == {(5, "sequence", "already-acked")}
     finding = only_error(report, 5)
     assert finding.path == "/uuid"
-    assert finding.related == ()
+    assert finding.related == (3, 4)  # the notification and its first ack
     assert "notification that was already acked" in finding.message
 
 
 def test_an_action_acked_twice() -> None:
     report = check([*opened(), client(action(3)), server(ack(3)), server(ack(3))])
     assert triples(report) == {(5, "sequence", "already-acked")}
-    assert only_error(report, 5).related == ()
+    assert only_error(report, 5).related == (3, 4)
 
 
 def test_an_action_acked_twice_is_said_in_english() -> None:

@@ -180,8 +180,14 @@ class CcebConnectionChecker(MessageChecker):
             related = self._connection.in_flight_tag(owner, message.uuid)
             if related is None and owner is Role.CLIENT:
                 related = self._connection.refused_action_tag(message.uuid)
-        elif isinstance(message, HelloReply) and self._connection.pending_hello is not None:
-            related = self._connection.pending_hello.tag
+            settled = self._connection.settled_tags(owner, message.uuid) if related is None else None
+            if settled is not None:
+                related = tuple(tag for tag in settled if isinstance(tag, int))  # the message and its first ack
+        elif isinstance(message, HelloReply):
+            if self._connection.pending_hello is not None:
+                related = self._connection.pending_hello.tag
+        else:
+            related = self._connection.in_flight_tag(record.sender, message.uuid)  # a uuid reused too early
         before = (self._connection.state, self._connection.phone_validation, self._connection.off_hook)
         try:
             self._connection.observe(message, record.sender, now=record.ts, tag=record.number)
@@ -189,7 +195,7 @@ class CcebConnectionChecker(MessageChecker):
                 self._cover_message(message, record.sender, before)
         except ProtocolError as exc:
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc),
-                (related,) if isinstance(related, int) else ())
+                related if isinstance(related, tuple) else (related,) if isinstance(related, int) else ())
         if isinstance(message, Hello):
             self._hello_ts = record.ts
         elif isinstance(message, HelloReply) and self._connection.hello is not None:

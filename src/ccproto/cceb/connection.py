@@ -316,6 +316,14 @@ class CcebConnection(ConnectionBase):
         """The tag of a refused action of this uuid (``None`` if there is none)."""
         return self._refused.get(uuid)
 
+    def settled_tags(self, sender: Role, uuid: str) -> tuple[Any, Any] | None:
+        """Tags of ``sender``'s message under ``uuid`` and of the ack that settled it (``None``: not settled).
+
+        Only the last ``max_pending`` settled uuids of each side are remembered.
+        """
+        found: tuple[Any, Any] | None = self._settled[sender].get(uuid)
+        return found
+
     def in_flight_tag(self, sender: Role, uuid: str) -> Any:
         """The tag of the message of ``sender`` in flight under ``uuid`` (``None`` if none)."""
         item = self._in_flight[sender].get(uuid)
@@ -360,7 +368,7 @@ class CcebConnection(ConnectionBase):
         elif effect is Effect.AWAIT_ACK:
             self._await_ack(message, sender, now, tag)
         else:
-            self._settle(message.uuid, sender)
+            self._settle(message.uuid, sender, tag)
 
     def _item(
         self, message: CcebMessage | None, sender: Role, now: float | None, tag: Any, *, uuid: str = "",
@@ -451,10 +459,11 @@ class CcebConnection(ConnectionBase):
             )
         return target
 
-    def _settle(self, uuid: str, sender: Role) -> None:
+    def _settle(self, uuid: str, sender: Role, tag: Any) -> None:
         owner = sender.peer
-        if self._in_flight[owner].pop(uuid, None) is not None:
-            self._remember(self._settled[owner], uuid, True)
+        item = self._in_flight[owner].pop(uuid, None)
+        if item is not None:
+            self._remember(self._settled[owner], uuid, (item.tag, tag))
             return
         what, article = ("notification", "a") if owner is Role.SERVER else ("action", "an")
         if owner is Role.CLIENT and uuid in self._refused:
