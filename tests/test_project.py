@@ -114,7 +114,7 @@ def test_docs_generated_sections_are_current(doc: str) -> None:
     assert regenerated == text, f"{doc} is stale: run `python3 tasks.py docs`"
 
 
-@pytest.mark.parametrize("doc", ["docs/processor.md", "docs/cceb.md"])
+@pytest.mark.parametrize("doc", ["docs/processor.md", "docs/cceb.md", "docs/validate.md"])
 def test_docs_python_examples_run(doc: str) -> None:
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL)
     assert blocks
@@ -151,5 +151,7 @@ def test_every_quirk_constant_is_documented() -> None:
                  "envelope.py", "UUID_PATTERN", "SUPPORTED_ACTIONS", "RESERVED_ACTION_FIELDS", "CONTACT_ID_SUBSTITUTES",
                  "SESSION_LIFETIME", "AUTH_FAILURE_CLOSE_CODE", "OffHookState", "PROVISIONING_EVENT_TYPE",
                  "PROVISIONING_DELETION_IDS", "OFF_HOOK_TRANSITIONS", "PHONE_VALIDATION_TRANSITIONS",
-                 "UNKNOWN_NOTIFICATION", "is_resumable", "CcebConnectionChecker"):
+                 "UNKNOWN_NOTIFICATION", "is_resumable", "CcebConnectionChecker", "read_bridge_streams",
+                 "connection_name", "BINARY_FRAME", "looks_like_har", "CaptureValidator", "SUSPECT_NAME_PARTS",
+                 "MAX_TRACKED_SESSIONS", "validate_message"):
         assert name in quirks

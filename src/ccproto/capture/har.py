@@ -22,6 +22,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +35,18 @@ __all__ = ["connection_name", "looks_like_har", "read_har"]
 
 _SENDERS = {"send": Role.CLIENT, "receive": Role.SERVER}
 _TEXT, _BINARY = 1, 2
+_OPENS_WITH_LOG = re.compile(rb'\{\s*"log"\s*:')
+
+
+def _seconds(time: Any) -> float | None:
+    """A frame's ``time`` as finite epoch seconds (``None`` if it is not a usable number)."""
+    if isinstance(time, bool) or not isinstance(time, (int, float)):
+        return None
+    try:
+        seconds = float(time)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def connection_name(url: Any, index: int) -> str:
@@ -60,7 +74,12 @@ def looks_like_har(head: bytes) -> bool:
     first_line = text.split(b"\n", 1)[0].strip()
     if first_line == b"{":
         return True
-    return first_line.startswith(b"{") and b'"log"' in first_line[:64]
+    try:
+        value = json.loads(first_line)
+    except (ValueError, RecursionError):
+        # A line longer than the sniffed head: a one-line HAR opens with its "log" member.
+        return _OPENS_WITH_LOG.match(first_line) is not None
+    return isinstance(value, dict) and isinstance(value.get("log"), dict) and "from" not in value
 
 
 def read_har(data: bytes | str, *, file: str) -> Iterator[Record | BadRecord]:
@@ -83,8 +102,8 @@ def read_har(data: bytes | str, *, file: str) -> Iterator[Record | BadRecord]:
         request = entry.get("request")
         conn = connection_name(request.get("url") if isinstance(request, dict) else None, index)
         for position, frame in enumerate(messages):
-            time = frame.get("time") if isinstance(frame, dict) else None
-            order = float(time) if isinstance(time, (int, float)) and not isinstance(time, bool) else float("inf")
+            seconds = _seconds(frame.get("time")) if isinstance(frame, dict) else None
+            order = seconds if seconds is not None else math.inf  # unusable times last (they are bad records)
             frames.append((order, index, position, len(frames), conn, frame))
     frames.sort(key=lambda item: (item[0], item[3]))
     for number, (_, index, position, _, conn, frame) in enumerate(frames, start=1):
@@ -97,11 +116,12 @@ def _record(file: str, number: int, location: str, conn: str, frame: Any) -> Rec
 
     if not isinstance(frame, dict):
         return bad("a WebSocket message must be a JSON object")
-    sender = _SENDERS.get(frame.get("type"))  # type: ignore[arg-type]
+    kind = frame.get("type")
+    sender = _SENDERS.get(kind) if isinstance(kind, str) else None
     if sender is None:
         return bad("a WebSocket message's 'type' must be 'send' or 'receive'")
-    time = frame.get("time")
-    if isinstance(time, bool) or not isinstance(time, (int, float)) or time != time:
+    time = _seconds(frame.get("time"))
+    if time is None:
         return bad("a WebSocket message's 'time' must be epoch seconds")
     opcode, data = frame.get("opcode"), frame.get("data")
     if not isinstance(data, str):
@@ -114,6 +134,6 @@ def _record(file: str, number: int, location: str, conn: str, frame: Any) -> Rec
     elif opcode != _TEXT:
         return bad("a WebSocket message's 'opcode' must be 1 (text) or 2 (binary)")
     return Record(
-        file=file, number=number, ts=float(time), conn=conn, sender=sender, protocol=None,
+        file=file, number=number, ts=time, conn=conn, sender=sender, protocol=None,
         message=None, raw=data, location=location, binary=opcode == _BINARY,
     )

@@ -297,10 +297,15 @@ def validate_capture(
     objects, or dicts as in a JSON Lines capture).  ``file`` names the source
     in findings (default: the path, the file object's name, or ``"capture"``).
     """
-    if isinstance(source, (str, Path)):
-        return validate_files([source], strict=strict, limits=limits, checkers=checkers, coverage=coverage, kind=kind)
-    name = file or str(getattr(source, "name", None) or "capture")
     options: dict[str, Any] = {"strict": strict, "limits": limits, "checkers": checkers, "coverage": coverage}
+    if isinstance(source, (str, Path)):
+        with Path(source).open("rb") as handle:
+            report = validate_records(
+                read_capture(handle, file=file or str(source), kind=kind, limits=limits), **options
+            )
+        report.sort()
+        return report
+    name = file or str(getattr(source, "name", None) or "capture")
     if isinstance(source, io.TextIOBase):
         report = validate_records(read_jsonl(source, file=name), **options)
     elif hasattr(source, "read"):
