@@ -219,6 +219,8 @@ def test_jsonl_file(name: str, status: int, expected: set[Triple]) -> None:
     assert error_triples(report) == expected
     assert report["summary"]["records"] == len(records_of(sample(name)))
     assert {f["file"] for f in report["findings"]} <= {sample(name)}
+    if name == "cceb-faulty.jsonl":
+        assert warning_triples(report) == CCEB_FAULTY_WARNINGS
 
 
 @pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl"], ids=["gz-name", "gzip-without-gz-name"])
@@ -250,7 +252,7 @@ def test_standard_input_among_files() -> None:
     lines = result.stdout.splitlines()
     assert sample("bridge-clean.jsonl") in lines
     assert "<stdin>" in lines
-    assert lines[-1] == "FAILED: 36 records, 10 errors, 4 warnings"
+    assert lines[-1] == "FAILED: 36 records, 10 errors, 3 warnings"
 
 
 def test_har_file_clean(tmp_path: Path) -> None:
@@ -289,14 +291,12 @@ def test_har_file_faulty(tmp_path: Path) -> None:
         assert match is not None, finding
         index, position = int(match[1]), int(match[2])
         assert index >= 1  # entry 0 is the HTTP entry, skipped
-        assert finding["conn"].endswith(f" #{index}")
-        assert finding["conn"] == f"wss://cceb.example.com/ws/{entries[index]['request']['url'].split('/ws/')[1]
-                                                                .split('?')[0]} #{index}"
+        assert finding["conn"] == entries[index]["request"]["url"].split("?")[0] + f" #{index}"
         assert position < len(entries[index]["_webSocketMessages"])
 
 
 def test_har_file_binary_frame_is_a_warning(tmp_path: Path) -> None:
-    hello = {"type": "hello", "uuid": "00000000-0000-4000-8000-000000000001", "data": {"tenant": "acme"}}
+    hello = {"type": "hello", "uuid": "00000000-0000-4000-8000-000000000001", "data": {"token": "t", "tenant": "a"}}
     reply = {"type": "hello_reply", "uuid": "00000000-0000-4000-8000-000000000001", "data": {}}
     binary = {"type": "send", "time": 1793610000.0, "opcode": 2,
               "data": base64.b64encode(json.dumps(hello).encode()).decode()}
@@ -357,6 +357,7 @@ def parse_text(out: str) -> tuple[list[tuple[str, str | None, int, str, str, str
     excerpts: list[str] = []
     file: str | None = None
     conn: str | None = None
+    headings: set[tuple[str | None, str | None]] = set()
     lines = out.splitlines()
     for index, line in enumerate(lines):
         if line.startswith("      > "):
@@ -367,6 +368,8 @@ def parse_text(out: str) -> tuple[list[tuple[str, str | None, int, str, str, str
             found.append((file, conn, int(match[1]), match[3], match[4], match[5]))
         elif match := CONNECTION_LINE.match(line):
             conn = match[1]
+            assert (file, conn) not in headings, f"connection {conn!r} of {file} is listed twice"
+            headings.add((file, conn))
         elif line == "  (no connection)":
             conn = None
         elif line.startswith(("OK: ", "FAILED: ", "(showing the first ")) or line.startswith(" "):
@@ -418,10 +421,10 @@ def test_text_format_agrees_with_json(tmp_path: Path) -> None:
     assert text.stdout.splitlines()[-1] == (
         f"FAILED: {summary['records']} records, {summary['errors']} errors, {summary['warnings']} warnings"
     )
-    # connections are grouped: each file/connection heading appears once
-    headings = [(line, i) for i, line in enumerate(text.stdout.splitlines()) if CONNECTION_LINE.match(line)]
-    assert any(line == "  connection 'bridge-stream' (bridge)" for line, _ in headings)
-    assert any(line == "  connection 'wss://cceb.example.com/ws/f4 #4' (cceb)" for line, _ in headings)
+    lines = text.stdout.splitlines()
+    assert "  connection 'bridge-stream' (bridge)" in lines
+    assert "  connection 'wss://cceb.example.com/ws/f4 #4' (cceb)" in lines
+    assert "  connection 'desk-2' (processor)" in lines
 
 
 @pytest.mark.parametrize("name", [p.values[0] for p in SAMPLE_EXPECTATIONS])
@@ -712,7 +715,9 @@ def test_coverage_text_agrees_with_json(tmp_path: Path) -> None:
             assert mine["exercised"] == category["exercised"]
             assert mine["missed"] == category["missed"]
             assert mine["total"] == category["total"]
-            assert mine["count"] == len(category["exercised"]) == category["total"] - len(category["missed"])
+            # "N of M exercised" counts the universe's labels; labels outside it (vendor types) are listed too
+            assert mine["count"] == category["total"] - len(category["missed"])
+            assert mine["count"] <= len(category["exercised"])
 
 
 def test_coverage_counts_add_up_over_files() -> None:
@@ -878,10 +883,10 @@ def secret_records() -> list[dict[str, Any]]:
             "data": {"agent": {"id": "1001", "password": f"{CANARY}-processor-password"}, "model": "uccx",
                      "override": "false"}}},
         {"conn": "p1", "from": "server", "protocol": "processor", "message": {
-            "command": "prepareSession", "result": "confirm", "message": "Replace?",
-            "original": {"command": "prepareSession",
-                         "data": {"agent": {"password": f"{CANARY}-processor-original"}, "model": "uccx",
-                                  "override": True}}}},
+            "original": {"data": {"agent": {"password": f"{CANARY}-processor-original"}, "model": "uccx",
+                                  "override": True},
+                         "command": "prepareSession"},
+            "command": "prepareSession", "result": "confirm", "message": "Replace?"}},
         # processor vendor extensions: unknown commands (warnings) with credentials under vendor names
         {"conn": "p1", "from": "client", "protocol": "processor", "message": {
             "command": "acme.vault.open", "data": {"sessionKey": f"{CANARY}-processor-vendor-sessionkey"}}},
@@ -981,9 +986,7 @@ def secret_inputs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     (directory / "client.bin").write_bytes(client)
     (directory / "server.bin").write_bytes(server)
     inputs = [str(directory / "secrets.jsonl"), str(directory / "secrets.jsonl.gz"), str(directory / "secrets.har")]
-    for path in inputs:
-        assert CANARY in path or CANARY not in path  # noqa: PLR0133 (the paths themselves hold no canary)
-    assert CANARY not in str(directory)
+    assert CANARY not in str(directory)  # the file names hold no canary
     return [*inputs, *streams_args(directory / "client.bin", directory / "server.bin")]
 
 
@@ -1005,7 +1008,7 @@ def test_secret_inputs_do_produce_findings_with_excerpts(secret_inputs: list[str
     assert any(f["conn"] == "wss://cceb.example.com:8443/ws #1" for f in report["findings"])
     assert any(f["conn"] == "wss://cceb.example.com/ws #2" for f in report["findings"])
     # raw streams: both server frames and both client frames
-    assert len(redacted["client=" + Path(secret_inputs[-3].split("=", 1)[1]).name]) >= 3
+    assert len(redacted["client.bin"]) >= 3
 
 
 SECRET_FLAGS = [[], ["--coverage"], ["--strict"], ["--coverage", "--strict", "--jobs", "2"]]
@@ -1038,8 +1041,6 @@ def test_no_secret_from_standard_input(secret_inputs: list[str], fmt: str) -> No
     assert "***" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a message given as a JSON string (double-encoded JSON) is shown "
-                   "verbatim in the excerpt, so a prepareSession password inside it reaches the report")
 @pytest.mark.parametrize("fmt", ["text", "json", "junit"])
 def test_no_secret_in_a_double_encoded_message(tmp_path: Path, fmt: str) -> None:
     inner = {"data": {"agent": {"password": f"{CANARY}-double-encoded"}}, "command": "prepareSession"}

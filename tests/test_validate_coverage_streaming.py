@@ -700,8 +700,10 @@ def test_merging_two_reports_equals_validating_both_files_into_one(first: Path, 
     assert merged.records == together.records
     assert len(merged.findings) == len(together.findings)
     # The inputs are untouched (the merge copied the counts).
+    again = validate_files([first], coverage=True)
     assert one.coverage is not None
-    assert one.coverage.to_json() == validate_files([first], coverage=True).coverage.to_json()  # type: ignore[union-attr]
+    assert again.coverage is not None
+    assert one.coverage.to_json() == again.coverage.to_json()
 
 
 def test_coverage_merge_adds_counts_and_does_not_alias() -> None:
@@ -722,9 +724,13 @@ def test_report_merge_without_coverage() -> None:
     merged = Report()
     merged.merge(plain)
     assert merged.coverage is None
-    merged.merge(validate_files([CLEAN["bridge"]], coverage=True))
+    with_coverage = validate_files([CLEAN["bridge"]], coverage=True)
+    merged.merge(with_coverage)
     assert merged.coverage is not None
-    assert merged.coverage.to_json() == validate_files([CLEAN["bridge"]], coverage=True).coverage.to_json()  # type: ignore[union-attr]
+    assert with_coverage.coverage is not None
+    assert merged.coverage is not with_coverage.coverage
+    assert merged.coverage.to_json() == with_coverage.coverage.to_json()
+    assert merged.records == 2 * with_coverage.records
 
 
 HIT = st.tuples(st.sampled_from(["p", "q"]), st.sampled_from(["a", "b"]), st.sampled_from(["x", "y", "z", "w"]))
@@ -1086,7 +1092,6 @@ def test_a_forgotten_key_is_judged_with_the_default_limit() -> None:
 
 
 def test_a_resumed_session_becomes_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cceb_capture, "MAX_TRACKED_SESSIONS", 3)
     k = [f"{KEY}-{i}" for i in range(4)]
     records = [
         *issue_keys(3),  # k0, k1, k2 (A0-A2 end at T, T+1, T+2)
@@ -1099,6 +1104,9 @@ def test_a_resumed_session_becomes_the_newest(monkeypatch: pytest.MonkeyPatch) -
         *resuming("C", k[0], T + 10 * LIFETIME, {"session_key": k[0], "resumed": True}, n=30),
         *resuming("D", k[1], T + 10 * LIFETIME, {"session_key": k[1], "resumed": True}, n=31),
     ]
+    # With the default limit, both are judged.
+    assert codes(check(records)) == {(22, SESSION_EXPIRED_RESUMED), (24, SESSION_EXPIRED_RESUMED)}
+    monkeypatch.setattr(cceb_capture, "MAX_TRACKED_SESSIONS", 3)
     report = check(records)
     assert codes(report) == {(22, SESSION_EXPIRED_RESUMED)}
     assert report.findings[0].conn == "C"

@@ -230,7 +230,7 @@ class CcebConnectionChecker(MessageChecker):
                 disconnected_at, last_record = last
                 after = _duration(self._hello_ts - disconnected_at)
                 resumable = is_resumable(disconnected_at, self._hello_ts)
-                related = (issued.record, last_record)
+                related = tuple(dict.fromkeys((issued.record, last_record)))
                 if reply.resumed and not resumable and closed is not None:
                     add(Severity.ERROR, Kind.SEQUENCE, SESSION_EXPIRED_RESUMED, "/data/resumed",
                         f"session resumed {after} after its connection {issued.conn!r} ended "

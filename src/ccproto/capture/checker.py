@@ -53,11 +53,19 @@ def _suspect(name: str) -> bool:
     return any(part in folded for part in SUSPECT_NAME_PARTS)
 
 
+def _may_hold_secret(text: str) -> bool:
+    """Whether text names a secret or suspect member anywhere (e.g. JSON encoded inside a string)."""
+    folded = text.casefold()
+    return _suspect(folded) or any(key.casefold() in folded for key in secret_keys())
+
+
 def _hide_suspects(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: REDACTED if _suspect(k) else _hide_suspects(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_hide_suspects(v) for v in value]
+    if isinstance(value, str) and _may_hold_secret(value):
+        return REDACTED  # e.g. a message double-encoded as a JSON string: it cannot be redacted member by member
     return value
 
 
@@ -65,9 +73,9 @@ def excerpt(value: Any, raw: str | None = None) -> str:
     """A short, secret-free excerpt of a message: its JSON ``value``, or else ``raw`` text that did not parse.
 
     Values of secret members are hidden, and so are those of any member whose
-    name suggests a credential (:data:`SUSPECT_NAME_PARTS`).  Text that did not
-    parse cannot be redacted reliably, so it is shown only when no such name
-    appears anywhere in it.
+    name suggests a credential (:data:`SUSPECT_NAME_PARTS`) and any string that
+    names one (JSON encoded in a string).  Text that did not parse cannot be
+    redacted reliably, so it is shown only when no such name appears anywhere in it.
     """
     if value is not None:
         try:
@@ -76,8 +84,7 @@ def excerpt(value: Any, raw: str | None = None) -> str:
             return ""
     if raw is None:
         return ""
-    folded = raw.casefold()
-    if any(key.casefold() in folded for key in secret_keys()) or _suspect(folded):
+    if _may_hold_secret(raw):
         return "(not shown: it may hold a secret)"
     return _shorten(json.dumps(raw[: EXCERPT_LENGTH * 2], ensure_ascii=False)[1:-1])
 
