@@ -542,9 +542,6 @@ def test_a_cceb_record_with_an_error_exercises_nothing(at: int, bad: dict[str, A
     assert hits_of(report, "cceb") == hits_of(clean, "cceb")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a CCEB hello_reply with a session-rule error (session-expired-resumed / "
-                   "session-not-resumed) still exercises 'hello_reply' and its transition: the session rules run "
-                   "after the hit is recorded, although 'an error exercises nothing' (coverage.py)")
 @pytest.mark.parametrize(("after", "reply"), [pytest.param(LIFETIME + 1, RESUMED, id="expired-resumed"),
                                               pytest.param(HOUR, NEW_KEY, id="not-resumed")])
 def test_a_hello_reply_breaking_the_session_rules_exercises_nothing(after: float, reply: dict[str, Any]) -> None:
@@ -879,10 +876,6 @@ def test_a_processor_connection_name_reused_after_both_closes_is_a_new_connectio
                   ps(p_success("report.teamstatus.begin"))]).findings == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a connection whose only records are close records without 'protocol' "
-                   "is never finished (CaptureValidator._closed needs a known protocol): the two closes stay in "
-                   "_open and are replayed into the next connection of the same name, whose hello is then "
-                   "out-of-order")
 def test_a_connection_closed_by_both_sides_before_any_message_is_finished() -> None:
     records = [close("client"), close("server"), *opened()]
     validator = CaptureValidator()
@@ -895,8 +888,6 @@ def test_a_connection_closed_by_both_sides_before_any_message_is_finished() -> N
     assert validator.finish().findings == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: connections made only of protocol-less close records are never "
-                   "dropped, so _open grows with the length of the capture")
 def test_protocol_less_closed_connections_do_not_pile_up() -> None:
     validator = CaptureValidator()
     most = 0
@@ -1200,9 +1191,6 @@ def test_unparseable_text_without_such_a_name_is_shown() -> None:
     assert excerpt(None, '{"type": "presence", "data": ') == '{\\"type\\": \\"presence\\", \\"data\\": '
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: unparseable raw text whose secret member name is written with JSON "
-                   "escapes (e.g. \"\\u0074oken\") is not recognised as secret-looking, so the secret value is "
-                   "shown in the excerpt")
 def test_unparseable_text_with_an_escaped_secret_name_is_withheld() -> None:
     raw = '{"type": "hello", "data": {"\\u0074oken": "' + CANARY + '"'
     assert json.loads(raw + "}}")["data"]["token"] == CANARY  # the name is "token"

@@ -189,17 +189,19 @@ class CcebConnectionChecker(MessageChecker):
         else:
             related = self._connection.in_flight_tag(record.sender, message.uuid)  # a uuid reused too early
         before = (self._connection.state, self._connection.phone_validation, self._connection.off_hook)
+        accepted = True
         try:
             self._connection.observe(message, record.sender, now=record.ts, tag=record.number)
-            if self._coverage is not None:
-                self._cover_message(message, record.sender, before)
         except ProtocolError as exc:
+            accepted = False
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc),
                 related if isinstance(related, tuple) else (related,) if isinstance(related, int) else ())
         if isinstance(message, Hello):
             self._hello_ts = record.ts
         elif isinstance(message, HelloReply) and self._connection.hello is not None:
-            self._check_session(self._connection.hello, message, record, add)
+            accepted = self._check_session(self._connection.hello, message, record, add) and accepted
+        if accepted and self._coverage is not None:
+            self._cover_message(message, record.sender, before)  # a record with an error exercises nothing
 
     def _cover_message(self, message: CcebMessage, sender: Role, before: tuple[Any, Any, Any]) -> None:
         state, phone_validation, off_hook = before
@@ -214,7 +216,9 @@ class CcebConnectionChecker(MessageChecker):
         elif isinstance(message, OffHook):
             self._cover("off hook", _phase_label("off_hook", off_hook, message.state, self._connection.off_hook))
 
-    def _check_session(self, hello: Hello, reply: HelloReply, record: Record, add: AddFinding) -> None:
+    def _check_session(self, hello: Hello, reply: HelloReply, record: Record, add: AddFinding) -> bool:
+        """Apply the cross-connection session rules to a reply; whether it kept them."""
+        kept = True
         if hello.session_key is not None and self._hello_ts is not None:
             issued = self._sessions.keys.get(key_digest(hello.session_key))
             closed: tuple[float, int] | None = None
@@ -232,10 +236,12 @@ class CcebConnectionChecker(MessageChecker):
                 resumable = is_resumable(disconnected_at, self._hello_ts)
                 related = tuple(dict.fromkeys((issued.record, last_record)))
                 if reply.resumed and not resumable and closed is not None:
+                    kept = False
                     add(Severity.ERROR, Kind.SEQUENCE, SESSION_EXPIRED_RESUMED, "/data/resumed",
                         f"session resumed {after} after its connection {issued.conn!r} ended "
                         f"(sessions expire {SESSION_LIFETIME / 3600:g} h after disconnection)", related)
                 elif not reply.resumed and resumable:
+                    kept = False
                     add(Severity.ERROR, Kind.SEQUENCE, SESSION_NOT_RESUMED, "/data/resumed",
                         f"the key's session was still valid ({after} after its connection {issued.conn!r} "
                         f"ended, under {SESSION_LIFETIME / 3600:g} h) but was not resumed", related)
@@ -247,6 +253,7 @@ class CcebConnectionChecker(MessageChecker):
             self._issued.append(digest)
             if len(keys) > MAX_TRACKED_SESSIONS:
                 del keys[next(iter(keys))]
+        return kept
 
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
         """Warnings for what was never answered before the capture ended (captures get cut).

@@ -84,7 +84,7 @@ def excerpt(value: Any, raw: str | None = None) -> str:
             return ""
     if raw is None:
         return ""
-    if _may_hold_secret(raw):
+    if _may_hold_secret(raw) or "\\u" in raw:  # an escape could spell a secret member's name
         return "(not shown: it may hold a secret)"
     return _shorten(json.dumps(raw[: EXCERPT_LENGTH * 2], ensure_ascii=False)[1:-1])
 

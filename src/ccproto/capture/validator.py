@@ -191,8 +191,8 @@ class CaptureValidator:
 
     def _closed(self, item: Record, conn: _Connection) -> None:
         conn.closed_by.add(item.sender)
-        if len(conn.closed_by) == len(Role) and conn.protocol is not None:
-            self._end(item.conn, item.file)
+        if len(conn.closed_by) == len(Role):
+            self._end(item.conn, item.file)  # closed by both sides (even with no message to tell its protocol)
 
     def _end(self, name: str, file: str) -> None:
         conn = self._open.pop(name)
