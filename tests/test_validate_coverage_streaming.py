@@ -1283,3 +1283,19 @@ def test_coverage_key_is_where_the_checkers_find_the_coverage() -> None:
         "message types": Counter({"hello": 1}),
         "transitions": Counter({"AWAITING_HELLO --client: hello--> AWAITING_HELLO_REPLY": 1}),
     }
+
+
+def test_without_all_connections_only_connections_with_findings_are_kept() -> None:
+    from ccproto.capture import validate_files
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "captures"
+    kept = validate_files([root / "cceb-faulty.jsonl"], all_connections=False)
+    every = validate_files([root / "cceb-faulty.jsonl"])
+    assert kept.findings == every.findings
+    [(file, conns)] = kept.connections.items()
+    assert set(conns) == {f.conn for f in kept.findings if f.conn is not None}
+    assert set(conns) < set(every.connections[file])
+    assert all(every.connections[file][name] == protocol for name, protocol in conns.items())
+    clean = validate_files([root / "cceb-clean.jsonl"], all_connections=False)
+    assert clean.findings == []
+    assert list(clean.connections.values()) == [{}]

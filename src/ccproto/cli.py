@@ -156,7 +156,7 @@ def _validate_file(path: str, options: dict[str, Any], progress: bool) -> Report
         source: IO[bytes] = io.BufferedReader(_CountingReader(handle, bar.advance)) if bar else handle
         return validate_records(
             read_capture(source, file=name, kind=kind),
-            strict=options["strict"], coverage=options["coverage"],
+            strict=options["strict"], coverage=options["coverage"], all_connections=options["all_connections"],
         )
     finally:
         if bar is not None:
@@ -194,7 +194,7 @@ def _validate_streams(specs: Sequence[str], options: dict[str, Any]) -> Report:
         label = " + ".join(f"{side}={path}" for side, path in sorted(paths.items()))
         return validate_records(
             read_bridge_streams(chunks.get("client"), chunks.get("server"), file=label),
-            strict=options["strict"], coverage=options["coverage"],
+            strict=options["strict"], coverage=options["coverage"], all_connections=options["all_connections"],
         )
     finally:
         for handle in handles.values():
@@ -208,6 +208,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     options = {
         "kind": args.input_format, "strict": args.strict, "coverage": args.coverage, "extensions": args.extension,
+        # JUnit has a test case per connection, clean ones too: only then is every connection's name kept.
+        "all_connections": args.format == "junit",
     }
     if not args.files and not args.bridge_stream:
         raise _Usage("give at least one FILE ('-' for standard input) or --bridge-stream")

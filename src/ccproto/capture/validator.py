@@ -85,6 +85,8 @@ class _Connection:
     checker: ConnectionChecker | None = None
     last: int = 0
     closed_by: set[Role] = attrs.Factory(set)
+    #: How many findings its records gave (a connection without any is not kept in the report unless asked).
+    findings: int = 0
     #: Close records seen before any record revealed the protocol (replayed once it is known).
     early_closes: list[Record] = attrs.Factory(list)
 
@@ -97,7 +99,10 @@ class CaptureValidator:
     the checkers of one capture share; pass e.g. ``{**CHECKERS, "processor":
     functools.partial(ProcessorConnectionChecker, registry=my_registry)}`` to
     check vendor extensions.  ``coverage=True`` collects protocol coverage in
-    ``report.coverage``.
+    ``report.coverage``.  ``report.connections`` lists every connection and its
+    protocol; with ``all_connections=False`` only those that had findings, so
+    that memory does not grow with the number of connections (``ccproto
+    validate`` does that except for JUnit output, which has a test case for each).
     """
 
     def __init__(
@@ -108,8 +113,10 @@ class CaptureValidator:
         limits: Limits = DEFAULT_LIMITS,
         checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
         coverage: bool = False,
+        all_connections: bool = True,
     ) -> None:
         self.report = report if report is not None else Report()
+        self._all_connections = all_connections
         self._strict = strict
         self._limits = limits
         self._factories = CHECKERS if checkers is None else checkers
@@ -139,16 +146,23 @@ class CaptureValidator:
                 file=item.file, record=item.number, conn=item.conn, severity=Severity.ERROR, kind=Kind.DECODE,
                 code="bad-record", path="", message=item.detail, location=item.location,
             ))
+            if item.conn is not None and item.conn in self._open:
+                self._open[item.conn].findings += 1
             return
         conn = self._open.get(item.conn)
         if conn is None:
             conn = self._open[item.conn] = _Connection()
-            self._protocols(item.file).setdefault(item.conn, None)
         conn.last = item.number
+        before = len(report.findings)
+        self._check(item, conn)
+        conn.findings += len(report.findings) - before
+        if item.close is not None:
+            self._closed(item, conn)
+
+    def _check(self, item: Record, conn: _Connection) -> None:
         if conn.protocol is None:
             if item.close is not None and item.protocol is None:
                 conn.early_closes.append(item)  # says nothing about the protocol: replayed once known
-                self._closed(item, conn)
                 return
             if not self._start(item, conn):
                 return
@@ -158,8 +172,6 @@ class CaptureValidator:
             return
         if conn.checker is not None:
             self._add(conn.checker.check(item))
-        if item.close is not None:
-            self._closed(item, conn)
 
     def _finding(self, item: Record, severity: Severity, code: str, message: str) -> None:
         self.report.findings.append(Finding(
@@ -177,7 +189,6 @@ class CaptureValidator:
                           "cannot tell the message's protocol from its shape: give 'protocol' in the record")
             return False
         conn.protocol = protocol
-        self._protocols(item.file)[item.conn] = protocol
         factory = self._factories.get(protocol)
         if factory is None:
             self._finding(item, Severity.WARNING, "protocol-not-checked",
@@ -197,7 +208,11 @@ class CaptureValidator:
     def _end(self, name: str, file: str) -> None:
         conn = self._open.pop(name)
         if conn.checker is not None:
+            before = len(self.report.findings)
             self._add(conn.checker.finish(file, name, conn.last))
+            conn.findings += len(self.report.findings) - before
+        if conn.findings or self._all_connections:
+            self._protocols(file)[name] = conn.protocol
 
     def finish(self) -> Report:
         """End of the capture: what is still open is reported (captures get cut) and dropped."""
@@ -214,12 +229,14 @@ def validate_records(
     limits: Limits = DEFAULT_LIMITS,
     checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
     coverage: bool = False,
+    all_connections: bool = True,
 ) -> Report:
     """Check the records of one capture, one state machine per connection; add findings to ``report``.
 
-    See :class:`CaptureValidator` for ``checkers`` and ``coverage``.
+    See :class:`CaptureValidator` for ``checkers``, ``coverage`` and ``all_connections``.
     """
-    validator = CaptureValidator(report=report, strict=strict, limits=limits, checkers=checkers, coverage=coverage)
+    validator = CaptureValidator(report=report, strict=strict, limits=limits, checkers=checkers, coverage=coverage,
+                                 all_connections=all_connections)
     for item in records:
         validator.feed(item)
     return validator.finish()
@@ -261,6 +278,7 @@ def validate_files(
     checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
     coverage: bool = False,
     kind: str = "auto",
+    all_connections: bool = True,
 ) -> Report:
     """Validate capture files (JSON Lines or HAR, plain or gzip); raises ``OSError`` for an unreadable file."""
     report = Report()
@@ -270,6 +288,7 @@ def validate_files(
             validate_records(
                 read_capture(handle, file=str(path), kind=kind, limits=limits),
                 report=report, strict=strict, limits=limits, checkers=checkers, coverage=coverage,
+                all_connections=all_connections,
             )
     report.sort()
     return report
