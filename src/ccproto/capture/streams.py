@@ -41,16 +41,20 @@ class _Frame:
             self.request_id = _answered_request_id(text)
 
 
+def _correlation(text: str) -> tuple[str | None, str | None]:
+    """A frame's header ``type`` and ``requestId`` (``None`` where absent or not a string)."""
+    try:
+        header: Any = json.loads(text)["header"]
+        kind, request_id = header.get("type"), header.get("requestId")
+    except (ValueError, RecursionError, TypeError, KeyError, AttributeError):
+        return None, None
+    return (kind if isinstance(kind, str) else None), (request_id if isinstance(request_id, str) else None)
+
+
 def _answered_request_id(text: str) -> str | None:
     """The ``requestId`` a client frame answers (``None`` unless it is a response)."""
-    try:
-        value: Any = json.loads(text)
-        header = value["header"]
-        if header["type"] == "cti.response" and isinstance(header["requestId"], str):
-            return str(header["requestId"])
-    except (ValueError, RecursionError, TypeError, KeyError):
-        pass
-    return None
+    kind, request_id = _correlation(text)
+    return request_id if kind == "cti.response" else None
 
 
 def _frames(chunks: Iterable[bytes], sender: Role, *, limits: Limits) -> Iterator[_Frame]:
@@ -119,7 +123,7 @@ def read_bridge_streams(
             current, server_head = server_head, next(server_frames, None)
             opened = True
             if current.text is not None:
-                request_id = _request_id(current.text)
+                _, request_id = _correlation(current.text)
                 if request_id is not None:
                     requested.add(request_id)
         number += 1
@@ -129,13 +133,4 @@ def read_bridge_streams(
         else:
             yield Record(file=file, number=number, ts=None, conn=STREAM_CONN, sender=current.sender,
                          protocol="bridge", message=None, raw=current.text, location=current.location)
-
-
-def _request_id(text: str) -> str | None:
-    try:
-        value: Any = json.loads(text)
-        request_id = value["header"]["requestId"]
-        return request_id if isinstance(request_id, str) else None
-    except (ValueError, RecursionError, TypeError, KeyError):
-        return None
 
