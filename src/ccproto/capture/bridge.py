@@ -106,6 +106,12 @@ class BridgeConnectionChecker(MessageChecker):
                 related = (pending[request_id].tag,)
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc), related)
 
+    def _expire(self, now: float) -> list[tuple[Any, str, str]]:
+        return [
+            (pending.tag, "/header/requestId", f"{pending.name.value} {pending.request_id!r}")
+            for pending in self._channel.handle_timer(now)
+        ]
+
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
         """Warnings for what is still pending when the capture ends (captures get cut)."""
         return self._unanswered(file, conn, last_record, [

@@ -255,6 +255,12 @@ class CcebConnectionChecker(MessageChecker):
                 del keys[next(iter(keys))]
         return kept
 
+    def _expire(self, now: float) -> list[tuple[Any, str, str]]:
+        return [
+            (item.tag, "/uuid", f"{item.message_type} from the {item.sender.value}")
+            for item in self._connection.handle_timer(now)
+        ]
+
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
         """Warnings for what was never answered before the capture ended (captures get cut).
 

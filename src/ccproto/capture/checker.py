@@ -17,6 +17,8 @@ from ccproto.core.model import Model
 from ccproto.core.redact import REDACTED, redact, secret_keys
 from ccproto.core.schema import iter_schema_findings
 
+#: Finding code: a request, action or notification a later record shows went unanswered past ``request_timeout``.
+ANSWER_TIMEOUT = "answer-timeout"
 #: Finding code: a message in a binary WebSocket frame (a warning; an error with ``--strict``).
 BINARY_FRAME = "binary-frame"
 
@@ -166,6 +168,28 @@ class MessageChecker:
             for tag, path, what in open_requests
         ]
 
+    def _expire(self, now: float) -> list[tuple[Any, str, str]]:
+        """Expire what has waited longer than ``Limits.request_timeout`` by ``now``: ``(tag, pointer, what)`` each."""
+        return []
+
+    def _timeouts(self, record: Record) -> list[Finding]:
+        """Errors for what a record's time proves went unanswered too long (docs/quirks.md V9).
+
+        A later record on the same connection shows the connection was still
+        there when the answer was due, so this is not a capture cut short.
+        """
+        assert record.ts is not None
+        return [
+            Finding(
+                file=record.file, record=tag if isinstance(tag, int) else record.number, conn=record.conn,
+                severity=Severity.ERROR, kind=Kind.SEQUENCE, code=ANSWER_TIMEOUT, path=path,
+                message=f"{what} was not answered within request_timeout={self._limits.request_timeout:g} s"
+                f" (record {record.number} is later)",
+                related=(record.number,) if isinstance(tag, int) else (),
+            )
+            for tag, path, what in self._expire(record.ts)
+        ]
+
     # -- the shared part ---------------------------------------------------------------------
 
     def check(self, record: Record) -> list[Finding]:
@@ -185,6 +209,8 @@ class MessageChecker:
                 location=record.location,
             ))
 
+        if record.ts is not None and self.check_sequence:
+            findings.extend(self._timeouts(record))
         if record.close is not None:
             self._closed(record, add)
             return findings

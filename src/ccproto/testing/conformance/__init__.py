@@ -1,0 +1,93 @@
+"""The conformance harness: hypothesis state machines that play one role against a system under test.
+
+``run_conformance("cceb", "server", make_adapter)`` runs the whole suite for a
+role; ``machine_for`` gives the ``RuleBasedStateMachine`` class to run yourself.
+The SUT is reached through an adapter (:class:`~ccproto.testing.harness.Adapter`);
+a failure is a :class:`~ccproto.testing.harness.ConformanceFailure` whose text is
+the shrunk conversation as a capture that ``ccproto validate`` reproduces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck
+from hypothesis import settings as Settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.roles import Role
+from ccproto.testing.conformance.bridge import BridgeClientConformance, BridgeServerConformance
+from ccproto.testing.conformance.cceb import CcebClientConformance, CcebServerConformance
+from ccproto.testing.conformance.processor import ProcessorClientConformance, ProcessorServerConformance
+from ccproto.testing.harness import ConformanceMachine
+
+__all__ = [
+    "MACHINES",
+    "BridgeClientConformance",
+    "BridgeServerConformance",
+    "CcebClientConformance",
+    "CcebServerConformance",
+    "ProcessorClientConformance",
+    "ProcessorServerConformance",
+    "harness_settings",
+    "machine_for",
+    "run_conformance",
+]
+
+#: (protocol, role of the system under test) -> the machine that tests it.
+MACHINES: dict[tuple[str, Role], type[ConformanceMachine]] = {
+    ("bridge", Role.SERVER): BridgeServerConformance,
+    ("bridge", Role.CLIENT): BridgeClientConformance,
+    ("processor", Role.SERVER): ProcessorServerConformance,
+    ("processor", Role.CLIENT): ProcessorClientConformance,
+    ("cceb", Role.SERVER): CcebServerConformance,
+    ("cceb", Role.CLIENT): CcebClientConformance,
+}
+
+
+def machine_for(
+    protocol: str, role: Role | str, make_adapter: Callable[[], Any], *, limits: Limits = DEFAULT_LIMITS
+) -> type[ConformanceMachine]:
+    """The state machine testing the ``role`` of ``protocol``, bound to ``make_adapter`` (one adapter per example).
+
+    ``role`` is the role of the system under test (``"server"``: the Processor
+    Bridge, the Interaction Processor or the CCEB; ``"client"``: their clients).
+    """
+    sut_role = Role(role) if isinstance(role, str) else role
+    try:
+        base = MACHINES[(protocol, sut_role)]
+    except KeyError:
+        known = ", ".join(sorted({p for p, _ in MACHINES}))
+        raise ValueError(f"no conformance machine for protocol {protocol!r} (known: {known})") from None
+    bound = type(base.__name__, (base,), {"make_adapter": staticmethod(make_adapter), "limits": limits})
+    bound.__qualname__ = base.__qualname__
+    return bound
+
+
+def run_conformance(
+    protocol: str,
+    role: Role | str,
+    make_adapter: Callable[[], Any],
+    *,
+    settings: Settings | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> None:
+    """Run the conformance suite for one role; raises ``ConformanceFailure`` (shrunk) when the SUT breaks a rule.
+
+    ``settings`` default to hypothesis's current profile (examples, seed, deadline, ...).
+    """
+    machine = machine_for(protocol, role, make_adapter, limits=limits)
+    run_state_machine_as_test(machine, settings=harness_settings(settings))  # type: ignore[no-untyped-call]
+
+
+#: Health checks a conversation trips by nature: each step draws whole messages, and a SUT may be slow.
+INHERENT_HEALTH_CHECKS = (HealthCheck.large_base_example, HealthCheck.data_too_large, HealthCheck.too_slow)
+
+
+def harness_settings(settings: Settings | None = None) -> Settings:
+    """``settings`` (default: the current hypothesis profile) with the harness's inherent health checks off."""
+    parent = settings if settings is not None else Settings()
+    suppressed = {*parent.suppress_health_check, *INHERENT_HEALTH_CHECKS}
+    return Settings(parent, suppress_health_check=sorted(suppressed, key=lambda check: check.value))

@@ -1,0 +1,456 @@
+"""The conformance harness's common part: adapters, the recorded capture, and the base state machine.
+
+A system under test (SUT) is reached through an *adapter*: ``send(text)`` hands it
+one message, ``receive()`` returns what it sent since the last call.  The harness
+plays the other role with ccproto's own connection object, checks every message the
+SUT sends with it, and records the conversation as a JSON Lines capture.  When a
+check fails it raises :class:`ConformanceFailure`, whose text is the capture
+(secrets replaced by stable placeholders) that ``ccproto validate`` reproduces.
+
+Time is virtual: the harness's clock starts at :data:`EPOCH` and moves by small
+steps, and by ``Limits.request_timeout`` when it gives up waiting for an answer;
+adapters that can move the SUT's clock (``advance``) let the harness test the rules
+that depend on time (long-lived CCEB sessions).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine
+
+from ccproto.core.errors import ProtocolError
+from ccproto.core.jsonio import JsonValue
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.model import Model
+from ccproto.core.redact import is_secret_key, redact_text
+from ccproto.core.roles import Role
+from ccproto.testing.peers.base import ReferencePeer
+from ccproto.testing.strategies import from_model, simplest
+
+__all__ = [
+    "EPOCH",
+    "Adapter",
+    "AsyncAdapter",
+    "BaseAdapter",
+    "Capture",
+    "ConformanceFailure",
+    "ConformanceMachine",
+    "PeerAdapter",
+    "sync_adapter",
+]
+
+#: Where the harness's virtual clock starts (epoch seconds: 2027-01-15, so captures read like real ones).
+EPOCH = 1_800_000_000.0
+#: How far the virtual clock moves between two messages of the harness.
+STEP = 0.25
+
+_M = TypeVar("_M", bound=Model)
+
+@runtime_checkable
+class Adapter(Protocol):
+    """How the harness reaches a system under test: one message at a time, as text.
+
+    Only ``send`` and ``receive`` are required.  The harness also uses, when the
+    adapter has them (see :class:`BaseAdapter` for their meaning): ``connect()``,
+    ``close()``, ``advance(seconds)``, ``stimulate(name)`` and ``stimuli``.
+    """
+
+    def send(self, text: str) -> None:
+        """Deliver one whole message (JSON text) to the system under test."""
+
+    def receive(self) -> list[str]:
+        """Every message the system under test sent since the last call, oldest first (may wait a little)."""
+        ...
+
+
+class AsyncAdapter(Protocol):
+    """The async variant of :class:`Adapter` (``send`` and ``receive`` are coroutines); see :func:`sync_adapter`."""
+
+    async def send(self, text: str) -> None:
+        """Deliver one whole message to the system under test."""
+
+    async def receive(self) -> list[str]:
+        """Every message the system under test sent since the last call."""
+        ...
+
+
+class BaseAdapter:
+    """An adapter with every optional method; subclass it and implement ``send`` and ``receive``.
+
+    ``connect`` starts a new connection (the harness calls it first, and again to
+    reconnect); ``close`` ends it from the harness's side; ``advance`` moves the
+    SUT's clock (return ``False`` when it cannot); ``stimulate`` asks the SUT to act
+    on its own (what a user or a switch would make it do), with names from ``stimuli``.
+    """
+
+    #: Names ``stimulate`` understands (see the role's reference peer for the usual ones).
+    stimuli: frozenset[str] = frozenset()
+
+    def connect(self) -> None:
+        """Start a new connection to (or from) the system under test."""
+
+    def send(self, text: str) -> None:
+        """Deliver one whole message to the system under test."""
+        raise NotImplementedError
+
+    def receive(self) -> list[str]:
+        """Every message the system under test sent since the last call."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """End the current connection from the harness's side."""
+
+    def advance(self, seconds: float) -> bool:
+        """Move the system under test's clock forward; ``False`` if it cannot (time rules are then skipped)."""
+        return False
+
+    def stimulate(self, name: str) -> None:
+        """Make the system under test do ``name`` on its own initiative."""
+
+
+class PeerAdapter(BaseAdapter):
+    """Reach a :class:`~ccproto.testing.peers.ReferencePeer` (or any object with its methods) as an adapter.
+
+    The adapter owns the peer's clock: it starts at :data:`EPOCH` and moves only with ``advance``.
+    """
+
+    def __init__(self, peer: ReferencePeer, *, now: float = EPOCH) -> None:
+        self.peer = peer
+        self.now = now
+        self.stimuli = frozenset(peer.STIMULI)
+        self._outbox: list[str] = []
+
+    def connect(self) -> None:
+        """Open a new connection: whatever the peer sends first is queued."""
+        self._outbox.extend(self.peer.connect(now=self.now))
+
+    def send(self, text: str) -> None:
+        """Hand ``text`` to the peer; its replies are queued."""
+        self._outbox.extend(self.peer.receive(text, now=self.now))
+
+    def receive(self) -> list[str]:
+        """What the peer sent since the last call."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    def close(self) -> None:
+        """The connection ends; the peer keeps what outlives connections."""
+        self._outbox.extend(self.peer.disconnect(now=self.now))
+
+    def advance(self, seconds: float) -> bool:
+        """Move the peer's clock."""
+        self.now += seconds
+        self._outbox.extend(self.peer.advance(now=self.now))
+        return True
+
+    def stimulate(self, name: str) -> None:
+        """Ask the peer to do ``name``."""
+        self._outbox.extend(self.peer.stimulate(name, now=self.now))
+
+
+def sync_adapter(adapter: AsyncAdapter, run: Callable[[Awaitable[Any]], Any]) -> Adapter:
+    """Drive an :class:`AsyncAdapter` from the (synchronous) harness with ``run``.
+
+    ``run`` runs one awaitable to completion on the caller's event loop, e.g.
+    ``asyncio.Runner().run`` (ccproto never starts an event loop itself).
+    Optional methods may be plain or coroutine functions.
+    """
+    return _SyncAdapter(adapter, run)
+
+
+class _SyncAdapter(BaseAdapter):
+    def __init__(self, adapter: Any, run: Callable[[Awaitable[Any]], Any]) -> None:
+        self._adapter = adapter
+        self._run = run
+        self.stimuli = frozenset(getattr(adapter, "stimuli", ()))
+
+    def _call(self, name: str, *args: Any, default: Any = None) -> Any:
+        method = getattr(self._adapter, name, None)
+        if method is None:
+            return default
+        result = method(*args)
+        return self._run(result) if inspect.isawaitable(result) else result
+
+    def connect(self) -> None:
+        self._call("connect")
+
+    def send(self, text: str) -> None:
+        self._call("send", text)
+
+    def receive(self) -> list[str]:
+        return list(self._call("receive", default=[]))
+
+    def close(self) -> None:
+        self._call("close")
+
+    def advance(self, seconds: float) -> bool:
+        return bool(self._call("advance", seconds, default=False))
+
+    def stimulate(self, name: str) -> None:
+        self._call("stimulate", name)
+
+
+def _call_optional(adapter: Any, name: str, *args: Any, default: Any = None) -> Any:
+    method = getattr(adapter, name, None)
+    return default if method is None else method(*args)
+
+
+# -- the recorded capture ---------------------------------------------------------------------
+
+
+class Capture:
+    """The conversation so far, as ``ccproto validate`` records; secrets become stable placeholders.
+
+    Each distinct secret value (a member whose name is a secret's, e.g. ``password``,
+    ``token``, ``session_key``) is replaced by ``secret-1``, ``secret-2``, ...
+    consistently, so equal secrets stay equal and the capture validates exactly
+    as the real conversation did.
+    """
+
+    def __init__(self, protocol: str, *, name: str = "conformance") -> None:
+        self.protocol = protocol
+        self.name = name
+        self.records: list[dict[str, JsonValue]] = []
+        self._placeholders: dict[str, str] = {}
+
+    def conn(self, index: int) -> str:
+        """The ``conn`` of the ``index``-th connection."""
+        return f"{self.name}-{index}"
+
+    def message(self, *, conn: str, sender: Role, now: float, text: str) -> None:
+        """Record one message as it crossed (text that is not a JSON object is kept as ``raw``)."""
+        record: dict[str, JsonValue] = {"ts": now, "conn": conn, "from": sender.value, "protocol": self.protocol}
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            value = None
+        if isinstance(value, dict):
+            record["message"] = self._hide(value)
+        else:
+            record["raw"] = redact_text(text)
+        self.records.append(record)
+
+    def close(self, *, conn: str, sender: Role, now: float, code: int | None = None, reason: str = "") -> None:
+        """Record that ``sender`` closed the connection."""
+        close: dict[str, JsonValue] = {"reason": reason} if code is None else {"code": code, "reason": reason}
+        self.records.append(
+            {"ts": now, "conn": conn, "from": sender.value, "protocol": self.protocol, "close": close}
+        )
+
+    def jsonl(self) -> str:
+        """The capture as JSON Lines (one record a line, ending with a newline)."""
+        return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in self.records)
+
+    def _hide(self, value: Any, secret: bool = False) -> Any:
+        if isinstance(value, dict):
+            return {k: self._hide(v, secret or is_secret_key(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._hide(v, secret) for v in value]
+        if secret and isinstance(value, str):
+            return self._placeholders.setdefault(value, f"secret-{len(self._placeholders) + 1}")
+        return value
+
+
+class ConformanceFailure(AssertionError):
+    """The system under test broke the protocol; ``str()`` tells what and gives the capture to replay it."""
+
+    def __init__(
+        self, reason: str, *, protocol: str, role: Role, capture: str, error: ProtocolError | None = None
+    ) -> None:
+        super().__init__(reason)
+        #: What went wrong (never contains a secret).
+        self.reason = reason
+        self.protocol = protocol
+        #: The role of the system under test.
+        self.role = role
+        #: The conversation as a JSON Lines capture (secrets replaced), ending with the offending record.
+        self.capture = capture
+        #: The protocol error the harness's connection raised, if that is how the failure was found.
+        self.error = error
+
+    def __str__(self) -> str:
+        return (
+            f"the {self.protocol} {self.role.value} under test broke the protocol: {self.reason}\n"
+            f"Replay: save the {len(self.capture.splitlines())} lines below as capture.jsonl and run"
+            f" `ccproto validate capture.jsonl`\n{self.capture}"
+        )
+
+
+# -- the base state machine ---------------------------------------------------------------------
+
+
+class ConformanceMachine(RuleBasedStateMachine):
+    """Plays one role of a protocol against a system under test reached through an adapter.
+
+    Subclasses (one per protocol and role, in :mod:`ccproto.testing.conformance`)
+    give ``protocol``, ``sut_role``, ``new_connection`` (the harness's own
+    connection object, of the other role), ``react`` (answer what the SUT sent) and
+    ``owed`` (what the SUT still has to answer), and add rules.  The machine is bound
+    to an adapter factory by :func:`ccproto.testing.conformance.machine_for`.
+    """
+
+    protocol: ClassVar[str] = ""
+    sut_role: ClassVar[Role] = Role.SERVER
+    #: Makes a fresh adapter (one per example); set by ``machine_for``.
+    make_adapter: ClassVar[Callable[[], Any]]
+    limits: ClassVar[Limits] = DEFAULT_LIMITS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adapter: Any = type(self).make_adapter()
+        self.now = EPOCH
+        self.capture = Capture(self.protocol)
+        self.index = 0
+        self.conn: Any = None
+        self.open = False
+        self.stimuli = tuple(sorted(getattr(self.adapter, "stimuli", ())))
+        self.can_reconnect = callable(getattr(self.adapter, "connect", None))
+        self.failed = False
+
+    # -- what a role supplies ---------------------------------------------------------------
+
+    def new_connection(self) -> Any:
+        """The harness's connection object for a new connection (role: the SUT's peer, sticky errors)."""
+        raise NotImplementedError
+
+    def react(self, message: Any, data: st.DataObject | None) -> None:
+        """Answer one (already checked) message of the SUT, as the harness's role must."""
+
+    def owed(self) -> list[str]:
+        """What the SUT still has to answer on the current connection, described (empty: nothing)."""
+        return []
+
+    def expire(self, now: float) -> list[str]:
+        """Expire what the SUT owes at ``now`` (the harness's connection's ``handle_timer``), described."""
+        return [repr(item) for item in self.conn.handle_timer(now)]
+
+    def encode(self, message: Any) -> str:
+        """The text of a message the harness sends (checked by its own connection)."""
+        return str(self.conn.send(message, now=self.now))
+
+    def check(self, text: str) -> Any:
+        """Check one text of the SUT with the harness's connection; returns the message."""
+        return self.conn.receive_message(text, now=self.now)
+
+    def after_check(self, message: Any) -> None:
+        """Checks beyond the connection object's (e.g. rules across connections); raise via ``fail``."""
+
+    def draw(self, data: st.DataObject, cls: type[_M], label: str = "message") -> _M:
+        """A valid instance of ``cls``: the simplest one, or (about half the time) one with drawn content.
+
+        Drawn content (any Unicode, big integers, unknown extension members) finds
+        what the simplest message cannot, but costs hundreds of choices that the
+        shrinker must then undo; conversations whose failure does not depend on
+        content shrink to simplest messages in a few steps.
+        """
+        if not data.draw(st.booleans(), label=f"{label}: varied content"):
+            return simplest(cls)  # type: ignore[no-any-return]
+        with_extra = data.draw(st.booleans(), label=f"{label}: with extension members")
+        message: _M = data.draw(from_model(cls, with_extra=with_extra), label=label)
+        return message
+
+    # -- driving ----------------------------------------------------------------------------
+
+    @property
+    def conn_name(self) -> str:
+        """The capture's name of the current connection."""
+        return self.capture.conn(self.index)
+
+    def fail(self, reason: str, error: ProtocolError | None = None) -> ConformanceFailure:
+        """The failure to raise (with the capture so far)."""
+        self.failed = True
+        return ConformanceFailure(
+            reason, protocol=self.protocol, role=self.sut_role, capture=self.capture.jsonl(), error=error
+        )
+
+    def start_connection(self, data: st.DataObject | None = None) -> None:
+        """Open a new connection and collect what the SUT sends first."""
+        self.index += 1
+        self.conn = self.new_connection()
+        self.open = True
+        _call_optional(self.adapter, "connect")
+        self.collect(data)
+
+    def end_connection(self) -> None:
+        """Close the current connection from the harness's side (recorded as a close)."""
+        if not self.open:
+            return
+        self.collect(None)
+        self.demand_answers()
+        self.tick()
+        self.capture.close(conn=self.conn_name, sender=self.sut_role.peer, now=self.now, code=1000)
+        self.closed_connection()
+        _call_optional(self.adapter, "close")
+        self.open = False
+
+    def closed_connection(self) -> None:
+        """The harness closed the current connection (e.g. tell its connection object); nothing by default."""
+
+    def tick(self, seconds: float = STEP) -> None:
+        """Move the harness's virtual clock."""
+        self.now += seconds
+
+    def transmit(self, message: Any, data: st.DataObject | None = None) -> str:
+        """Send ``message`` (checked by the harness's connection), record it, and collect the replies."""
+        self.tick()
+        text = self.encode(message)
+        self.transmit_text(text, data)
+        return text
+
+    def transmit_text(self, text: str, data: st.DataObject | None = None) -> None:
+        """Send text as it is (e.g. an invalid message), record it, and collect the replies."""
+        self.capture.message(conn=self.conn_name, sender=self.sut_role.peer, now=self.now, text=text)
+        self.adapter.send(text)
+        self.collect(data)
+
+    def collect(self, data: st.DataObject | None) -> None:
+        """Check (and answer) everything the SUT sent, until it has nothing more to say."""
+        for _ in range(1000):  # answers may cause replies; a SUT that never stops is a failure of its own
+            texts = self.adapter.receive()
+            if not texts:
+                return
+            for text in texts:
+                self.receive_one(text, data)
+        raise self.fail("the system under test kept sending (1000 rounds of replies)")
+
+    def receive_one(self, text: str, data: st.DataObject | None) -> None:
+        """Record, check and react to one text of the SUT."""
+        self.tick(0.001)
+        self.capture.message(conn=self.conn_name, sender=self.sut_role, now=self.now, text=text)
+        if not self.open:
+            raise self.fail("it sent a message on a closed connection")
+        try:
+            message = self.check(text)
+        except ProtocolError as exc:
+            raise self.fail(str(exc), exc) from None
+        self.after_check(message)
+        self.react(message, data)
+
+    def demand_answers(self) -> None:
+        """Fail if the SUT still owes an answer once it fell silent (after waiting ``request_timeout``)."""
+        if not self.owed():
+            return
+        self.now += self.limits.request_timeout + 1
+        late = self.expire(self.now)
+        if late:
+            # The close recorded at this time shows ``ccproto validate`` that the wait expired (V9).
+            self.capture.close(conn=self.conn_name, sender=self.sut_role.peer, now=self.now, code=1000)
+            raise self.fail("no answer within request_timeout to: " + "; ".join(late))
+
+    def teardown(self) -> None:
+        """The example ends: the SUT must have answered everything; then the connection closes."""
+        try:
+            # After a failure, teardown must not replace it with a consequence (e.g. the answer it rejected).
+            if self.open and not self.failed:
+                self.collect(None)
+                self.demand_answers()
+        finally:
+            if self.open:
+                _call_optional(self.adapter, "close")
+                self.open = False
+
