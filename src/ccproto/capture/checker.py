@@ -169,7 +169,7 @@ class MessageChecker:
         ]
 
     def _expire(self, now: float) -> list[tuple[Any, str, str]]:
-        """Expire what has waited longer than ``Limits.request_timeout`` by ``now``: ``(tag, pointer, what)`` each."""
+        """Expire what has waited ``Limits.request_timeout`` or more by ``now``: ``(tag, pointer, what)`` each."""
         return []
 
     def _timeouts(self, record: Record) -> list[Finding]:

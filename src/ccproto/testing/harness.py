@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import JsonValue
@@ -50,6 +50,8 @@ EPOCH = 1_800_000_000.0
 STEP = 0.25
 
 _M = TypeVar("_M", bound=Model)
+#: Rounds of replies ``collect`` reads before deciding the SUT will never stop.
+MAX_ROUNDS = 1000
 
 @runtime_checkable
 class Adapter(Protocol):
@@ -153,7 +155,7 @@ class PeerAdapter(BaseAdapter):
         self._outbox.extend(self.peer.stimulate(name, now=self.now))
 
 
-def sync_adapter(adapter: AsyncAdapter, run: Callable[[Awaitable[Any]], Any]) -> Adapter:
+def sync_adapter(adapter: AsyncAdapter, run: Callable[[Any], Any]) -> BaseAdapter:
     """Drive an :class:`AsyncAdapter` from the (synchronous) harness with ``run``.
 
     ``run`` runs one awaitable to completion on the caller's event loop, e.g.
@@ -164,7 +166,7 @@ def sync_adapter(adapter: AsyncAdapter, run: Callable[[Awaitable[Any]], Any]) ->
 
 
 class _SyncAdapter(BaseAdapter):
-    def __init__(self, adapter: Any, run: Callable[[Awaitable[Any]], Any]) -> None:
+    def __init__(self, adapter: Any, run: Callable[[Any], Any]) -> None:
         self._adapter = adapter
         self._run = run
         self.stimuli = frozenset(getattr(adapter, "stimuli", ()))
@@ -216,7 +218,7 @@ class Capture:
         self.protocol = protocol
         self.name = name
         self.records: list[dict[str, JsonValue]] = []
-        self._placeholders: dict[str, str] = {}
+        self._placeholders: dict[tuple[type, Any], Any] = {}
 
     def conn(self, index: int) -> str:
         """The ``conn`` of the ``index``-th connection."""
@@ -252,8 +254,17 @@ class Capture:
         if isinstance(value, list):
             return [self._hide(v, secret) for v in value]
         if secret and isinstance(value, str):
-            return self._placeholders.setdefault(value, f"secret-{len(self._placeholders) + 1}")
+            return self._placeholder(value, lambda n: f"secret-{n}")
+        if secret and isinstance(value, (int, float)) and not isinstance(value, bool):
+            # A placeholder of the same JSON type, so the replay breaks (or keeps) the schema the same way.
+            return self._placeholder(value, int if isinstance(value, int) else float)
         return value
+
+    def _placeholder(self, value: Any, make: Callable[[int], Any]) -> Any:
+        key = (type(value), value)
+        if key not in self._placeholders:
+            self._placeholders[key] = make(len(self._placeholders) + 1)
+        return self._placeholders[key]
 
 
 class ConformanceFailure(AssertionError):
@@ -311,6 +322,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.stimuli = tuple(sorted(getattr(self.adapter, "stimuli", ())))
         self.can_reconnect = callable(getattr(self.adapter, "connect", None))
         self.failed = False
+        self._collecting = False
 
     # -- what a role supplies ---------------------------------------------------------------
 
@@ -354,6 +366,13 @@ class ConformanceMachine(RuleBasedStateMachine):
         message: _M = data.draw(from_model(cls, with_extra=with_extra), label=label)
         return message
 
+    @rule()
+    def listen(self) -> None:
+        """Let a moment pass and take whatever the SUT sends on its own (always possible, so a run never stalls)."""
+        self.tick()
+        if self.open:
+            self.collect(None)
+
     # -- driving ----------------------------------------------------------------------------
 
     @property
@@ -387,6 +406,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.closed_connection()
         _call_optional(self.adapter, "close")
         self.open = False
+        self.heard_after_close()
 
     def closed_connection(self) -> None:
         """The harness closed the current connection (e.g. tell its connection object); nothing by default."""
@@ -403,20 +423,37 @@ class ConformanceMachine(RuleBasedStateMachine):
         return text
 
     def transmit_text(self, text: str, data: st.DataObject | None = None) -> None:
-        """Send text as it is (e.g. an invalid message), record it, and collect the replies."""
+        """Send text as it is (e.g. an invalid message), record it, and collect the replies.
+
+        Called while collecting (an answer to the SUT), it only sends: the collecting
+        loop reads the replies, so answers never nest however long the exchange runs.
+        """
         self.capture.message(conn=self.conn_name, sender=self.sut_role.peer, now=self.now, text=text)
         self.adapter.send(text)
-        self.collect(data)
+        if not self._collecting:
+            self.collect(data)
 
     def collect(self, data: st.DataObject | None) -> None:
         """Check (and answer) everything the SUT sent, until it has nothing more to say."""
-        for _ in range(1000):  # answers may cause replies; a SUT that never stops is a failure of its own
-            texts = self.adapter.receive()
-            if not texts:
-                return
-            for text in texts:
-                self.receive_one(text, data)
-        raise self.fail("the system under test kept sending (1000 rounds of replies)")
+        self._collecting = True
+        try:
+            for _ in range(MAX_ROUNDS):  # answers may cause replies; a SUT that never stops fails
+                texts = self.adapter.receive()
+                if not texts:
+                    return
+                for text in texts:
+                    self.receive_one(text, data)
+            raise self.fail(f"the system under test kept sending ({MAX_ROUNDS} rounds of replies)")
+        finally:
+            self._collecting = False
+
+    def heard_after_close(self) -> None:
+        """Fail if the SUT sent anything after the harness closed the connection."""
+        texts = self.adapter.receive()
+        for text in texts:
+            self.capture.message(conn=self.conn_name, sender=self.sut_role, now=self.now, text=text)
+        if texts:
+            raise self.fail(f"it sent {len(texts)} message(s) on a closed connection (after the harness closed it)")
 
     def receive_one(self, text: str, data: st.DataObject | None) -> None:
         """Record, check and react to one text of the SUT."""
@@ -453,4 +490,6 @@ class ConformanceMachine(RuleBasedStateMachine):
             if self.open:
                 _call_optional(self.adapter, "close")
                 self.open = False
+                if not self.failed:
+                    self.heard_after_close()
 

@@ -86,8 +86,23 @@ def run_conformance(
 INHERENT_HEALTH_CHECKS = (HealthCheck.large_base_example, HealthCheck.data_too_large, HealthCheck.too_slow)
 
 
+#: Steps per conversation when the settings leave hypothesis's default (50): shorter conversations find the
+#: planted bugs as well and shrink several times faster (docs/testing.md).
+HARNESS_STEP_COUNT = 20
+_HYPOTHESIS_STEP_COUNT = Settings.get_profile("default").stateful_step_count
+
+
 def harness_settings(settings: Settings | None = None) -> Settings:
-    """``settings`` (default: the current hypothesis profile) with the harness's inherent health checks off."""
+    """``settings`` (default: the current hypothesis profile) as the harness runs them.
+
+    The inherent health checks are off, and ``stateful_step_count`` is
+    :data:`HARNESS_STEP_COUNT` unless the settings chose another value than hypothesis's default.
+    """
     parent = settings if settings is not None else Settings()
     suppressed = {*parent.suppress_health_check, *INHERENT_HEALTH_CHECKS}
-    return Settings(parent, suppress_health_check=sorted(suppressed, key=lambda check: check.value))
+    steps = parent.stateful_step_count
+    return Settings(
+        parent,
+        suppress_health_check=sorted(suppressed, key=lambda check: check.value),
+        stateful_step_count=HARNESS_STEP_COUNT if steps == _HYPOTHESIS_STEP_COUNT else steps,
+    )
