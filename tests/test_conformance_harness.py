@@ -958,11 +958,6 @@ def test_a_processor_request_never_gets_a_timeout() -> None:
     assert {f.code for f in validate_capture(records).findings} == {"unanswered-request"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doc gap: capture/checker.py and testing/harness.py cite quirk V9 (answer-timeout) but docs/quirks.md"
-    " has no V9 row",
-)
 def test_quirk_v9_is_documented() -> None:
     quirks = (ROOT / "docs" / "quirks.md").read_text(encoding="utf-8")
     assert re.search(r"^\| V9 \|", quirks, re.MULTILINE)

@@ -11,6 +11,7 @@ with a shrunk capture that ``ccproto validate`` reproduces, without its secrets.
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import shutil
@@ -361,9 +362,10 @@ def test_a_fixture_may_return_one_adapter_reused_by_every_example(
     """The same instance serves every example: the harness calls its ``connect()`` at least once per example."""
     directory, result = fixture_kinds
     assert outcomes(result.stdout)["test_instance"] == "PASSED", result.stdout
-    connects = (directory / "connects.count").read_text().split()
-    assert len(set(connects)) == 1
-    assert len(connects) >= 3
+    connects = collections.Counter((directory / "connects.count").read_text().split())
+    # The class factory's adapters count too (one new object per example); the reused instance is one object
+    # that connected in every example.
+    assert connects.most_common(1)[0][1] >= 3
 
 
 def test_a_fixture_may_return_a_function_making_adapters(
@@ -374,11 +376,6 @@ def test_a_fixture_may_return_a_function_making_adapters(
     assert outcomes(result.stdout)["test_lambda_factory"] == "PASSED", result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pytest_plugin._factory tests for a `send` attribute before callability: an adapter *class* (the"
-    " natural factory) has one, so the class itself is used as the adapter and `connect()` fails unbound",
-)
 def test_a_fixture_may_return_an_adapter_class_as_its_factory(
     fixture_kinds: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -658,11 +655,6 @@ def test_secret_in_the_offending_message_is_hidden_in_the_capture(leaky_run: sub
     assert '"token":"secret-1"' in replay_capture(reports["test_cceb_client"])[-1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pytest's traceback shows the arguments of the frame that raised: ConformanceMachine.receive_one's"
-    " `text`, the SUT's raw message, secrets included (the plugin neither hides that frame nor cuts the traceback)",
-)
 def test_secret_in_the_offending_message_stays_out_of_the_output(leaky_run: subprocess.CompletedProcess[str]) -> None:
     """A password or token in the very message that broke the protocol is not printed anywhere."""
     assert LEAKY_PASSWORD not in leaky_run.stdout

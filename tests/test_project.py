@@ -114,7 +114,7 @@ def test_docs_generated_sections_are_current(doc: str) -> None:
     assert regenerated == text, f"{doc} is stale: run `python3 tasks.py docs`"
 
 
-@pytest.mark.parametrize("doc", ["docs/processor.md", "docs/cceb.md", "docs/validate.md"])
+@pytest.mark.parametrize("doc", ["docs/processor.md", "docs/cceb.md", "docs/validate.md", "docs/testing.md"])
 def test_docs_python_examples_run(doc: str) -> None:
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL)
     assert blocks
@@ -153,5 +153,6 @@ def test_every_quirk_constant_is_documented() -> None:
                  "PROVISIONING_DELETION_IDS", "OFF_HOOK_TRANSITIONS", "PHONE_VALIDATION_TRANSITIONS",
                  "UNKNOWN_NOTIFICATION", "is_resumable", "CcebConnectionChecker", "read_bridge_streams",
                  "connection_name", "BINARY_FRAME", "looks_like_har", "CaptureValidator", "SUSPECT_NAME_PARTS",
-                 "MAX_TRACKED_SESSIONS", "validate_message"):
+                 "MAX_TRACKED_SESSIONS", "validate_message", "ANSWER_TIMEOUT", "demand_answers", "invalid_request",
+                 "harness_settings", "RECONNECT_WAITS", "Capture"):
         assert name in quirks

@@ -287,9 +287,14 @@ class ConformanceFailure(AssertionError):
     def __str__(self) -> str:
         return (
             f"the {self.protocol} {self.role.value} under test broke the protocol: {self.reason}\n"
-            f"Replay: save the {len(self.capture.splitlines())} lines below as capture.jsonl and run"
+            f"Replay: save the {_lines(self.capture)} below as capture.jsonl and run"
             f" `ccproto validate capture.jsonl`\n{self.capture}"
         )
+
+
+def _lines(text: str) -> str:
+    count = len(text.splitlines())
+    return f"{count} line" if count == 1 else f"{count} lines"
 
 
 # -- the base state machine ---------------------------------------------------------------------
@@ -428,6 +433,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         Called while collecting (an answer to the SUT), it only sends: the collecting
         loop reads the replies, so answers never nest however long the exchange runs.
         """
+        __tracebackhide__ = True  # pytest would show ``text`` (a raw message, secrets and all)
         self.capture.message(conn=self.conn_name, sender=self.sut_role.peer, now=self.now, text=text)
         self.adapter.send(text)
         if not self._collecting:
@@ -457,6 +463,7 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     def receive_one(self, text: str, data: st.DataObject | None) -> None:
         """Record, check and react to one text of the SUT."""
+        __tracebackhide__ = True  # pytest would show ``text`` (a raw message, secrets and all)
         self.tick(0.001)
         self.capture.message(conn=self.conn_name, sender=self.sut_role, now=self.now, text=text)
         if not self.open:

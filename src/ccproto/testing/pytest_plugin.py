@@ -34,6 +34,8 @@ __all__ = ["conformance_test", "reference_adapter"]
 
 def _factory(value: Any) -> Callable[[], Any]:
     """A per-example adapter factory from what the fixture returned (an adapter, or a factory)."""
+    if isinstance(value, type):
+        return value  # an adapter class is a factory of adapters
     if callable(getattr(value, "send", None)):
         return lambda: value
     if callable(value):
@@ -62,9 +64,15 @@ def conformance_test(
 
     def test(request: pytest.FixtureRequest) -> None:
         from ccproto.testing.conformance import run_conformance
+        from ccproto.testing.harness import ConformanceFailure
 
         make_adapter = _factory(request.getfixturevalue(adapter))
-        run_conformance(protocol, sut_role, make_adapter, settings=settings, limits=limits)
+        try:
+            run_conformance(protocol, sut_role, make_adapter, settings=settings, limits=limits)
+        except ConformanceFailure as failure:
+            # The failure's text says everything (secrets replaced); the harness's frames would show the raw
+            # messages (with their secrets) as arguments in pytest's traceback.
+            raise failure.with_traceback(None) from None
 
     test.__name__ = test.__qualname__ = f"test_{protocol}_{sut_role.value}_conformance"
     test.__doc__ = f"The {protocol} {sut_role.value} passes ccproto's conformance suite."

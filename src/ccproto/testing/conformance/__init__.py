@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, Phase
 from hypothesis import settings as Settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -95,14 +95,18 @@ _HYPOTHESIS_STEP_COUNT = Settings.get_profile("default").stateful_step_count
 def harness_settings(settings: Settings | None = None) -> Settings:
     """``settings`` (default: the current hypothesis profile) as the harness runs them.
 
-    The inherent health checks are off, and ``stateful_step_count`` is
+    The inherent health checks and the explain phase are off, and ``stateful_step_count`` is
     :data:`HARNESS_STEP_COUNT` unless the settings chose another value than hypothesis's default.
     """
     parent = settings if settings is not None else Settings()
     suppressed = {*parent.suppress_health_check, *INHERENT_HEALTH_CHECKS}
     steps = parent.stateful_step_count
+    # The explain phase (which lines of the test ran) costs most of a failing run and names only the
+    # harness's own lines: the failure's capture already explains.
+    phases = [phase for phase in parent.phases if phase is not Phase.explain]
     return Settings(
         parent,
         suppress_health_check=sorted(suppressed, key=lambda check: check.value),
         stateful_step_count=HARNESS_STEP_COUNT if steps == _HYPOTHESIS_STEP_COUNT else steps,
+        phases=phases,
     )
