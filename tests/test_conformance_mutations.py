@@ -67,7 +67,7 @@ EXPECTED_CODES: dict[str, set[str]] = {
 }
 
 #: What a shrunk conversation is at most (records): long captures mean shrinking did not work.
-SHRUNK = 20
+SHRUNK = 30
 
 
 def make_peer(cls: type[ReferencePeer]) -> ReferencePeer:
