@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import JsonValue
@@ -370,6 +370,15 @@ class ConformanceMachine(RuleBasedStateMachine):
         with_extra = data.draw(st.booleans(), label=f"{label}: with extension members")
         message: _M = data.draw(from_model(cls, with_extra=with_extra), label=label)
         return message
+
+    @precondition(lambda self: self.open and bool(self.stimuli))
+    @rule(data=st.data())
+    def stimulate(self, data: st.DataObject) -> None:
+        """Ask the SUT to act on its own (one of its adapter's ``stimuli``) and check what it sends."""
+        name = data.draw(st.sampled_from(self.stimuli), label="stimulus")
+        self.tick()
+        self.adapter.stimulate(name)
+        self.collect(data)
 
     @rule()
     def listen(self) -> None:

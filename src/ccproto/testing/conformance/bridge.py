@@ -48,15 +48,6 @@ class _BridgeMachine(ConformanceMachine):
         """Requests the SUT did not answer in time."""
         return [f"{p.name.value} {p.request_id}" for p in self.conn.handle_timer(now)]
 
-    @precondition(lambda self: self.open and bool(self.stimuli))
-    @rule(data=st.data())
-    def stimulate(self, data: st.DataObject) -> None:
-        """Ask the SUT to do something on its own."""
-        name = data.draw(st.sampled_from(self.stimuli), label="stimulus")
-        self.tick()
-        self.adapter.stimulate(name)
-        self.collect(data)
-
 
 class BridgeClientConformance(_BridgeMachine):
     """The harness plays the Processor Bridge; the system under test is its CTI client.

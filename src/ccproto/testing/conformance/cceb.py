@@ -179,15 +179,6 @@ class CcebServerConformance(_CcebMachine):
         self.tick()
         self.transmit_text(json.dumps(value), data)
 
-    @precondition(lambda self: self.open and bool(self.stimuli))
-    @rule(data=st.data())
-    def stimulate(self, data: st.DataObject) -> None:
-        """Ask the CCEB to do something on its own (send a notification)."""
-        name = data.draw(st.sampled_from(self.stimuli), label="stimulus")
-        self.tick()
-        self.adapter.stimulate(name)
-        self.collect(data)
-
     @precondition(lambda self: self.open and self.can_reconnect)
     @rule(data=st.data())
     def reconnect(self, data: st.DataObject) -> None:
@@ -275,15 +266,6 @@ class CcebClientConformance(_CcebMachine):
     def notify(self, data: st.DataObject) -> None:
         """Send a notification: the client must ack it exactly once."""
         self.transmit(self.notification(data), data)
-
-    @precondition(lambda self: self.open and bool(self.stimuli))
-    @rule(data=st.data())
-    def stimulate(self, data: st.DataObject) -> None:
-        """Ask the client to do something on its own (send an action)."""
-        name = data.draw(st.sampled_from(self.stimuli), label="stimulus")
-        self.tick()
-        self.adapter.stimulate(name)
-        self.collect(data)
 
     @precondition(lambda self: self.open and self.can_reconnect)
     @rule(data=st.data())

@@ -56,15 +56,6 @@ class _ProcessorMachine(ConformanceMachine):
         """Requests the SUT did not answer in time."""
         return [f"{pending.command} request" for pending in self.conn.handle_timer(now)]
 
-    @precondition(lambda self: self.open and bool(self.stimuli))
-    @rule(data=st.data())
-    def stimulate(self, data: st.DataObject) -> None:
-        """Ask the SUT to do something on its own."""
-        name = data.draw(st.sampled_from(self.stimuli), label="stimulus")
-        self.tick()
-        self.adapter.stimulate(name)
-        self.collect(data)
-
     @precondition(lambda self: self.open and self.can_reconnect)
     @rule(data=st.data())
     def reconnect(self, data: st.DataObject) -> None:
