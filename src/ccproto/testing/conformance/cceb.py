@@ -48,6 +48,8 @@ _OPEN_NOTIFICATIONS = tuple(cls for cls in REGISTRY.message_classes() if issubcl
 #: Actions whose notifications follow the phone-validation and off-hook tables: sent more often than their
 #: share of the 36 supported actions would make them, so that those tables are walked.
 STATEFUL_ACTIONS = tuple(name for name in REGISTRY.actions() if name.startswith(("PhoneV", "OffHook", "SetOffHook")))
+#: What an agent does once a phone validation is offered.
+PHONE_VALIDATION_ANSWERS = ("PhoneVerificationPinEvent", "PhoneValidationCancelEvent")
 _FORBIDDEN_DETAILS = frozenset((*RESERVED_ACTION_FIELDS, *CONTACT_ID_SUBSTITUTES))
 
 #: A supported action with small camelCase-ish details (cheaper to draw than any JSON; never a reserved field).
@@ -168,6 +170,13 @@ class CcebServerConformance(_CcebMachine):
     def send_stateful_action(self, data: st.DataObject, name: str) -> None:
         """An action that drives phone validation or the off-hook connection (their notifications follow tables)."""
         self.transmit(Action(uuid=new_uuid(), action=name, action_details={}), data)
+
+    @precondition(lambda self: self.is_open)
+    @rule(data=st.data(), answer=st.sampled_from(PHONE_VALIDATION_ANSWERS))
+    def validate_phone(self, data: st.DataObject, answer: str) -> None:
+        """A workplace phone validation as an agent does it: start it, then enter the PIN or cancel."""
+        for name in ("PhoneValidationValidateEvent", answer):
+            self.transmit(Action(uuid=new_uuid(), action=name, action_details={}), data)
 
     @precondition(lambda self: self.is_open)
     @rule(data=st.data())
