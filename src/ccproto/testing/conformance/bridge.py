@@ -27,7 +27,7 @@ from ccproto.bridge import (
 from ccproto.bridge.states import STATUS_TRANSITIONS
 from ccproto.core.roles import Role
 from ccproto.testing.harness import ConformanceMachine
-from ccproto.testing.peers.bridge import DEFAULT_AGENTS
+from ccproto.testing.peers.bridge import DEFAULT_AGENTS, DEFAULT_CAPABILITIES
 
 __all__ = ["BridgeClientConformance", "BridgeServerConformance"]
 
@@ -172,10 +172,7 @@ class BridgeServerConformance(_BridgeMachine):
     def answer(self, request: Request) -> Any:
         """A success response to ``request`` (fixed, valid bodies)."""
         if isinstance(request, CapabilitiesQuery):
-            return success_response(
-                request, channel_groups_supported=False, channel_groups_max_per_agent=0,
-                channel_groups_media_types=(), single_channels_supported=True, single_channels_media_types=("voice",),
-            )
+            return success_response(request, **DEFAULT_CAPABILITIES)
         if isinstance(request, AgentInfoQuery):
             return success_response(request, switch_agent_id=request.agent_id, full_name="Agent")
         return success_response(request)

@@ -36,6 +36,7 @@ from ccproto.processor import (
     failure_response,
 )
 from ccproto.testing.harness import ConformanceMachine
+from ccproto.testing.peers.processor import DEFAULT_CAPABILITIES
 from ccproto.testing.strategies import text
 
 __all__ = ["ProcessorClientConformance", "ProcessorServerConformance"]
@@ -184,7 +185,7 @@ class ProcessorClientConformance(_ProcessorMachine):
                 return PrepareSessionConfirm(message="Destroy the existing session?", original=request)
             return PrepareSessionSuccess(resource=SessionResource(id="session-1", data=request.data))
         if isinstance(request, GetCapabilitiesRequest):
-            return GetCapabilitiesSuccess(capabilities={"teamStatus": True})
+            return GetCapabilitiesSuccess(capabilities=DEFAULT_CAPABILITIES)
         if isinstance(request, CallJourneyRequest):
             return CallJourneySuccess(call_journey=())
         if isinstance(request, TeamStatusBeginRequest):
