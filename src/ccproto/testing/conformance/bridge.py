@@ -191,6 +191,16 @@ class BridgeServerConformance(_BridgeMachine):
             self.status = data.draw(st.sampled_from(allowed), label="status")
         self.transmit(ServerStatusChanged(status=self.status), data)
 
+    @precondition(lambda self: self.open and not self.status_reported and bool(self.stimuli))
+    @rule(data=st.data())
+    def stimulate_before_status(self, data: st.DataObject) -> None:
+        """Before the first status report, ask the bridge to act (it must not create a session yet).
+
+        The general ``stimulate`` rule competes with ``change_status`` here; this second way in makes the
+        short window before the report (where a bridge may only query) likely enough for the random search.
+        """
+        self.stimulate(data)
+
     @precondition(lambda self: self.open and self.can_reconnect)
     @rule(data=st.data())
     def reconnect(self, data: st.DataObject) -> None:
