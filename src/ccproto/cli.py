@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 import sys
@@ -70,7 +71,62 @@ def _parser() -> argparse.ArgumentParser:
         help="import MODULE first; it registers vendor commands and events (e.g. into "
         "ccproto.processor.REGISTRY) so they are checked, not just warned about (repeatable)",
     )
+    _serve_parser(commands)
+    _conformance_parser(commands)
     return parser
+
+
+PROTOCOL_NAMES = ("bridge", "processor", "cceb")
+
+
+def _serve_parser(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run a reference peer (the server role) on a real socket",
+        description="Run the protocol's reference peer in the server role (the Processor Bridge, the Interaction "
+        "Processor, the CCEB) on a real socket, one peer per connection: TCP with length-prefixed frames for the "
+        "bridge, WebSockets for the others. Each message is printed as it crosses, with the findings of "
+        "`ccproto validate`; Ctrl-C stops it and prints the summary. Exit status: 0 no errors seen, 1 errors, "
+        "2 usage error.",
+    )
+    serve.add_argument("protocol", choices=PROTOCOL_NAMES)
+    serve.add_argument("--listen", required=True, metavar="HOST:PORT",
+                       help="where to listen (port 0: any free port; the first line printed says which)")
+    serve.add_argument("--record", metavar="FILE",
+                       help="also write a JSON Lines capture that `ccproto validate` accepts (secrets replaced)")
+    serve.add_argument("--stimulate", action="append", default=[], metavar="NAME",
+                       help="give each connection's peer this stimulus once the connection is quiet, in the order "
+                       "given (repeatable; the names are the peer's STIMULI, e.g. create-session)")
+    serve.add_argument("--peer", metavar="MODULE:CLASS",
+                       help="serve this ReferencePeer subclass instead of the reference peer (e.g. one with a bug)")
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve TLS (wss:// or TLS over TCP) with this certificate")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (default: in --tls-cert)")
+
+
+def _conformance_parser(commands: Any) -> None:
+    conformance = commands.add_parser(
+        "conformance",
+        help="run the conformance harness against a live implementation",
+        description="Play the other role against the implementation listening at TARGET (tcp:// or tls:// for "
+        "the bridge, ws:// or wss:// for the others) and check every reply; on a violation, print the shrunk "
+        "conversation as a capture that `ccproto validate` reproduces. Needs ccproto[testing] (and "
+        "ccproto[websockets] for WebSocket targets). Exit status: 0 passed, 1 violation found, 2 usage error or "
+        "target unreachable.",
+    )
+    conformance.add_argument("target", metavar="TARGET", help="tcp://HOST:PORT, tls://, ws://HOST:PORT/PATH or wss://")
+    conformance.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
+    conformance.add_argument("--role", required=True, choices=("server",),
+                             help="the role of the implementation at TARGET (a live client is tested through an "
+                             "adapter of your own: docs/transports.md)")
+    conformance.add_argument("--max-examples", type=_positive_int, default=20, metavar="N",
+                             help="conversations to try (default 20: each is a real conversation)")
+    conformance.add_argument("--no-shrink", action="store_true",
+                             help="report the first failing conversation as found (shrinking replays one real "
+                             "conversation per attempt, which can take minutes)")
+    conformance.add_argument("--wait", type=float, default=0.25, metavar="SECONDS",
+                             help="how long to wait for the first answer after each message (default 0.25)")
+    conformance.add_argument("--cafile", metavar="FILE", help="trust this CA for tls:// and wss:// targets")
+    conformance.add_argument("--capture", metavar="FILE", help="on a violation, also write the capture to FILE")
 
 
 class _Usage(Exception):
@@ -245,12 +301,148 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report.failed else EXIT_OK
 
 
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise _Usage(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _peer_class(spec: str | None, protocol: str) -> type[Any]:
+    from ccproto.testing.peers import ReferencePeer, reference_peer
+
+    if spec is None:
+        return type(reference_peer(protocol, "server"))
+    module, _, name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise _Usage(f"cannot load --peer {spec}: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, ReferencePeer)) or cls.protocol != protocol:
+        raise _Usage(f"--peer {spec} is not a {protocol} ReferencePeer")
+    return cls
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+    import ssl
+
+    from ccproto.capture.live import LiveCapture
+    from ccproto.testing.live import serve_peer
+
+    host, port = _address(args.listen)
+    cls = _peer_class(args.peer, args.protocol)
+    unknown = sorted(set(args.stimulate) - set(cls.STIMULI))
+    if unknown:
+        raise _Usage(f"unknown stimulus {', '.join(unknown)}; {cls.__name__} knows {', '.join(cls.STIMULI)}")
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.protocol == "cceb":
+        from ccproto.cceb import SessionStore
+
+        store = SessionStore()  # long-lived sessions outlive connections: one store for every peer
+
+        def make_peer() -> Any:
+            return cls(store=store)
+    else:
+        make_peer = cls
+    try:
+        record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
+    except OSError as exc:
+        raise _Usage(f"cannot write {args.record}: {exc.strerror}") from None
+    live = LiveCapture(write=lambda line: print(line, flush=True), record=record, name="serve")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        server = await serve_peer(args.protocol, make_peer, host, port, ssl=context, live=live,
+                                  stimuli=args.stimulate)
+        bound = [sock.getsockname() for sock in getattr(server, "sockets", ())]
+        scheme = {"bridge": "tls" if context else "tcp"}.get(args.protocol, "wss" if context else "ws")
+        print(f"listening on {scheme}://{bound[0][0]}:{bound[0][1]} ({cls.__name__})", flush=True)
+        await stop.wait()
+        server.close()
+        await server.wait_closed()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        raise _Usage(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
+    finally:
+        if record is not None:
+            record.close()
+    print(live.summary(), flush=True)
+    return EXIT_FINDINGS if live.report.failed else EXIT_OK
+
+
+def _live_settings(args: argparse.Namespace) -> Any:
+    from hypothesis import Phase, settings
+
+    phases = [Phase.explicit, Phase.generate] if args.no_shrink else [Phase.explicit, Phase.generate, Phase.shrink]
+    return settings(max_examples=args.max_examples, database=None, deadline=None, phases=phases)
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    import ssl
+
+    try:
+        from ccproto.testing.conformance import run_conformance
+        from ccproto.testing.harness import ConformanceFailure
+        from ccproto.testing.live import LiveAdapter
+    except ImportError as exc:
+        raise _Usage(f"needs the testing extra (pip install 'ccproto[testing]'): {exc}") from None
+    from ccproto.transports import parse_target
+
+    try:
+        scheme, _, _ = parse_target(args.target)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    expected = ("tcp", "tls") if args.protocol == "bridge" else ("ws", "wss")
+    if scheme not in expected:
+        raise _Usage(f"a {args.protocol} target is {' or '.join(s + '://' for s in expected)}, got {args.target!r}")
+    context = ssl.create_default_context(cafile=args.cafile) if scheme in ("tls", "wss") else None
+    make_adapter = LiveAdapter.factory(args.target, ssl=context, wait=args.wait)
+    probe = make_adapter()
+    try:
+        probe.connect()  # unreachable: a usage error, not a violation
+    except OSError as exc:
+        raise _Usage(f"cannot reach {args.target}: {exc.strerror or exc}") from None
+    probe.close()
+    try:
+        try:
+            run_conformance(args.protocol, args.role, make_adapter,
+                            settings=_live_settings(args))
+        except BaseExceptionGroup as group:  # several distinct failures: report the first
+            found = group.subgroup(ConformanceFailure)
+            if found is None:
+                raise
+            raise found.exceptions[0] from None
+    except ConformanceFailure as failure:
+        print(failure, flush=True)
+        if args.capture:
+            with open(args.capture, "w", encoding="utf-8") as out:
+                out.write(failure.capture)
+        return EXIT_FINDINGS
+    print(f"PASSED: the {args.protocol} {args.role} at {args.target} kept the protocol over "
+          f"{args.max_examples} examples", flush=True)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "conformance":
+            return _conformance(args)
     except _Usage as exc:
         print(f"ccproto {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -121,6 +121,10 @@ class ControlChannel(ConnectionBase):
         """Outstanding queries and requests, oldest first."""
         return tuple(self._pending.values())
 
+    def outstanding(self) -> tuple[PendingRequest, ...]:
+        """Outstanding queries and requests, oldest first (the same as :meth:`pending_requests`)."""
+        return self.pending_requests()
+
     def get_timer(self) -> float | None:
         """The earliest deadline of an outstanding request (``None`` if there is none)."""
         deadlines = [p.deadline for p in self._pending.values() if p.deadline is not None]

@@ -11,7 +11,7 @@ from itertools import groupby
 from ccproto.capture.coverage import Coverage
 from ccproto.capture.findings import Finding, Report, Severity
 
-__all__ = ["FORMATS", "render", "render_json", "render_junit", "render_text"]
+__all__ = ["FORMATS", "finding_lines", "render", "render_json", "render_junit", "render_text", "summary_line"]
 
 
 def _plural(count: int, word: str) -> str:
@@ -42,20 +42,31 @@ def render_text(report: Report, *, max_findings: int | None = None) -> str:
             label = f"connection {conn!r}" if conn is not None else "(no connection)"
             lines.append(f"  {label}" + (f" ({protocol})" if protocol else ""))
             for finding in in_conn:
-                at = f" ({finding.location})" if finding.location else ""
-                lines.append(f"    record {finding.record}{at}: {finding.severity.value} {_describe(finding)}")
-                if finding.excerpt:
-                    lines.append(f"      > {finding.excerpt}")
+                lines.extend(finding_lines(finding))
     if len(shown) < len(report.findings):
         lines.append(f"(showing the first {len(shown)} of {len(report.findings)} findings: --max-findings)")
     if report.coverage is not None:
         lines.extend(_coverage_lines(report.coverage))
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def finding_lines(finding: Finding) -> list[str]:
+    """The text report's lines for one finding (indented as under its connection)."""
+    at = f" ({finding.location})" if finding.location else ""
+    lines = [f"    record {finding.record}{at}: {finding.severity.value} {_describe(finding)}"]
+    if finding.excerpt:
+        lines.append(f"      > {finding.excerpt}")
+    return lines
+
+
+def summary_line(report: Report) -> str:
+    """The text report's last line: ``OK`` or ``FAILED`` and the counts."""
     status = "FAILED" if report.errors else "OK"
-    lines.append(
+    return (
         f"{status}: {_plural(report.records, 'record')}, {_plural(report.errors, 'error')}, "
         f"{_plural(report.warnings, 'warning')}"
     )
-    return "\n".join(lines) + "\n"
 
 
 def _coverage_lines(coverage: Coverage) -> list[str]:

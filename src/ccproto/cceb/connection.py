@@ -178,6 +178,10 @@ class CcebConnection(ConnectionBase):
         """Actions the CCEB has not acked yet."""
         return tuple(self._in_flight[Role.CLIENT].values())
 
+    def outstanding(self) -> tuple[InFlight, ...]:
+        """Everything in flight, oldest first (the same as :meth:`in_flight`)."""
+        return self.in_flight()
+
     def get_timer(self) -> float | None:
         """The earliest deadline of anything in flight (``None`` if there is none)."""
         deadlines = [item.deadline for item in self.in_flight() if item.deadline is not None]
@@ -235,6 +239,10 @@ class CcebConnection(ConnectionBase):
             raise self._fail(exc, self.our_role) from None
         self.observe(message, self.our_role, now=now)
         return text
+
+    def send_text(self, message: CcebMessage, *, now: float | None = None) -> str:
+        """The same as :meth:`send` (a CCEB message is one text frame)."""
+        return self.send(message, now=now)
 
     def receive_close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> ConnectionClosed:
         """The peer closed the WebSocket; returns the event (``authentication_failed`` when the CCEB refused)."""

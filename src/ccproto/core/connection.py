@@ -43,6 +43,32 @@ class ConnectionBase:
     def _enter_error_state(self) -> None:
         raise NotImplementedError
 
+    # -- what a transport needs (``ccproto.transports.MessageStream``), the same for every protocol -----
+
+    def send_text(self, message: Any, *, now: float | None = None) -> str:
+        """Check a message we are about to send and return its JSON text (one transport message)."""
+        raise NotImplementedError
+
+    def outstanding(self) -> tuple[Any, ...]:
+        """Everything still waiting for an answer, oldest first (what a lost connection leaves unanswered)."""
+        raise NotImplementedError
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline of anything outstanding (``None`` if there is none)."""
+        raise NotImplementedError
+
+    def handle_timer(self, now: float) -> tuple[Any, ...]:
+        """Expire (and return) everything outstanding whose deadline is at or before ``now``."""
+        raise NotImplementedError
+
+    def receive_close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> Any:
+        """The peer closed the transport.  Protocols without a closing rule (bridge, processor) note nothing."""
+        return None
+
+    def close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> Any:
+        """We close the transport.  Protocols without a closing rule (bridge, processor) note nothing."""
+        return None
+
     def _blame(self, kind: Any, sender: Role, detail: str, **kwargs: Any) -> ProtocolError:
         """An error of ``kind`` (a class with ``.Local``/``.Remote``) blaming ``sender``."""
         side = kind.Local if sender is self.our_role else kind.Remote

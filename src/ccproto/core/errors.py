@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 from ccproto.core.roles import Role
 
 __all__ = [
+    "ConnectionLostError",
     "DecodeError",
     "DuplicateCorrelationIdError",
     "InvalidTransitionError",
@@ -174,6 +175,23 @@ class InvalidTransitionError(ProtocolError):
     code = "invalid-transition"
     Local: ClassVar[type[InvalidTransitionError]]
     Remote: ClassVar[type[InvalidTransitionError]]
+
+
+class ConnectionLostError(ProtocolError):
+    """The transport closed while messages were still waiting for their answers.
+
+    Raised by the transports (:mod:`ccproto.transports`), never by a sans-I/O
+    connection object.  ``outstanding`` holds what was waiting (the connection
+    object's ``outstanding()`` at the moment of the loss), so the caller can
+    resend or report it; the connection object itself stays inspectable.
+    """
+
+    code = "connection-lost"
+
+    def __init__(self, detail: str, *, outstanding: tuple[Any, ...] = (), **context: Any) -> None:
+        super().__init__(detail, **context)
+        #: What was still waiting for an answer (pending requests, acks, a hello), oldest first.
+        self.outstanding = outstanding
 
 
 class ProtocolWarning:

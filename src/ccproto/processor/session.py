@@ -160,6 +160,10 @@ class ProcessorSession(ConnectionBase):
         """The tag given with the success that last ended ``agent_id``'s report (``None`` if unknown)."""
         return self._ended.get(agent_id)
 
+    def outstanding(self) -> tuple[PendingCommand, ...]:
+        """Requests not answered yet, oldest first (the same as :meth:`pending_requests`)."""
+        return self.pending_requests()
+
     def get_timer(self) -> float | None:
         """The earliest deadline of an outstanding request (``None`` if there is none)."""
         deadlines = [p.deadline for q in self._queues.values() for p in q if p.deadline is not None]
@@ -217,6 +221,10 @@ class ProcessorSession(ConnectionBase):
             raise self._fail(exc, self.our_role) from None
         self.observe(message, self.our_role, now=now, value=value)  # the encoding is done once
         return text
+
+    def send_text(self, message: ProcessorMessage, *, now: float | None = None) -> str:
+        """The same as :meth:`send` (a processor message is one JSON text)."""
+        return self.send(message, now=now)
 
     # -- the rules -------------------------------------------------------------------------
 

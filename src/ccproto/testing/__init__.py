@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
         "ccproto.testing.harness",
     ),
     **dict.fromkeys(("machine_for", "run_conformance"), "ccproto.testing.conformance"),
+    **dict.fromkeys(("LiveAdapter", "serve_peer"), "ccproto.testing.live"),
 }
 
 __all__ = sorted(_EXPORTS)

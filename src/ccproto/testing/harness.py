@@ -16,18 +16,16 @@ that depend on time (long-lived CCEB sessions).
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
+from ccproto.capture.recording import Recording
 from ccproto.core.errors import ProtocolError
-from ccproto.core.jsonio import JsonValue
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import Model
-from ccproto.core.redact import is_secret_key, redact_text
 from ccproto.core.roles import Role
 from ccproto.testing.peers.base import ReferencePeer
 from ccproto.testing.strategies import from_model, simplest
@@ -211,14 +209,14 @@ class Capture:
     Each distinct secret value (a member whose name is a secret's, e.g. ``password``,
     ``token``, ``session_key``) is replaced by ``secret-1``, ``secret-2``, ...
     consistently, so equal secrets stay equal and the capture validates exactly
-    as the real conversation did.
+    as the real conversation did (:class:`ccproto.capture.recording.Recording`).
     """
 
     def __init__(self, protocol: str, *, name: str = "conformance") -> None:
         self.protocol = protocol
         self.name = name
-        self.records: list[dict[str, JsonValue]] = []
-        self._placeholders: dict[tuple[type, Any], Any] = {}
+        self._recording = Recording()
+        self.records = self._recording.records
 
     def conn(self, index: int) -> str:
         """The ``conn`` of the ``index``-th connection."""
@@ -226,45 +224,15 @@ class Capture:
 
     def message(self, *, conn: str, sender: Role, now: float, text: str) -> None:
         """Record one message as it crossed (text that is not a JSON object is kept as ``raw``)."""
-        record: dict[str, JsonValue] = {"ts": now, "conn": conn, "from": sender.value, "protocol": self.protocol}
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
-            value = None
-        if isinstance(value, dict):
-            record["message"] = self._hide(value)
-        else:
-            record["raw"] = redact_text(text)
-        self.records.append(record)
+        self._recording.message(conn=conn, sender=sender, protocol=self.protocol, now=now, text=text)
 
     def close(self, *, conn: str, sender: Role, now: float, code: int | None = None, reason: str = "") -> None:
         """Record that ``sender`` closed the connection."""
-        close: dict[str, JsonValue] = {"reason": reason} if code is None else {"code": code, "reason": reason}
-        self.records.append(
-            {"ts": now, "conn": conn, "from": sender.value, "protocol": self.protocol, "close": close}
-        )
+        self._recording.close(conn=conn, sender=sender, protocol=self.protocol, now=now, code=code, reason=reason)
 
     def jsonl(self) -> str:
         """The capture as JSON Lines (one record a line, ending with a newline)."""
-        return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in self.records)
-
-    def _hide(self, value: Any, secret: bool = False) -> Any:
-        if isinstance(value, dict):
-            return {k: self._hide(v, secret or is_secret_key(k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._hide(v, secret) for v in value]
-        if secret and isinstance(value, str):
-            return self._placeholder(value, lambda n: f"secret-{n}")
-        if secret and isinstance(value, (int, float)) and not isinstance(value, bool):
-            # A placeholder of the same JSON type, so the replay breaks (or keeps) the schema the same way.
-            return self._placeholder(value, int if isinstance(value, int) else float)
-        return value
-
-    def _placeholder(self, value: Any, make: Callable[[int], Any]) -> Any:
-        key = (type(value), value)
-        if key not in self._placeholders:
-            self._placeholders[key] = make(len(self._placeholders) + 1)
-        return self._placeholders[key]
+        return self._recording.jsonl()
 
 
 class ConformanceFailure(AssertionError):
@@ -293,7 +261,7 @@ class ConformanceFailure(AssertionError):
 
 
 def _lines(text: str) -> str:
-    count = len(text.splitlines())
+    count = text.count("\n")  # not splitlines(): it also splits at U+0085 or U+2028 inside a JSON string
     return f"{count} line" if count == 1 else f"{count} lines"
 
 

@@ -1,0 +1,92 @@
+"""Checking traffic as it happens: each message is printed, checked with ``ccproto validate``'s rules and
+optionally recorded, one record at a time (``ccproto serve``).
+
+The lines are those of ``ccproto validate``'s text report: a line per record
+(a redacted excerpt), the record's findings under it, and the same summary
+line at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import IO
+
+from ccproto.capture.checker import excerpt
+from ccproto.capture.findings import Finding, Report
+from ccproto.capture.output import finding_lines, summary_line
+from ccproto.capture.recording import Recording, record_line
+from ccproto.capture.records import _record
+from ccproto.capture.validator import CaptureValidator
+from ccproto.core.jsonio import JsonValue
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.roles import Role
+
+__all__ = ["LiveCapture"]
+
+
+class LiveCapture:
+    """Prints, checks and (with ``record``) writes each message of live connections as it crosses.
+
+    ``write`` receives each output line (without newline).  The recording's
+    secrets are placeholders (quirk V10); printed excerpts are redacted.
+    """
+
+    def __init__(
+        self, *, write: Callable[[str], None], record: IO[str] | None = None, name: str = "live",
+        strict: bool = False, limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.write = write
+        self.file = record
+        self.name = name
+        self.validator = CaptureValidator(strict=strict, limits=limits, all_connections=False)
+        self._recording = Recording(keep=False)
+        self._records = 0
+
+    @property
+    def report(self) -> Report:
+        """The validation report so far (findings, counts)."""
+        return self.validator.report
+
+    def message(self, *, conn: str, sender: Role, protocol: str, now: float, text: str) -> list[Finding]:
+        """One message crossed ``conn``; returns its findings (already printed)."""
+        return self._take(self._recording.message(conn=conn, sender=sender, protocol=protocol, now=now, text=text))
+
+    def close(
+        self, *, conn: str, sender: Role, protocol: str, now: float, code: int | None = None, reason: str = ""
+    ) -> list[Finding]:
+        """``sender`` closed ``conn``; returns the findings that closing gave (already printed)."""
+        record = self._recording.close(conn=conn, sender=sender, protocol=protocol, now=now, code=code, reason=reason)
+        return self._take(record)
+
+    def summary(self) -> str:
+        """``ccproto validate``'s summary line for everything seen so far."""
+        return summary_line(self.validator.report)
+
+    def _take(self, value: dict[str, JsonValue]) -> list[Finding]:
+        self._records += 1
+        if self.file is not None:
+            self.file.write(record_line(value))
+            self.file.flush()  # a recording must survive the server being killed
+        item = _record(self.name, self._records, value)
+        report = self.validator.report
+        before = len(report.findings)
+        self.validator.feed(item)
+        findings = report.findings[before:]
+        close = value.get("close")
+        shown = _closed(close) if isinstance(close, dict) else excerpt(value.get("message"), _raw(value))
+        conn, protocol, sender = value["conn"], value["protocol"], value["from"]
+        self.write(f"record {self._records} connection {conn!r} ({protocol}) {sender}: {shown}")
+        for finding in findings:
+            for line in finding_lines(finding):
+                self.write(line)
+        return list(findings)
+
+
+def _raw(value: dict[str, JsonValue]) -> str | None:
+    raw = value.get("raw")
+    return raw if isinstance(raw, str) else None
+
+
+def _closed(close: dict[str, JsonValue]) -> str:
+    code, reason = close.get("code"), close.get("reason")
+    return "closed" + (f" (code {code})" if code is not None else "") + (f": {reason}" if reason else "")

@@ -1,0 +1,139 @@
+"""The CCEB WebSocket API and the Interaction Processor over the ``websockets`` library (``ccproto[websockets]``).
+
+One protocol message is one WebSocket text message.  The close frame's code
+and reason reach the connection object (the CCEB's closing rules use them);
+the WebSocket handshake, pings and fragmentation are the library's.
+"""
+
+from __future__ import annotations
+
+import ssl as _ssl
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from ccproto.cceb import CcebConnection
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.roles import Role
+from ccproto.processor import ProcessorSession
+from ccproto.transports.base import Clock, Machine, MessageStream
+
+__all__ = [
+    "WebSocketLink", "connect_cceb", "connect_processor", "open_websocket", "serve_cceb", "serve_processor",
+    "serve_websocket",
+]
+
+M = TypeVar("M", bound=Machine)
+#: The WebSocket close code of a connection that dropped without a close frame.
+ABNORMAL_CLOSURE = 1006
+
+
+class WebSocketLink:
+    """A :class:`~ccproto.transports.base.TextLink` over a ``websockets`` connection (client or server side)."""
+
+    def __init__(self, websocket: ClientConnection | ServerConnection) -> None:
+        self.websocket = websocket
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    async def send_text(self, text: str) -> None:
+        """Send one text message."""
+        try:
+            await self.websocket.send(text)
+        except ConnectionClosed as exc:
+            raise ConnectionResetError(f"the WebSocket is closed ({exc})") from None
+
+    async def receive(self) -> str | bytes | None:
+        """The next message, or ``None`` once closed (``close_code``/``close_reason`` then say how)."""
+        try:
+            return await self.websocket.recv()
+        except ConnectionClosed as exc:
+            received = exc.rcvd
+            self.close_code = received.code if received is not None else ABNORMAL_CLOSURE
+            self.close_reason = received.reason if received is not None else ""
+            return None
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame and wait for the closing handshake (idempotent)."""
+        await self.websocket.close(code, reason)
+
+
+def _max_size(limits: Limits) -> int:
+    # The library refuses bigger messages itself; the connection object checks the exact limit again.
+    return limits.max_message_bytes + 1
+
+
+async def open_websocket(uri: str, *, ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS,
+                         **options: Any) -> WebSocketLink:
+    """Connect to ``uri`` (``ws://`` or ``wss://``) and return the raw link (texts in and out, unchecked)."""
+    if ssl is not None:
+        options["ssl"] = ssl
+    websocket = await connect(uri, max_size=_max_size(limits), **options)
+    return WebSocketLink(websocket)
+
+
+async def serve_websocket(
+    handler: Callable[[WebSocketLink], Awaitable[None]], host: str, port: int, *,
+    ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS, **options: Any,
+) -> Server:
+    """Listen; each accepted WebSocket runs ``handler(link)`` and is closed when it returns."""
+
+    async def accepted(websocket: ServerConnection) -> None:
+        await handler(WebSocketLink(websocket))
+
+    return await serve(accepted, host, port, ssl=ssl, max_size=_max_size(limits), **options)
+
+
+async def _connect(uri: str, machine: M, ssl: _ssl.SSLContext | None, clock: Clock, options: Any) -> MessageStream[M]:
+    limits = getattr(machine, "limits", DEFAULT_LIMITS)
+    return MessageStream(machine, await open_websocket(uri, ssl=ssl, limits=limits, **options), clock=clock)
+
+
+async def connect_cceb(
+    uri: str, *, connection: CcebConnection | None = None, ssl: _ssl.SSLContext | None = None,
+    clock: Clock = time.time, **options: Any,
+) -> MessageStream[CcebConnection]:
+    """Connect to a CCEB; the stream's machine is ``connection`` (default: a new client ``CcebConnection``)."""
+    return await _connect(uri, CcebConnection(Role.CLIENT) if connection is None else connection, ssl, clock, options)
+
+
+async def connect_processor(
+    uri: str, *, session: ProcessorSession | None = None, ssl: _ssl.SSLContext | None = None,
+    clock: Clock = time.time, **options: Any,
+) -> MessageStream[ProcessorSession]:
+    """Connect to an Interaction Processor; the machine is ``session`` (default: a new client session)."""
+    return await _connect(uri, ProcessorSession(Role.CLIENT) if session is None else session, ssl, clock, options)
+
+
+async def _serve(
+    handler: Callable[[MessageStream[M]], Awaitable[None]], host: str, port: int, make: Callable[[], M],
+    ssl: _ssl.SSLContext | None, limits: Limits, clock: Clock, options: Any,
+) -> Server:
+    async def accepted(link: WebSocketLink) -> None:
+        await handler(MessageStream(make(), link, clock=clock))
+
+    return await serve_websocket(accepted, host, port, ssl=ssl, limits=limits, **options)
+
+
+async def serve_cceb(
+    handler: Callable[[MessageStream[CcebConnection]], Awaitable[None]], host: str, port: int, *,
+    ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS, clock: Clock = time.time,
+    **options: Any,
+) -> Server:
+    """Listen as a CCEB; each WebSocket runs ``handler(stream)`` with a new server ``CcebConnection``."""
+    return await _serve(handler, host, port, lambda: CcebConnection(Role.SERVER, limits=limits), ssl, limits, clock,
+                        options)
+
+
+async def serve_processor(
+    handler: Callable[[MessageStream[ProcessorSession]], Awaitable[None]], host: str, port: int, *,
+    ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS, clock: Clock = time.time,
+    **options: Any,
+) -> Server:
+    """Listen as an Interaction Processor; each WebSocket runs ``handler(stream)`` with a new server session."""
+    return await _serve(handler, host, port, lambda: ProcessorSession(Role.SERVER, limits=limits), ssl, limits, clock,
+                        options)
