@@ -123,7 +123,9 @@ def test_docs_generated_sections_are_current(doc: str) -> None:
     assert regenerated == text, f"{doc} is stale: run `python3 tasks.py docs`"
 
 
-@pytest.mark.parametrize("doc", ["docs/processor.md", "docs/cceb.md", "docs/validate.md", "docs/testing.md"])
+@pytest.mark.parametrize(
+    "doc", ["docs/processor.md", "docs/cceb.md", "docs/validate.md", "docs/testing.md", "docs/transports.md"]
+)
 def test_docs_python_examples_run(doc: str) -> None:
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL)
     assert blocks
@@ -163,5 +165,6 @@ def test_every_quirk_constant_is_documented() -> None:
                  "UNKNOWN_NOTIFICATION", "is_resumable", "CcebConnectionChecker", "read_bridge_streams",
                  "connection_name", "BINARY_FRAME", "looks_like_har", "CaptureValidator", "SUSPECT_NAME_PARTS",
                  "MAX_TRACKED_SESSIONS", "validate_message", "ANSWER_TIMEOUT", "demand_answers", "invalid_request",
-                 "harness_settings", "RECONNECT_WAITS", "Capture"):
+                 "harness_settings", "RECONNECT_WAITS", "Capture", "open_bridge", "_peer_closed", "serve_peer",
+                 "LiveCapture", "Recording", "LiveAdapter", "_live_settings", "_conformance_parser"):
         assert name in quirks

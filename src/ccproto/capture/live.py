@@ -28,7 +28,7 @@ class LiveCapture:
     """Prints, checks and (with ``record``) writes each message of live connections as it crosses.
 
     ``write`` receives each output line (without newline).  The recording's
-    secrets are placeholders (quirk V10); printed excerpts are redacted.
+    secrets are placeholders (quirk R5); printed excerpts are redacted.
     """
 
     def __init__(

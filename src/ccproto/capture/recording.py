@@ -3,7 +3,7 @@
 Each distinct secret value (a member whose name is a secret's, e.g.
 ``password``, ``token``, ``session_key``) is replaced by ``secret-1``,
 ``secret-2``, ... consistently, so equal secrets stay equal and the recording
-validates exactly as the real conversation did (quirk V10).  Numbers keep
+validates exactly as the real conversation did (quirks T4 and R5).  Numbers keep
 their JSON type, so a replay breaks (or keeps) the schema the same way.
 """
 
