@@ -1,0 +1,84 @@
+"""Live checking (``ccproto serve``'s output) and recording: validate's lines, secrets kept out, replayable files."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from ccproto.capture.live import LiveCapture
+from ccproto.capture.recording import Recording
+from ccproto.capture.validator import validate_capture
+from ccproto.core.roles import Role
+
+TOKEN = "tok-Very-Secret-123"
+HELLO = json.dumps({"type": "hello", "uuid": "5f5f0966-65a2-4e95-9973-dff9ea242e19",
+                    "data": {"token": TOKEN, "tenant": "acme", "long_lived": True}})
+REPLY = json.dumps({"type": "hello_reply", "uuid": "5f5f0966-65a2-4e95-9973-dff9ea242e19",
+                    "data": {"session_key": "key-Very-Secret-456", "resumed": False}})
+STRAY_ACK = json.dumps({"type": "ack", "uuid": "c5961fca-52e3-469d-a260-64cb60662680"})
+
+
+def live_run(*texts: tuple[Role, str]) -> tuple[list[str], LiveCapture, str]:
+    lines: list[str] = []
+    file = io.StringIO()
+    live = LiveCapture(write=lines.append, record=file, name="serve")
+    for number, (sender, text) in enumerate(texts):
+        live.message(conn="serve-1", sender=sender, protocol="cceb", now=1_800_000_000.0 + number, text=text)
+    return lines, live, file.getvalue()
+
+
+def test_each_record_is_printed_with_a_redacted_excerpt() -> None:
+    lines, live, _ = live_run((Role.CLIENT, HELLO), (Role.SERVER, REPLY))
+    assert lines[0].startswith("record 1 connection 'serve-1' (cceb) client: {")
+    assert lines[1].startswith("record 2 connection 'serve-1' (cceb) server: {")
+    assert len(lines) == 2
+    assert live.summary() == "OK: 2 records, 0 errors, 0 warnings"
+    assert not any(secret in "\n".join(lines) for secret in (TOKEN, "key-Very-Secret-456"))
+
+
+def test_findings_follow_their_record_in_validates_format() -> None:
+    lines, live, _ = live_run((Role.CLIENT, HELLO), (Role.SERVER, REPLY), (Role.SERVER, STRAY_ACK))
+    finding = lines[3]
+    assert finding.startswith("    record 3: error [")
+    assert "unknown-uuid" in finding
+    assert lines[4].startswith("      > ")
+    assert live.report.failed
+    assert live.summary() == "FAILED: 3 records, 1 error, 0 warnings"
+
+
+def test_the_recording_validates_as_the_live_check_did_and_holds_no_secret() -> None:
+    _, live, recorded = live_run((Role.CLIENT, HELLO), (Role.SERVER, REPLY), (Role.SERVER, STRAY_ACK))
+    assert TOKEN not in recorded and "key-Very-Secret-456" not in recorded
+    report = validate_capture(io.StringIO(recorded), file="recorded")
+    assert [f.code for f in report.findings] == [f.code for f in live.report.findings]
+
+
+def test_closes_print_and_finish_the_connection() -> None:
+    lines: list[str] = []
+    live = LiveCapture(write=lines.append)
+    live.message(conn="c", sender=Role.CLIENT, protocol="cceb", now=1.0, text=HELLO)
+    live.close(conn="c", sender=Role.CLIENT, protocol="cceb", now=2.0, code=1000)
+    live.close(conn="c", sender=Role.SERVER, protocol="cceb", now=2.0, code=1000, reason="bye")
+    assert lines[1].endswith("client: closed (code 1000)")
+    assert lines[2].endswith("server: closed (code 1000): bye")
+    # Both sides closed: the validator ran its end-of-connection checks (the hello was never answered).
+    assert [f.code for f in live.report.findings] == ["unanswered-request"], live.report.findings
+
+
+def test_recording_placeholders_are_stable_and_keep_json_types() -> None:
+    recording = Recording()
+    for text in (HELLO, HELLO, json.dumps({"command": "x", "data": {"password": 1234}})):
+        recording.message(conn="c", sender=Role.CLIENT, protocol="cceb", now=0.0, text=text)
+    first, second, third = recording.records
+    assert first["message"] == second["message"]
+    assert first["message"]["data"]["token"] == "secret-1"  # type: ignore[index, call-overload]
+    assert third["message"]["data"]["password"] == 2  # type: ignore[index, call-overload]
+    assert recording.jsonl().count("\n") == 3
+
+
+def test_a_recording_that_keeps_nothing_still_returns_each_record() -> None:
+    recording = Recording(keep=False)
+    record = recording.message(conn="c", sender=Role.CLIENT, protocol="cceb", now=0.0, text='{"token": "x"')
+    assert recording.records == []
+    assert "message" not in record
+    assert record["raw"] == '{"token": "***"'  # not JSON: kept as raw text, still redacted
