@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
 import os
@@ -82,16 +83,23 @@ PROTOCOL_NAMES = ("bridge", "processor", "cceb")
 def _serve_parser(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
-        help="run a reference peer (the server role) on a real socket",
-        description="Run the protocol's reference peer in the server role (the Processor Bridge, the Interaction "
-        "Processor, the CCEB) on a real socket, one peer per connection: TCP with length-prefixed frames for the "
-        "bridge, WebSockets for the others. Each message is printed as it crosses, with the findings of "
+        help="run a reference peer on a real socket",
+        description="Run the protocol's reference peer (by default the server role: the Processor Bridge, the "
+        "Interaction Processor, the CCEB) on a real socket, one peer per connection: TCP with length-prefixed "
+        "frames for the bridge, WebSockets for the others. Each message is printed as it crosses, with the findings of "
         "`ccproto validate`; Ctrl-C stops it and prints the summary. Exit status: 0 no errors seen, 1 errors, "
         "2 usage error.",
     )
     serve.add_argument("protocol", choices=PROTOCOL_NAMES)
-    serve.add_argument("--listen", required=True, metavar="HOST:PORT",
+    where = serve.add_mutually_exclusive_group(required=True)
+    where.add_argument("--listen", metavar="HOST:PORT",
                        help="where to listen (port 0: any free port; the first line printed says which)")
+    where.add_argument("--connect", metavar="TARGET",
+                       help="connect to TARGET instead (tcp://, tls://, ws://, wss://), and again whenever the "
+                       "connection ends (one peer throughout: a CCEB client resumes its session)")
+    serve.add_argument("--role", choices=("server", "client"), default="server",
+                       help="the role the peer plays (default server; the client role is for testing a server, "
+                       "or with `ccproto conformance --listen`)")
     serve.add_argument("--record", metavar="FILE",
                        help="also write a JSON Lines capture that `ccproto validate` accepts (secrets replaced)")
     serve.add_argument("--stimulate", action="append", default=[], metavar="NAME",
@@ -101,23 +109,31 @@ def _serve_parser(commands: Any) -> None:
                        help="serve this ReferencePeer subclass instead of the reference peer (e.g. one with a bug)")
     serve.add_argument("--tls-cert", metavar="FILE", help="serve TLS (wss:// or TLS over TCP) with this certificate")
     serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (default: in --tls-cert)")
+    serve.add_argument("--cafile", metavar="FILE", help="with --connect to tls:// or wss://: trust this CA")
 
 
 def _conformance_parser(commands: Any) -> None:
     conformance = commands.add_parser(
         "conformance",
         help="run the conformance harness against a live implementation",
-        description="Play the other role against the implementation listening at TARGET (tcp:// or tls:// for "
-        "the bridge, ws:// or wss:// for the others) and check every reply; on a violation, print the shrunk "
+        description="Play the other role against the implementation at TARGET (tcp:// or tls:// for "
+        "the bridge, ws:// or wss:// for the others; with --listen, the implementation connects to TARGET) and "
+        "check every reply; on a violation, print the shrunk "
         "conversation as a capture that `ccproto validate` reproduces. Needs ccproto[testing] (and "
         "ccproto[websockets] for WebSocket targets). Exit status: 0 passed, 1 violation found, 2 usage error or "
         "target unreachable.",
     )
     conformance.add_argument("target", metavar="TARGET", help="tcp://HOST:PORT, tls://, ws://HOST:PORT/PATH or wss://")
     conformance.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
-    conformance.add_argument("--role", required=True, choices=("server",),
-                             help="the role of the implementation at TARGET (a live client is tested through an "
-                             "adapter of your own: docs/transports.md)")
+    conformance.add_argument("--role", required=True, choices=("server", "client"),
+                             help="the role of the implementation under test")
+    conformance.add_argument("--listen", action="store_true",
+                             help="listen at TARGET and wait for the implementation to connect, once per example "
+                             "(a client that reconnects whenever its connection ends); --tls-cert for tls/wss")
+    conformance.add_argument("--accept-timeout", type=float, default=10.0, metavar="SECONDS",
+                             help="with --listen: how long to wait for each connection (default 10)")
+    conformance.add_argument("--tls-cert", metavar="FILE", help="with --listen: the certificate to serve TLS with")
+    conformance.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (default: in --tls-cert)")
     conformance.add_argument("--max-examples", type=_positive_int, default=20, metavar="N",
                              help="conversations to try (default 20: each is a real conversation)")
     conformance.add_argument("--no-shrink", action="store_true",
@@ -308,47 +324,80 @@ def _address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _peer_class(spec: str | None, protocol: str) -> type[Any]:
-    from ccproto.testing.peers import ReferencePeer, reference_peer
+def _server_context(args: argparse.Namespace) -> Any:
+    import ssl
+
+    if not args.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise _Usage(f"cannot load --tls-cert/--tls-key: {exc}") from None
+    return context
+
+
+def _client_context(target: str, cafile: str | None) -> Any:
+    import ssl
+
+    from ccproto.transports import parse_target
+
+    try:
+        scheme, _, _ = parse_target(target)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    return ssl.create_default_context(cafile=cafile) if scheme in ("tls", "wss") else None
+
+
+#: The token and tenant a served CCEB client says hello with (the reference CCEB takes any).
+SERVE_CLIENT_TOKEN, SERVE_CLIENT_TENANT = "ccproto-serve", "ccproto"
+
+
+def _peer_factory(cls: type[Any], protocol: str, role: str) -> Callable[[], Any]:
+    if protocol == "cceb" and role == "server":
+        from ccproto.cceb import SessionStore
+
+        store = SessionStore()  # long-lived sessions outlive connections: one store for every peer
+        return lambda: cls(store=store)
+    if protocol == "cceb":
+        return lambda: cls(token=SERVE_CLIENT_TOKEN, tenant=SERVE_CLIENT_TENANT)
+    return cls
+
+
+def _peer_class(spec: str | None, protocol: str, role: str = "server") -> type[Any]:
+    from ccproto.testing import peers
 
     if spec is None:
-        return type(reference_peer(protocol, "server"))
+        return {
+            ("bridge", "server"): peers.ReferenceBridge, ("bridge", "client"): peers.ReferenceBridgeClient,
+            ("processor", "server"): peers.ReferenceProcessor, ("processor", "client"): peers.ReferenceProcessorClient,
+            ("cceb", "server"): peers.ReferenceCceb, ("cceb", "client"): peers.ReferenceCcebClient,
+        }[(protocol, role)]
     module, _, name = spec.partition(":")
     try:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as exc:
         raise _Usage(f"cannot load --peer {spec}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, ReferencePeer)) or cls.protocol != protocol:
+    if not (isinstance(cls, type) and issubclass(cls, peers.ReferencePeer)) or cls.protocol != protocol:
         raise _Usage(f"--peer {spec} is not a {protocol} ReferencePeer")
+    if cls.role.value != role:
+        raise _Usage(f"--peer {spec} plays the {cls.role.value} role, not the {role} role")
     return cls
 
 
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
     import signal
-    import ssl
 
     from ccproto.capture.live import LiveCapture
-    from ccproto.testing.live import serve_peer
+    from ccproto.testing.live import connect_peer, serve_peer
 
-    host, port = _address(args.listen)
-    cls = _peer_class(args.peer, args.protocol)
+    cls = _peer_class(args.peer, args.protocol, args.role)
     unknown = sorted(set(args.stimulate) - set(cls.STIMULI))
     if unknown:
         raise _Usage(f"unknown stimulus {', '.join(unknown)}; {cls.__name__} knows {', '.join(cls.STIMULI)}")
-    context = None
-    if args.tls_cert:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.tls_cert, args.tls_key)
-    if args.protocol == "cceb":
-        from ccproto.cceb import SessionStore
-
-        store = SessionStore()  # long-lived sessions outlive connections: one store for every peer
-
-        def make_peer() -> Any:
-            return cls(store=store)
-    else:
-        make_peer = cls
+    context = _server_context(args) if args.listen else _client_context(args.connect, args.cafile)
+    make_peer = _peer_factory(cls, args.protocol, args.role)
     try:
         record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
     except OSError as exc:
@@ -360,6 +409,16 @@ def _serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if args.connect:
+            print(f"connecting to {args.connect} ({cls.__name__})", flush=True)
+            task = asyncio.ensure_future(connect_peer(make_peer, args.connect, ssl=context, live=live,
+                                                      stimuli=args.stimulate))
+            await asyncio.wait([task, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
+        host, port = _address(args.listen)
         server = await serve_peer(args.protocol, make_peer, host, port, ssl=context, live=live,
                                   stimuli=args.stimulate)
         bound = [sock.getsockname() for sock in getattr(server, "sockets", ())]
@@ -372,7 +431,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run())
     except OSError as exc:
-        raise _Usage(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
+        raise _Usage(f"cannot {'listen on' if args.listen else 'connect to'} {args.listen or args.connect}: "
+                     f"{exc.strerror or exc}") from None
     finally:
         if record is not None:
             record.close()
@@ -391,8 +451,8 @@ def _conformance(args: argparse.Namespace) -> int:
     import ssl
 
     try:
-        from ccproto.testing.conformance import run_conformance
-        from ccproto.testing.harness import ConformanceFailure
+        import hypothesis  # noqa: F401  # the harness needs it: say so before anything starts
+
         from ccproto.testing.live import LiveAdapter
     except ImportError as exc:
         raise _Usage(f"needs the testing extra (pip install 'ccproto[testing]'): {exc}") from None
@@ -405,18 +465,42 @@ def _conformance(args: argparse.Namespace) -> int:
     expected = ("tcp", "tls") if args.protocol == "bridge" else ("ws", "wss")
     if scheme not in expected:
         raise _Usage(f"a {args.protocol} target is {' or '.join(s + '://' for s in expected)}, got {args.target!r}")
-    context = ssl.create_default_context(cafile=args.cafile) if scheme in ("tls", "wss") else None
-    make_adapter = LiveAdapter.factory(args.target, ssl=context, wait=args.wait)
-    probe = make_adapter()
+    listener, host, port = None, "", 0
+    if args.listen:
+        try:
+            listener = LiveAdapter.listening(args.protocol, args.target, ssl=_server_context(args),
+                                             accept_timeout=args.accept_timeout, wait=args.wait)
+        except OSError as exc:
+            raise _Usage(f"cannot listen on {args.target}: {exc.strerror or exc}") from None
+        host, port = listener.address
+        print(f"listening on {scheme}://{host}:{port}: start the {args.protocol} {args.role} under test", flush=True)
+        make_adapter: Callable[[], Any] = listener
+    else:
+        context = ssl.create_default_context(cafile=args.cafile) if scheme in ("tls", "wss") else None
+        make_adapter = LiveAdapter.factory(args.target, ssl=context, wait=args.wait)
+        probe = make_adapter()
+        try:
+            probe.connect()  # unreachable: a usage error, not a violation
+        except OSError as exc:
+            raise _Usage(f"cannot reach {args.target}: {exc.strerror or exc}") from None
+        probe.close()
     try:
-        probe.connect()  # unreachable: a usage error, not a violation
-    except OSError as exc:
-        raise _Usage(f"cannot reach {args.target}: {exc.strerror or exc}") from None
-    probe.close()
+        return _run_live_conformance(args, make_adapter, f"{scheme}://{host}:{port}" if listener else args.target)
+    except TimeoutError as exc:  # the client under test stopped connecting: it failed the run
+        print(f"FAILED: {exc}", flush=True)
+        return EXIT_FINDINGS
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _run_live_conformance(args: argparse.Namespace, make_adapter: Callable[[], Any], where: str) -> int:
+    from ccproto.testing.conformance import run_conformance
+    from ccproto.testing.harness import ConformanceFailure
+
     try:
         try:
-            run_conformance(args.protocol, args.role, make_adapter,
-                            settings=_live_settings(args))
+            run_conformance(args.protocol, args.role, make_adapter, settings=_live_settings(args))
         except BaseExceptionGroup as group:  # several distinct failures: report the first
             found = group.subgroup(ConformanceFailure)
             if found is None:
@@ -428,7 +512,7 @@ def _conformance(args: argparse.Namespace) -> int:
             with open(args.capture, "w", encoding="utf-8") as out:
                 out.write(failure.capture)
         return EXIT_FINDINGS
-    print(f"PASSED: the {args.protocol} {args.role} at {args.target} kept the protocol over "
+    print(f"PASSED: the {args.protocol} {args.role} at {where} kept the protocol over "
           f"{args.max_examples} examples", flush=True)
     return EXIT_OK
 
