@@ -361,6 +361,11 @@ def _peer_factory(cls: type[Any], protocol: str, role: str) -> Callable[[], Any]
         return lambda: cls(store=store)
     if protocol == "cceb":
         return lambda: cls(token=SERVE_CLIENT_TOKEN, tenant=SERVE_CLIENT_TENANT)
+    if protocol == "processor" and role == "server":
+        from ccproto.testing.peers.processor import AgentSessions
+
+        sessions = AgentSessions()  # agent sessions outlive connections: one table for every peer
+        return lambda: cls(sessions=sessions)
     return cls
 
 

@@ -59,6 +59,7 @@ from ccproto.processor import (
 from ccproto.testing.peers.base import ReferencePeer
 
 __all__ = [
+    "AgentSessions",
     "DEFAULT_AGENTS",
     "DEFAULT_CAPABILITIES",
     "INVALID_REQUEST",
@@ -90,6 +91,19 @@ UNSUPPORTED_COMMAND = "unsupported-command"
 INVALID_REQUEST = "invalid-request"
 
 
+class AgentSessions(collections.OrderedDict[str, str]):
+    """Agent id -> resource id of its session, oldest first; ``created`` numbers the resource ids.
+
+    One table may be shared by the peers of one Interaction Processor (``ccproto serve``
+    makes a peer per connection), so sessions outlive connections there too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: How many sessions were created (the next resource id is ``session-<created + 1>``).
+        self.created = 0
+
+
 class ReferenceProcessor(ReferencePeer):
     """The Interaction Processor with the UCCX report resource (``Role.SERVER``).
 
@@ -111,6 +125,7 @@ class ReferenceProcessor(ReferencePeer):
         limits: Limits = DEFAULT_LIMITS,
         capabilities: Mapping[str, JsonValue] | None = None,
         max_sessions: int = 1024,
+        sessions: AgentSessions | None = None,
     ) -> None:
         super().__init__()
         self.registry = registry
@@ -121,13 +136,12 @@ class ReferenceProcessor(ReferencePeer):
         )
         #: Most agent sessions kept; the oldest is forgotten beyond it (state must stay bounded).
         self.max_sessions = max_sessions
-        #: Agent id -> resource id of its session (outlives connections).
-        self.sessions: collections.OrderedDict[str, str] = collections.OrderedDict()
+        #: Agent id -> resource id of its session (outlives connections; may be shared with other peers).
+        self.sessions = AgentSessions() if sessions is None else sessions
         #: The current connection's session (``None`` while disconnected).
         self.session: ProcessorSession | None = None
         #: Agent ids whose team-status report runs on the current connection, in the order they began.
         self.reports: dict[str, None] = {}
-        self._resources = 0
         self._turn = 0
 
     # -- the peer contract -----------------------------------------------------------------
@@ -246,8 +260,8 @@ class ReferenceProcessor(ReferencePeer):
 
     def start_session(self, request: PrepareSessionRequest) -> PrepareSessionSuccess:
         """Create (or replace) the agent's session under a fresh resource id; ``resource.data`` repeats ``data``."""
-        self._resources += 1
-        resource_id = f"session-{self._resources}"
+        self.sessions.created += 1
+        resource_id = f"session-{self.sessions.created}"
         agent_id = request.data.agent.id
         self.sessions.pop(agent_id, None)
         self.sessions[agent_id] = resource_id
