@@ -54,7 +54,8 @@ def harness_and_client(protocol: str, *extra: str, peer: str | None = None) -> I
 @pytest.mark.parametrize("protocol", sorted(SCHEMES))
 def test_the_reference_client_passes_over_a_real_connection(protocol: str) -> None:
     with harness_and_client(protocol, "--max-examples", "3") as (harness, client):
-        assert "PASSED: the" in harness and harness.endswith("exit 0"), harness
+        assert "PASSED: the" in harness, harness
+        assert harness.endswith("exit 0"), harness
         assert f"connecting to {SCHEMES[protocol]}://127.0.0.1:" in client
         # Several examples: the client connected again after each of the harness's closes.
         assert "connection 'connect-2'" in client, client
