@@ -70,8 +70,9 @@ def test() -> int:
     failures = 0
     failures += run(PY, "-m", "coverage", "run", "-m", "pytest", check=False) != 0
     failures += run(PY, "-m", "coverage", "report", check=False) != 0
-    failures += run(PY, "-m", "mypy", "--strict", "src", check=False) != 0
-    failures += run(PY, "-m", "ruff", "check", "src", "tests", "tools", "bench", "tasks.py", check=False) != 0
+    failures += run(PY, "-m", "mypy", "--strict", "src", "examples", check=False) != 0
+    linted = ("src", "tests", "tools", "bench", "examples", "tasks.py")
+    failures += run(PY, "-m", "ruff", "check", *linted, check=False) != 0
     print("\nall checks passed" if not failures else f"\n{failures} check(s) failed", flush=True)
     return 1 if failures else 0
 
