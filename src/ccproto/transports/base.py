@@ -94,6 +94,10 @@ class MessageStream(Generic[M]):
 
     async def send(self, message: Any) -> None:
         """Check and send one message (``LocalProtocolError`` and nothing sent if it breaks the protocol)."""
+        if self._closed:
+            # Checked first: a half-closed TCP socket would take the bytes and lose them, and the
+            # connection object would blame the message rather than the dead connection.
+            raise self._lost("could not send: the connection is closed")
         text = self.machine.send_text(message, now=self.clock())
         try:
             await self.link.send_text(text)
