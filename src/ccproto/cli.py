@@ -136,6 +136,9 @@ def _conformance_parser(commands: Any) -> None:
     conformance.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (default: in --tls-cert)")
     conformance.add_argument("--max-examples", type=_positive_int, default=20, metavar="N",
                              help="conversations to try (default 20: each is a real conversation)")
+    conformance.add_argument("--seed", type=int, metavar="N",
+                             help="hypothesis's seed: the same seed draws the same conversations (a live "
+                             "implementation may still answer differently)")
     conformance.add_argument("--no-shrink", action="store_true",
                              help="report the first failing conversation as found (shrinking replays one real "
                              "conversation per attempt, which can take minutes)")
@@ -447,6 +450,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _live_settings(args: argparse.Namespace) -> Any:
     from hypothesis import Phase, settings
+
+    if args.seed is not None:
+        import hypothesis.core
+
+        # What hypothesis's own `pytest --hypothesis-seed` does: every run of this process draws from this seed.
+        hypothesis.core.global_force_seed = args.seed
 
     phases = [Phase.explicit, Phase.generate] if args.no_shrink else [Phase.explicit, Phase.generate, Phase.shrink]
     return settings(max_examples=args.max_examples, database=None, deadline=None, phases=phases)
