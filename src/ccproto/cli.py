@@ -462,7 +462,6 @@ def _live_settings(args: argparse.Namespace) -> Any:
 
 
 def _conformance(args: argparse.Namespace) -> int:
-    import ssl
 
     try:
         import hypothesis  # noqa: F401  # the harness needs it: say so before anything starts
@@ -490,8 +489,7 @@ def _conformance(args: argparse.Namespace) -> int:
         print(f"listening on {scheme}://{host}:{port}: start the {args.protocol} {args.role} under test", flush=True)
         make_adapter: Callable[[], Any] = listener
     else:
-        context = ssl.create_default_context(cafile=args.cafile) if scheme in ("tls", "wss") else None
-        make_adapter = LiveAdapter.factory(args.target, ssl=context, wait=args.wait)
+        make_adapter = LiveAdapter.factory(args.target, ssl=_client_context(args.target, args.cafile), wait=args.wait)
         probe = make_adapter()
         try:
             probe.connect()  # unreachable: a usage error, not a violation
