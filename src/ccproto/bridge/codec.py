@@ -20,7 +20,7 @@ from ccproto.bridge.models import (
     Name,
     Result,
 )
-from ccproto.core.convert import decode_model, encode_model
+from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict
 from ccproto.core.errors import (
     DecodeError,
@@ -29,6 +29,7 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
+from ccproto.core.jsonio import loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import redact
 
@@ -152,14 +153,60 @@ def decode_value(value: dict[str, Any], *, strict: bool = False) -> Decoded[Brid
 
 def decode(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool = False) -> BridgeMessage:
     """Decode one message from JSON text (or UTF-8 bytes); raises a ``RemoteProtocolError``."""
-    return decode_text(data, limits=limits, strict=strict).message
+    value = loads_fast(data, limits)
+    if value is not None:
+        found = _decode_compiled(value, strict)
+        if found is not None:
+            return found[0]
+    return decode_value(parse_message(data, limits), strict=strict).message
 
 
 def decode_text(
     data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool = False
 ) -> Decoded[BridgeMessage]:
     """Like :func:`decode`, keeping the warnings and the raw JSON value."""
+    value = loads_fast(data, limits)
+    if value is not None:
+        found = _decode_compiled(value, strict)
+        if found is not None:
+            return Decoded(found[0], value, found[1])
     return decode_value(parse_message(data, limits), strict=strict)
+
+
+#: Every message class by the raw strings of its header's type, name and (for a response) result.
+_BY_WIRE: dict[tuple[Any, Any, Any], type[BridgeMessage]] = {
+    (type_.value, name.value, None if result is None else result.value): cls
+    for (type_, name, result), cls in MESSAGE_CLASSES.items()
+}
+_ALTERNATE_KEYS = frozenset(quirks.ALTERNATE_RESPONSE_HEADER_KEYS)
+
+
+def _decode_compiled(
+    value: dict[str, Any], strict: bool
+) -> tuple[BridgeMessage, tuple[ProtocolWarning, ...]] | None:
+    """The message and its warnings by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path.
+
+    Only the common case is handled here: a canonical header naming a known message.  Everything else
+    (an alternate spelling, an unknown name, any error) is for :func:`decode_value` to decide and report.
+    """
+    header = value.get("header")
+    if header.__class__ is not dict or not _ALTERNATE_KEYS.isdisjoint(header):
+        return None
+    kind = header.get("type")
+    try:
+        cls = _BY_WIRE.get((kind, header.get("name"), header.get("result") if kind == "cti.response" else None))
+    except TypeError:  # an unhashable (array or object) where a string belongs
+        return None
+    if cls is None:
+        return None
+    message = structure_compiled(value, cls)
+    if message is None:
+        return None
+    if cls is AgentInfoResponse and message.display_name is None:  # type: ignore[attr-defined]
+        warnings: list[ProtocolWarning] = []
+        _semantic_warnings(message, warnings)
+        return None if strict else (message, tuple(warnings))
+    return message, ()
 
 
 def encode_value(message: BridgeMessage) -> dict[str, Any]:
@@ -171,4 +218,8 @@ def encode_value(message: BridgeMessage) -> dict[str, Any]:
 
 def encode(message: BridgeMessage) -> str:
     """The JSON text of a message (compact, UTF-8 safe)."""
+    if type(message) in _CLASSES:
+        text = encode_text(message)
+        if text is not None:
+            return text
     return message_text(encode_value(message))

@@ -26,7 +26,7 @@ from ccproto.cceb.models import (
     Unknown,
     UnknownNotification,
 )
-from ccproto.core.convert import decode_model, encode_model
+from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -35,8 +35,9 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
+from ccproto.core.jsonio import loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.model import pointer, split_pointer
+from ccproto.core.model import class_cache, pointer, split_pointer
 from ccproto.core.redact import redact
 
 __all__ = [
@@ -156,14 +157,42 @@ def decode(
     data: str | bytes, *, registry: Registry = REGISTRY, limits: Limits = DEFAULT_LIMITS, strict: bool = False
 ) -> CcebMessage:
     """Decode one message from JSON text (or UTF-8 bytes); raises a ``RemoteProtocolError``."""
-    return decode_text(data, registry=registry, limits=limits, strict=strict).message
+    value = loads_fast(data, limits)
+    if value is not None:
+        found = _decode_compiled(value, registry, strict)
+        if found is not None:
+            return found[0]
+    return decode_value(parse_message(data, limits), registry=registry, strict=strict).message
 
 
 def decode_text(
     data: str | bytes, *, registry: Registry = REGISTRY, limits: Limits = DEFAULT_LIMITS, strict: bool = False
 ) -> Decoded[CcebMessage]:
     """Like :func:`decode`, keeping the warnings and the raw JSON value."""
+    value = loads_fast(data, limits)
+    if value is not None:
+        found = _decode_compiled(value, registry, strict)
+        if found is not None:
+            return Decoded(found[0], value, found[1])
     return decode_value(parse_message(data, limits), registry=registry, strict=strict)
+
+
+def _decode_compiled(
+    value: dict[str, Any], registry: Registry, strict: bool
+) -> tuple[CcebMessage, tuple[ProtocolWarning, ...]] | None:
+    """The message and its warnings by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path."""
+    raw = value.get(envelope.TYPE)
+    if raw.__class__ is not str:
+        return None
+    cls = _ENVELOPE.get(raw) or registry.notification_class(raw)
+    if cls is None:  # an unregistered notification type: a warning, and the exact path words it
+        return None
+    message = structure_compiled(value, cls)
+    if message is None:
+        return None
+    if cls is Action and not registry.has_action(message.action):  # type: ignore[attr-defined]
+        return None
+    return message, ()
 
 
 def _is_declared(cls: type[Any]) -> bool:
@@ -172,10 +201,15 @@ def _is_declared(cls: type[Any]) -> bool:
     return issubclass(cls, Notification) and isinstance(cls.__dict__.get("TYPE"), str)
 
 
+@class_cache
+def _encodable(cls: type[Any]) -> bool:
+    return issubclass(cls, CcebMessage) and _is_declared(cls)
+
+
 def encode_value(message: CcebMessage) -> dict[str, Any]:
     """The JSON value of a message; raises ``LocalProtocolError`` if the model is invalid."""
     cls = type(message)
-    if not isinstance(message, CcebMessage) or not _is_declared(cls):
+    if not _encodable(cls):
         raise UnknownMessageError.Local(f"not a declared CCEB message: {cls.__name__}")
     try:
         return encode_model(message)
@@ -187,4 +221,8 @@ def encode_value(message: CcebMessage) -> dict[str, Any]:
 
 def encode(message: CcebMessage) -> str:
     """The JSON text of a message (compact, UTF-8 safe)."""
+    if _encodable(type(message)):
+        text = encode_text(message)
+        if text is not None:
+            return text
     return message_text(encode_value(message))

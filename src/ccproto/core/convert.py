@@ -21,8 +21,9 @@ from typing import Any, TypeVar
 
 import cattrs
 
+from ccproto.core import compiled
 from ccproto.core.errors import LocalProtocolError, ProtocolError, SchemaViolationError
-from ccproto.core.jsonio import json_type
+from ccproto.core.jsonio import dumps_plain, json_type
 from ccproto.core.model import (
     FieldSpec,
     Kind,
@@ -35,7 +36,17 @@ from ccproto.core.model import (
     split_pointer,
 )
 
-__all__ = ["StructureError", "converter", "decode_model", "encode_model", "make_converter"]
+__all__ = [
+    "StructureError",
+    "converter",
+    "decode_model",
+    "encode_model",
+    "encode_text",
+    "field_structure_hook",
+    "field_unstructure_hook",
+    "make_converter",
+    "rule_checker",
+]
 
 _M = TypeVar("_M", bound=Model)
 _MISSING: Any = object()
@@ -281,7 +292,7 @@ def _field_checker(spec: FieldSpec, inner: Callable[[Any, Any], Any]) -> Callabl
     return structure_checked
 
 
-def _rule_checker(rule: Rule) -> Callable[[dict[tuple[str, ...], dict[str, Any]]], None]:
+def rule_checker(rule: Rule) -> Callable[[dict[tuple[str, ...], dict[str, Any]]], None]:
     """A check of one cross-member rule on a structured model's objects (keyed by path)."""
     if isinstance(rule, OnlyWhen):
         parent, member, selector, values = rule.member[:-1], rule.member[-1], rule.selector[-1], rule.values
@@ -325,7 +336,7 @@ def _make_model_structure(conv: cattrs.Converter, hooks: _Hooks, cls: type[Model
     objects = spec.objects[1:]  # () is the value itself
     known = spec.known
     forbidden = spec.forbidden
-    rules = [_rule_checker(rule) for rule in spec.rules]
+    rules = [rule_checker(rule) for rule in spec.rules]
 
     def structure_model(value: Any, _: Any = None) -> Model:
         if type(value) is not dict:
@@ -451,6 +462,29 @@ def make_converter() -> cattrs.Converter:
 
 #: The process-wide converter every protocol uses.
 converter = make_converter()
+_hooks = _Hooks(converter)
+
+
+def field_structure_hook(cls: type[Model], field: FieldSpec) -> Callable[[Any, Any], Any]:
+    """The reference structure hook of one declared field (its type's hook wrapped with its constraints)."""
+    del cls  # the hook depends on the field alone; the class is named for symmetry with the compiled path
+    return _field_checker(field, _hooks.structure_fn(field.type))
+
+
+def field_unstructure_hook(cls: type[Model], field: FieldSpec) -> Callable[[Any], Any]:
+    """The reference unstructure hook of one declared field (a comma list is joined here, its items checked)."""
+    del cls
+    if not field.wire.comma_list:
+        return _hooks.unstructure_fn(field.type)
+
+    def unstructure_comma_list(value: Any) -> Any:
+        if isinstance(value, (tuple, list)):
+            if not all(type(v) is str and v and "," not in v for v in value):
+                raise StructureError("comma-list items must be non-empty strings without commas")
+            return ",".join(value)
+        return value
+
+    return unstructure_comma_list
 
 
 def decode_model(
@@ -462,9 +496,27 @@ def decode_model(
 ) -> _M:
     """Structure a JSON value into ``cls``, raising ``error`` (with pointer) if it does not fit."""
     try:
+        instance: _M = compiled.structure_function(cls)(value)
+        return instance
+    except (compiled.Fallback, StructureError):
+        pass  # the reference path decides, and names the problem if there is one
+    try:
         return converter.structure(value, cls)
     except StructureError as exc:
         raise error(exc.detail, pointer=exc.pointer, **context) from None
+
+
+def structure_compiled(value: Any, cls: type[_M]) -> _M | None:
+    """``cls`` from ``value`` by the compiled path alone: ``None`` whenever it defers (never an error).
+
+    For values parsed by a parser that may differ from the standard one on what the compiled path defers
+    (floats): the caller re-parses and decodes the exact way when this returns ``None``.
+    """
+    try:
+        instance: _M = compiled.structure_function(cls)(value)
+        return instance
+    except (compiled.Fallback, StructureError):
+        return None
 
 
 def encode_model(obj: Model, **context: Any) -> dict[str, Any]:
@@ -475,6 +527,10 @@ def encode_model(obj: Model, **context: Any) -> dict[str, Any]:
     """
     cls = type(obj)
     try:
+        return compiled.unstructure_function(cls)(obj)
+    except (compiled.Fallback, StructureError, AttributeError):
+        pass  # the reference path decides
+    try:
         value: dict[str, Any] = converter.unstructure(obj, cls)
     except StructureError as exc:
         raise SchemaViolationError.Local(exc.detail, pointer=exc.pointer, **context) from None
@@ -482,6 +538,19 @@ def encode_model(obj: Model, **context: Any) -> dict[str, Any]:
         raise SchemaViolationError.Local(f"cannot encode {cls.__name__}: {type(exc).__name__}", **context) from None
     decode_model(value, cls, error=SchemaViolationError.Local, **context)
     return value
+
+
+def encode_text(obj: Model) -> str | None:
+    """The JSON text of a model by the compiled path, or ``None`` when it defers to :func:`encode_model`.
+
+    The compiled path's values hold no floats, so :func:`~ccproto.core.jsonio.dumps_plain` may use orjson.
+    Only a success is answered here: anything else is for the reference path to decide and report.
+    """
+    try:
+        value = compiled.unstructure_function(type(obj))(obj)
+    except (compiled.Fallback, StructureError, AttributeError):
+        return None
+    return dumps_plain(value)
 
 
 def is_local(error: ProtocolError) -> bool:

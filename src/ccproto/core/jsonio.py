@@ -1,7 +1,10 @@
 """JSON text <-> JSON values, with ccproto's limits and strictness.
 
-One place parses and one place serialises, so a faster backend (orjson) can
-later be swapped in here without touching the protocols.
+One place parses and one place serialises.  :func:`loads` and :func:`dumps`
+use the standard library and define the exact behaviour.  The codecs' fast path
+uses :func:`loads_fast` and :func:`dumps_plain`, which use ``orjson`` when it is
+installed (``pip install ccproto[speedups]``) on the terms documented there; the
+results are the same (docs/performance.md, quirk J1 in docs/quirks.md).
 """
 
 from __future__ import annotations
@@ -9,6 +12,11 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by the tests that hide orjson
+    _orjson = None  # type: ignore[assignment]
 
 from ccproto.core.errors import DecodeError, LimitExceededError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
@@ -19,10 +27,12 @@ __all__ = [
     "json_loads_strict",
     "check_text_size",
     "dumps",
+    "dumps_plain",
     "first_difference",
     "json_equal",
     "json_type",
     "loads",
+    "loads_fast",
     "parse_object",
 ]
 
@@ -138,6 +148,59 @@ def parse_object(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[
     if not isinstance(value, dict):
         raise DecodeError(f"a message must be a JSON object, not {json_type(value)}")
     return value
+
+
+def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, JsonValue] | None:
+    """One JSON object parsed by ``orjson``, or ``None`` whenever :func:`parse_object` must decide.
+
+    ``None`` when orjson is not installed, the text is near or over the limits, or orjson refuses it
+    (the standard parser then gives the canonical error, and still accepts what only it accepts: lone
+    surrogate escapes).  On what orjson accepts, both parsers agree except that orjson turns integers
+    beyond 64 bits into floats: so a caller trusts the result only if it holds no float (the compiled
+    structure functions defer every float) and otherwise parses again with :func:`parse_object`.
+    """
+    if _orjson is None:
+        return None
+    kind = data.__class__
+    if kind is str:
+        if len(data) * 4 > limits.max_message_bytes:
+            return None
+    elif kind is bytes:
+        if len(data) > limits.max_message_bytes:
+            return None
+    else:
+        return None
+    try:
+        value = _orjson.loads(data)
+    except _orjson.JSONDecodeError:
+        return None
+    if value.__class__ is not dict:
+        return None
+    # Counting brackets bounds the depth from above; near the limit, let the exact path measure it.
+    if data.count("[" if kind is str else b"[") + data.count("{" if kind is str else b"{") > limits.max_depth:  # type: ignore[arg-type]
+        return None
+    return value
+
+
+def dumps_plain(value: JsonValue) -> str | None:
+    """:func:`dumps` of a value known to hold no float (what the compiled encoders write), or ``None``.
+
+    With orjson installed it writes the text (on a value without floats, the same text as :func:`dumps`:
+    test_jsonio checks it); ``None`` when orjson refuses the value (an integer beyond 64 bits, a lone
+    surrogate, a non-string key) or, without orjson, when the text is not valid UTF-8: the caller's exact
+    path decides those.
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value).decode()
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return None
+    try:
+        text = dumps(value)
+        text.encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return None
+    return text
 
 
 def dumps(value: JsonValue) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccproto.core.convert import decode_model, encode_model
+from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -21,7 +21,9 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
+from ccproto.core.jsonio import loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.model import class_cache
 from ccproto.core.redact import redact
 from ccproto.processor import quirks
 from ccproto.processor.models import (
@@ -151,14 +153,40 @@ def decode(
     data: str | bytes, *, registry: Registry = REGISTRY, limits: Limits = DEFAULT_LIMITS, strict: bool = False
 ) -> ProcessorMessage:
     """Decode one message from JSON text (or UTF-8 bytes); raises a ``RemoteProtocolError``."""
-    return decode_text(data, registry=registry, limits=limits, strict=strict).message
+    value = loads_fast(data, limits)
+    if value is not None:
+        found = _decode_compiled(value, registry, strict)
+        if found is not None:
+            return found[0]
+    return decode_value(parse_message(data, limits), registry=registry, strict=strict).message
 
 
 def decode_text(
     data: str | bytes, *, registry: Registry = REGISTRY, limits: Limits = DEFAULT_LIMITS, strict: bool = False
 ) -> Decoded[ProcessorMessage]:
     """Like :func:`decode`, keeping the warnings and the raw JSON value."""
+    value = loads_fast(data, limits)
+    if value is not None:
+        found = _decode_compiled(value, registry, strict)
+        if found is not None:
+            return Decoded(found[0], value, found[1])
     return decode_value(parse_message(data, limits), registry=registry, strict=strict)
+
+
+def _decode_compiled(
+    value: dict[str, Any], registry: Registry, strict: bool
+) -> tuple[ProcessorMessage, tuple[ProtocolWarning, ...]] | None:
+    """The message and its warnings by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path."""
+    warnings: list[ProtocolWarning] = []
+    normalised = normalise(value, warnings, registry)
+    try:
+        cls = message_class_for(normalised, registry, warnings)
+    except ProtocolError:
+        return None
+    message = structure_compiled(normalised, cls)
+    if message is None or (strict and warnings):
+        return None
+    return message, tuple(warnings)
 
 
 def _is_declared(cls: type[Any]) -> bool:
@@ -169,14 +197,23 @@ def _is_declared(cls: type[Any]) -> bool:
     return issubclass(cls, Event) and "NAME" in cls.__dict__
 
 
+@class_cache
+def _encodable(cls: type[Any]) -> bool:
+    return issubclass(cls, (Request, Response, Event)) and _is_declared(cls)
+
+
 def encode_value(message: ProcessorMessage) -> dict[str, Any]:
     """The JSON value of a message; raises ``LocalProtocolError`` if the model is invalid."""
     cls = type(message)
-    if not isinstance(message, (Request, Response, Event)) or not _is_declared(cls):
+    if not _encodable(cls):
         raise UnknownMessageError.Local(f"not a declared Interaction Processor message: {cls.__name__}")
     return encode_model(message)
 
 
 def encode(message: ProcessorMessage) -> str:
     """The JSON text of a message (compact, UTF-8 safe)."""
+    if _encodable(type(message)):
+        text = encode_text(message)
+        if text is not None:
+            return text
     return message_text(encode_value(message))

@@ -1,0 +1,413 @@
+"""Structure and unstructure functions compiled from model specs: the fast path of every codec.
+
+:mod:`ccproto.core.convert` interprets a model's spec (closures walking the
+spec's paths, cattrs dispatch, and on output a full re-check of what was
+written).  That path is the reference: it gives every error its detail and
+pointer.  This module turns the *same* spec into Python source, one function
+per model, with each member's lookup, type check, pattern, bounds and enum
+lookup written out inline, and builds the frozen instance by setting its slots
+directly instead of calling the generated ``__init__`` (which costs more than
+the checks: see docs/performance.md).
+
+A compiled function only ever returns a *success*.  Whenever it meets anything
+unusual (an error of any kind, a float, an unknown member's value that is not
+plain JSON, an ``extra`` on output) it raises :class:`Fallback` and the caller
+runs the reference path, which either agrees or raises the proper error.  So
+the two paths cannot disagree about what is valid: the compiled one is a
+subset that defers everything else, and tests check that it agrees wherever it
+answers.
+
+Floats are always deferred.  No declared field is a float, so they are rare;
+deferring them means a value parsed by ``orjson`` (which turns integers beyond
+64 bits into floats) is trusted only when no float was seen, and a value
+written by ``orjson`` (which writes NaN as ``null``) never holds one.
+"""
+
+from __future__ import annotations
+
+import enum
+import keyword
+from collections.abc import Callable
+from typing import Any
+
+from ccproto.core.model import FieldSpec, Kind, Model, ModelSpec, TypeSpec, model_spec, pointer
+
+__all__ = ["Fallback", "plain_json", "structure_function", "unstructure_function"]
+
+
+class Fallback(Exception):
+    """The compiled path cannot decide this value: run the reference path."""
+
+
+_FALLBACK = Fallback()
+_MISSING: Any = object()
+
+
+def plain_json(value: Any) -> None:
+    """Raise :class:`Fallback` unless ``value`` is JSON without floats (str keys, no cycles beyond the limits)."""
+    kind = value.__class__
+    if kind is str or kind is int or kind is bool or value is None:
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if key.__class__ is not str:
+                raise _FALLBACK
+            item_kind = item.__class__
+            if item_kind is not str and item_kind is not int and item_kind is not bool and item is not None:
+                plain_json(item)
+        return
+    if kind is list or kind is tuple:
+        for item in value:
+            item_kind = item.__class__
+            if item_kind is not str and item_kind is not int and item_kind is not bool and item is not None:
+                plain_json(item)
+        return
+    raise _FALLBACK
+
+
+def _collect_extra(obj: dict[str, Any], declared: frozenset[str], path: tuple[str, ...], extra: dict[str, Any]) -> None:
+    for key, item in obj.items():
+        if key not in declared:
+            plain_json(item)
+            extra[pointer((*path, key))] = item
+
+
+class _Source:
+    """Python source under construction, with the constants it refers to."""
+
+    def __init__(self, prefix: str) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"_FALLBACK": _FALLBACK, "_MISSING": _MISSING}
+        self.prefix = prefix
+        self.counter = 0
+
+    def constant(self, value: Any, hint: str = "c") -> str:
+        """A name bound to ``value`` in the generated function's globals."""
+        self.counter += 1
+        name = f"_{hint}{self.counter}"
+        self.names[name] = value
+        return name
+
+    def fresh(self, hint: str) -> str:
+        """A new local variable name."""
+        self.counter += 1
+        return f"{hint}{self.counter}"
+
+    def emit(self, indent: int, line: str) -> None:
+        """Add one line of source."""
+        self.lines.append("    " * indent + line)
+
+
+def _primitive_check(kind: Kind) -> str | None:
+    """The condition (on ``{v}``) that rejects a value of the wrong JSON type; None for kinds handled elsewhere."""
+    return {
+        Kind.STR: "{v}.__class__ is not str",
+        Kind.INT: "{v}.__class__ is not int",
+        Kind.BOOL: "{v}.__class__ is not bool",
+    }.get(kind)
+
+
+def _is_simple(field: FieldSpec) -> bool:
+    """Whether the compiled path handles this field itself (the rest is delegated to the reference hooks)."""
+    info = field.wire
+    if info.comma_list or info.forbidden_keys or info.min_items is not None:
+        return False
+    return _simple_type(field.type)
+
+
+def _simple_type(tspec: TypeSpec) -> bool:
+    if tspec.kind is Kind.ARRAY:
+        assert tspec.items is not None
+        return _simple_type(tspec.items)
+    if tspec.kind is Kind.ENUM:
+        return all(type(member.value) in (str, int) for member in tspec.python_type)
+    return tspec.kind in (Kind.STR, Kind.INT, Kind.BOOL, Kind.MODEL, Kind.OBJECT, Kind.ANY)
+
+
+def _enum_lookup(cls: type[enum.Enum]) -> tuple[type, dict[Any, enum.Enum]] | None:
+    """The one JSON type of an enum's values and a value -> member map (None when values mix types)."""
+    kinds = {type(member.value) for member in cls}
+    if len(kinds) != 1:
+        return None
+    (kind,) = kinds
+    return kind, {member.value: member for member in cls}
+
+
+# -- structure (JSON value -> model) ---------------------------------------------------------------------------
+
+
+def _structure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, field: FieldSpec | None) -> None:
+    """Emit code checking ``var`` against ``tspec`` and rebinding it to the structured value.
+
+    A missing member reaches here as ``None`` (``dict.get``), which every check but ``Any``'s refuses.
+    """
+    check = _primitive_check(tspec.kind)
+    if check is not None:
+        src.emit(indent, f"if {' or '.join([check.format(v=var), *_bounds(src, field, var)])}: raise _FALLBACK")
+        return
+    if tspec.kind is Kind.ENUM:
+        lookup = _enum_lookup(tspec.python_type)
+        assert lookup is not None
+        kind, members = lookup
+        get = src.constant(members.get, "enum")
+        src.emit(indent, f"if {var}.__class__ is not {kind.__name__}: raise _FALLBACK")
+        src.emit(indent, f"{var} = {get}({var})")
+        src.emit(indent, f"if {var} is None: raise _FALLBACK")
+        return
+    if tspec.kind is Kind.MODEL:
+        src.emit(indent, f"{var} = {src.constant(structure_function(tspec.python_type), 's')}({var})")
+        return
+    if tspec.kind is Kind.OBJECT:
+        src.emit(indent, f"if {var}.__class__ is not dict: raise _FALLBACK")
+        src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+        return
+    if tspec.kind is Kind.ANY:
+        src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+        return
+    assert tspec.kind is Kind.ARRAY and tspec.items is not None
+    src.emit(indent, f"if {var}.__class__ is not list and {var}.__class__ is not tuple: raise _FALLBACK")
+    items = tspec.items
+    if items.kind is Kind.MODEL:
+        fn = src.constant(structure_function(items.python_type), "s")
+        src.emit(indent, f"{var} = tuple([{fn}(item) for item in {var}])")
+        return
+    item = src.fresh("item")
+    out = src.fresh("items")
+    src.emit(indent, f"{out} = []")
+    src.emit(indent, f"for {item} in {var}:")
+    _structure_value(src, indent + 1, items, item, None)
+    src.emit(indent + 1, f"{out}.append({item})")
+    src.emit(indent, f"{var} = tuple({out})")
+
+
+def _bounds(src: _Source, field: FieldSpec | None, var: str) -> list[str]:
+    """Conditions (each true when ``var`` breaks one) for a field's pattern and bounds."""
+    if field is None:
+        return []
+    info = field.wire
+    conditions = []
+    if info.pattern is not None:
+        from ccproto.core.convert import compile_pattern  # the one place patterns get ECMA-262's '$'
+
+        conditions.append(f"{src.constant(compile_pattern(info.pattern).search, 'pattern')}({var}) is None")
+    if info.minimum is not None:
+        conditions.append(f"{var} < {info.minimum!r}")
+    if info.maximum is not None:
+        conditions.append(f"{var} > {info.maximum!r}")
+    return conditions
+
+
+def _setter(cls: type[Model], attr: str) -> Callable[[Any, Any], None]:
+    # The slot's descriptor sets the value without the frozen class's __setattr__ (which refuses) or __init__.
+    descriptor = getattr(cls, attr)
+    setter: Callable[[Any, Any], None] = descriptor.__set__
+    return setter
+
+
+def _object_variables(spec: ModelSpec) -> dict[tuple[str, ...], str]:
+    return {path: f"o{index}" for index, path in enumerate(spec.objects)}
+
+
+def _compile(src: _Source, name: str) -> Callable[..., Any]:
+    code = "\n".join(src.lines)
+    namespace: dict[str, Any] = dict(src.names)
+    exec(compile(code, f"<ccproto compiled {name}>", "exec"), namespace)  # noqa: S102 - source built from specs
+    function: Callable[..., Any] = namespace[name]
+    function.__ccproto_source__ = code  # type: ignore[attr-defined]
+    return function
+
+
+_STRUCTURE: dict[type[Model], Callable[[Any], Any]] = {}
+_UNSTRUCTURE: dict[type[Model], Callable[[Any], dict[str, Any]]] = {}
+
+
+def structure_function(cls: type[Model]) -> Callable[[Any], Any]:
+    """The compiled structure function of ``cls``: JSON value -> instance, or :class:`Fallback`."""
+    try:
+        return _STRUCTURE[cls]
+    except KeyError:
+        pass
+    # Recursive models would need a forward reference; none exist, and the cache entry guards against loops.
+    _STRUCTURE[cls] = _refuse
+    try:
+        function = _STRUCTURE[cls] = _build_structure(cls)
+    except BaseException:
+        del _STRUCTURE[cls]
+        raise
+    return function
+
+
+def _refuse(value: Any) -> Any:
+    raise _FALLBACK
+
+
+def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
+    from ccproto.core import convert  # the reference hooks, for the fields the compiled path delegates
+
+    spec = model_spec(cls)
+    src = _Source("structure")
+    objects = _object_variables(spec)
+    name = f"structure_{cls.__name__}"
+    new = src.constant(object.__new__, "new")
+    klass = src.constant(cls, "cls")
+    src.emit(0, f"def {name}(value):")
+    src.emit(1, "o0 = value")
+    src.emit(1, "if o0.__class__ is not dict: raise _FALLBACK")
+    for path in spec.objects[1:]:
+        var, parent = objects[path], objects[path[:-1]]
+        src.emit(1, f"{var} = {parent}.get({path[-1]!r})")
+        src.emit(1, f"if {var}.__class__ is not dict: raise _FALLBACK")
+    for path in spec.forbidden:
+        src.emit(1, f"if {path[-1]!r} in {objects[path[:-1]]}: raise _FALLBACK")
+    for path, expected in spec.consts.items():
+        if type(expected) not in (str, int, bool):
+            src.emit(1, "raise _FALLBACK")
+            continue
+        var = src.fresh("k")
+        src.emit(1, f"{var} = {objects[path[:-1]]}.get({path[-1]!r})")
+        src.emit(1, f"if {var}.__class__ is not {type(expected).__name__} or {var} != {expected!r}: raise _FALLBACK")
+    src.emit(1, f"obj = {new}({klass})")
+    for field in spec.fields:
+        var = src.fresh("v")
+        parent, key = objects[field.path[:-1]], field.path[-1]
+        indent = 1
+        if field.required and field.type.kind is Kind.ANY:
+            src.emit(1, f"{var} = {parent}.get({key!r}, _MISSING)")
+            src.emit(1, f"if {var} is _MISSING: raise _FALLBACK")
+        elif field.required:
+            src.emit(1, f"{var} = {parent}.get({key!r})")
+        else:
+            # Absent is None; a present null is refused (None means absent, so null cannot be told apart).
+            src.emit(1, f"{var} = {parent}.get({key!r})")
+            src.emit(1, f"if {var} is None:")
+            src.emit(2, f"if {key!r} in {parent}: raise _FALLBACK")
+            src.emit(1, "else:")
+            indent = 2
+        if _is_simple(field):
+            _structure_value(src, indent, field.type, var, field)
+        else:
+            hook = convert.field_structure_hook(cls, field)
+            # Floats anywhere are deferred, also inside what the reference hook structures.
+            src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+            src.emit(indent, f"{var} = {src.constant(hook, 'hook')}({var}, None)")
+        src.emit(1, f"{src.constant(_setter(cls, field.attr), 'set')}(obj, {var})")
+    src.emit(1, "extra = {}")
+    collect = src.constant(_collect_extra, "collect")
+    for path in spec.objects:
+        var = objects[path]
+        known = src.constant(spec.known[path], "known")
+        src.emit(1, f"if not {known}.issuperset({var}): {collect}({var}, {known}, {path!r}, extra)")
+    src.emit(1, f"{src.constant(_setter(cls, 'extra'), 'set')}(obj, extra)")
+    if spec.rules:
+        found = ", ".join(f"{path!r}: {objects[path]}" for path in spec.objects)
+        for rule in spec.rules:
+            src.emit(1, f"{src.constant(convert.rule_checker(rule), 'rule')}({{{found}}})")
+    src.emit(1, "return obj")
+    return _compile(src, name)
+
+
+# -- unstructure (model -> JSON value) -------------------------------------------------------------------------
+
+
+def _unstructure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, field: FieldSpec | None) -> None:
+    """Emit code checking ``var`` (a model attribute) and rebinding it to its JSON value."""
+    check = _primitive_check(tspec.kind)
+    if check is not None:
+        src.emit(indent, f"if {' or '.join([check.format(v=var), *_bounds(src, field, var)])}: raise _FALLBACK")
+        return
+    if tspec.kind is Kind.ENUM:
+        src.emit(indent, f"if {var}.__class__ is not {src.constant(tspec.python_type, 'enum')}: raise _FALLBACK")
+        src.emit(indent, f"{var} = {var}._value_")
+        return
+    if tspec.kind is Kind.MODEL:
+        klass = src.constant(tspec.python_type, "cls")
+        src.emit(indent, f"if {var}.__class__ is not {klass}: raise _FALLBACK")
+        src.emit(indent, f"{var} = {src.constant(unstructure_function(tspec.python_type), 'u')}({var})")
+        return
+    if tspec.kind in (Kind.OBJECT, Kind.ANY):
+        if tspec.kind is Kind.OBJECT:
+            src.emit(indent, f"if {var}.__class__ is not dict: raise _FALLBACK")
+        src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+        return
+    assert tspec.kind is Kind.ARRAY and tspec.items is not None
+    src.emit(indent, f"if {var}.__class__ is not tuple and {var}.__class__ is not list: raise _FALLBACK")
+    item, out = src.fresh("item"), src.fresh("items")
+    src.emit(indent, f"{out} = []")
+    src.emit(indent, f"for {item} in {var}:")
+    _unstructure_value(src, indent + 1, tspec.items, item, None)
+    src.emit(indent + 1, f"{out}.append({item})")
+    src.emit(indent, f"{var} = {out}")
+
+
+def unstructure_function(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
+    """The compiled unstructure function of ``cls``: instance -> checked JSON value, or :class:`Fallback`."""
+    try:
+        return _UNSTRUCTURE[cls]
+    except KeyError:
+        pass
+    _UNSTRUCTURE[cls] = _refuse
+    try:
+        function = _UNSTRUCTURE[cls] = _build_unstructure(cls)
+    except BaseException:
+        del _UNSTRUCTURE[cls]
+        raise
+    return function
+
+
+def _build_unstructure(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
+    from ccproto.core import convert
+
+    spec = model_spec(cls)
+    src = _Source("unstructure")
+    objects = _object_variables(spec)
+    name = f"unstructure_{cls.__name__}"
+    src.emit(0, f"def {name}(obj):")
+    # Anything kept in `extra` goes through the reference path (it re-checks where each member lands).
+    src.emit(1, "if obj.extra: raise _FALLBACK")
+    values: dict[str, str] = {}
+    for field in spec.fields:
+        var = values[field.attr] = src.fresh("v")
+        if not field.attr.isidentifier() or keyword.iskeyword(field.attr):
+            raise TypeError(f"{cls.__qualname__}.{field.attr} is not an identifier")
+        src.emit(1, f"{var} = obj.{field.attr}")
+        indent = 1
+        if not field.required:
+            src.emit(1, f"if {var} is not None:")
+            indent = 2
+        if _is_simple(field):
+            _unstructure_value(src, indent, field.type, var, field)
+        else:
+            # The reference unstructure hook, then the field's own structure hook as the check on what it wrote.
+            unstructure = convert.field_unstructure_hook(cls, field)
+            check = convert.field_structure_hook(cls, field)
+            src.emit(indent, f"{var} = {src.constant(unstructure, 'hook')}({var})")
+            src.emit(indent, f"{src.constant(check, 'check')}({var}, None)")
+            if field.type.kind in (Kind.OBJECT, Kind.ANY):
+                src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+    # The reference path writes each object's members in this order: child objects (sorted), constants, fields.
+    members: dict[tuple[str, ...], list[tuple[str, str, bool]]] = {path: [] for path in spec.objects}
+    for path in spec.objects[1:]:
+        members[path[:-1]].append((path[-1], objects[path], True))
+    for path, expected in spec.consts.items():
+        members[path[:-1]].append((path[-1], src.constant(expected, "const"), True))
+    for field in spec.fields:
+        members[field.path[:-1]].append((field.path[-1], values[field.attr], field.required))
+    for path in reversed(spec.objects):  # children first, so a parent's display can refer to them
+        var = objects[path]
+        entries = members[path]
+        fixed = 0
+        while fixed < len(entries) and entries[fixed][2]:
+            fixed += 1
+        display = ", ".join(f"{key!r}: {value}" for key, value, _ in entries[:fixed])
+        src.emit(1, f"{var} = {{{display}}}")
+        for key, value, required in entries[fixed:]:
+            if required:
+                src.emit(1, f"{var}[{key!r}] = {value}")
+            else:
+                src.emit(1, f"if {value} is not None: {var}[{key!r}] = {value}")
+    if spec.rules:
+        found = ", ".join(f"{path!r}: {objects[path]}" for path in spec.objects)
+        for rule in spec.rules:
+            src.emit(1, f"{src.constant(convert.rule_checker(rule), 'rule')}({{{found}}})")
+    src.emit(1, "return o0")
+    return _compile(src, name)
