@@ -27,12 +27,21 @@ from __future__ import annotations
 
 import enum
 import keyword
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from ccproto.core.jsonio import FAST_DEPTH_BOUND
 from ccproto.core.model import FieldSpec, Kind, Model, ModelSpec, TypeSpec, model_spec, pointer
 
-__all__ = ["Fallback", "plain_json", "structure_function", "unstructure_function"]
+__all__ = [
+    "PLAIN_DEPTH",
+    "STRUCTURE_FUNCTIONS",
+    "Fallback",
+    "depth_bound",
+    "plain_json",
+    "structure_function",
+    "unstructure_function",
+]
 
 
 class Fallback(Exception):
@@ -43,26 +52,58 @@ _FALLBACK = Fallback()
 _MISSING: Any = object()
 
 
-def plain_json(value: Any) -> None:
-    """Raise :class:`Fallback` unless ``value`` is JSON without floats (str keys, no cycles beyond the limits)."""
+#: How deep a free-form value (an open object, an ``Any`` member, an unknown member) may nest on the compiled
+#: path; deeper ones are deferred.  With it, no value the compiled path accepts is deeper than
+#: ``FAST_DEPTH_BOUND`` (checked for every model when its function is built), so the fast parser need not
+#: measure the depth whenever the limit is at least that (the default, 64, is).
+PLAIN_DEPTH = 16
+
+
+def plain_json(value: Any, room: int = PLAIN_DEPTH) -> None:
+    """Raise :class:`Fallback` unless ``value`` is JSON without floats, nested at most ``room`` containers deep."""
     kind = value.__class__
     if kind is str or kind is int or kind is bool or value is None:
         return
+    if room <= 0:
+        raise _FALLBACK
     if kind is dict:
         for key, item in value.items():
             if key.__class__ is not str:
                 raise _FALLBACK
             item_kind = item.__class__
             if item_kind is not str and item_kind is not int and item_kind is not bool and item is not None:
-                plain_json(item)
+                plain_json(item, room - 1)
         return
     if kind is list or kind is tuple:
         for item in value:
             item_kind = item.__class__
             if item_kind is not str and item_kind is not int and item_kind is not bool and item is not None:
-                plain_json(item)
+                plain_json(item, room - 1)
         return
     raise _FALLBACK
+
+
+def depth_bound(cls: type[Model]) -> int:
+    """The deepest nesting (the message's own object is 1) of any value ``cls``'s compiled function accepts."""
+    spec = model_spec(cls)
+    deepest = max(len(path) + 1 + PLAIN_DEPTH for path in spec.objects)  # unknown members, wherever kept
+    for field in spec.fields:
+        # A delegated field is walked by plain_json as a whole before its hook runs.
+        inner = _type_depth(field.type) if _is_simple(field) else PLAIN_DEPTH
+        deepest = max(deepest, len(field.path) + inner)
+    return deepest
+
+
+def _type_depth(tspec: TypeSpec) -> int:
+    """How many containers deep a value of this type may nest on the compiled path (a primitive is 0)."""
+    if tspec.kind in (Kind.OBJECT, Kind.ANY):
+        return PLAIN_DEPTH
+    if tspec.kind is Kind.MODEL:
+        return depth_bound(tspec.python_type)
+    if tspec.kind is Kind.ARRAY:
+        assert tspec.items is not None
+        return 1 + _type_depth(tspec.items)
+    return 0
 
 
 def _collect_extra(obj: dict[str, Any], declared: frozenset[str], path: tuple[str, ...], extra: dict[str, Any]) -> None:
@@ -110,7 +151,11 @@ def _primitive_check(kind: Kind) -> str | None:
 def _is_simple(field: FieldSpec) -> bool:
     """Whether the compiled path handles this field itself (the rest is delegated to the reference hooks)."""
     info = field.wire
-    if info.comma_list or info.forbidden_keys or info.min_items is not None:
+    if info.comma_list:
+        return False
+    if info.forbidden_keys and field.type.kind is not Kind.OBJECT:
+        return False
+    if info.min_items is not None and field.type.kind is not Kind.ARRAY:
         return False
     return _simple_type(field.type)
 
@@ -120,7 +165,8 @@ def _simple_type(tspec: TypeSpec) -> bool:
         assert tspec.items is not None
         return _simple_type(tspec.items)
     if tspec.kind is Kind.ENUM:
-        return all(type(member.value) in (str, int) for member in tspec.python_type)
+        lookup = _enum_lookup(tspec.python_type)
+        return lookup is not None and lookup[0] in (str, int)
     return tspec.kind in (Kind.STR, Kind.INT, Kind.BOOL, Kind.MODEL, Kind.OBJECT, Kind.ANY)
 
 
@@ -160,12 +206,15 @@ def _structure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, field
     if tspec.kind is Kind.OBJECT:
         src.emit(indent, f"if {var}.__class__ is not dict: raise _FALLBACK")
         src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+        _forbidden_keys(src, indent, field, var)
         return
     if tspec.kind is Kind.ANY:
         src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
         return
-    assert tspec.kind is Kind.ARRAY and tspec.items is not None
+    assert tspec.kind is Kind.ARRAY
+    assert tspec.items is not None
     src.emit(indent, f"if {var}.__class__ is not list and {var}.__class__ is not tuple: raise _FALLBACK")
+    _min_items(src, indent, field, var)
     items = tspec.items
     if items.kind is Kind.MODEL:
         fn = src.constant(structure_function(items.python_type), "s")
@@ -178,6 +227,17 @@ def _structure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, field
     _structure_value(src, indent + 1, items, item, None)
     src.emit(indent + 1, f"{out}.append({item})")
     src.emit(indent, f"{var} = tuple({out})")
+
+
+def _forbidden_keys(src: _Source, indent: int, field: FieldSpec | None, var: str) -> None:
+    if field is not None and field.wire.forbidden_keys:
+        forbidden = src.constant(frozenset(field.wire.forbidden_keys), "forbidden")
+        src.emit(indent, f"if not {forbidden}.isdisjoint({var}): raise _FALLBACK")
+
+
+def _min_items(src: _Source, indent: int, field: FieldSpec | None, var: str) -> None:
+    if field is not None and field.wire.min_items is not None:
+        src.emit(indent, f"if len({var}) < {field.wire.min_items!r}: raise _FALLBACK")
 
 
 def _bounds(src: _Source, field: FieldSpec | None, var: str) -> list[str]:
@@ -211,13 +271,15 @@ def _object_variables(spec: ModelSpec) -> dict[tuple[str, ...], str]:
 def _compile(src: _Source, name: str) -> Callable[..., Any]:
     code = "\n".join(src.lines)
     namespace: dict[str, Any] = dict(src.names)
-    exec(compile(code, f"<ccproto compiled {name}>", "exec"), namespace)  # noqa: S102 - source built from specs
+    exec(compile(code, f"<ccproto compiled {name}>", "exec"), namespace)
     function: Callable[..., Any] = namespace[name]
     function.__ccproto_source__ = code  # type: ignore[attr-defined]
     return function
 
 
 _STRUCTURE: dict[type[Model], Callable[[Any], Any]] = {}
+#: The structure functions built so far, by class (read-only for callers; :func:`structure_function` builds).
+STRUCTURE_FUNCTIONS: Mapping[type[Model], Callable[[Any], Any]] = _STRUCTURE
 _UNSTRUCTURE: dict[type[Model], Callable[[Any], dict[str, Any]]] = {}
 
 
@@ -245,6 +307,8 @@ def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
     from ccproto.core import convert  # the reference hooks, for the fields the compiled path delegates
 
     spec = model_spec(cls)
+    if depth_bound(cls) > FAST_DEPTH_BOUND:
+        raise TypeError(f"{cls.__qualname__} nests deeper than FAST_DEPTH_BOUND={FAST_DEPTH_BOUND} allows")
     src = _Source("structure")
     objects = _object_variables(spec)
     name = f"structure_{cls.__name__}"
@@ -328,9 +392,12 @@ def _unstructure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, fie
         if tspec.kind is Kind.OBJECT:
             src.emit(indent, f"if {var}.__class__ is not dict: raise _FALLBACK")
         src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+        _forbidden_keys(src, indent, field, var)
         return
-    assert tspec.kind is Kind.ARRAY and tspec.items is not None
+    assert tspec.kind is Kind.ARRAY
+    assert tspec.items is not None
     src.emit(indent, f"if {var}.__class__ is not tuple and {var}.__class__ is not list: raise _FALLBACK")
+    _min_items(src, indent, field, var)
     item, out = src.fresh("item"), src.fresh("items")
     src.emit(indent, f"{out} = []")
     src.emit(indent, f"for {item} in {var}:")
@@ -363,7 +430,8 @@ def _build_unstructure(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
     name = f"unstructure_{cls.__name__}"
     src.emit(0, f"def {name}(obj):")
     # Anything kept in `extra` goes through the reference path (it re-checks where each member lands).
-    src.emit(1, "if obj.extra: raise _FALLBACK")
+    src.emit(1, "extra = obj.extra")
+    src.emit(1, "if extra.__class__ is not dict or extra: raise _FALLBACK")
     values: dict[str, str] = {}
     for field in spec.fields:
         var = values[field.attr] = src.fresh("v")
@@ -382,8 +450,8 @@ def _build_unstructure(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
             check = convert.field_structure_hook(cls, field)
             src.emit(indent, f"{var} = {src.constant(unstructure, 'hook')}({var})")
             src.emit(indent, f"{src.constant(check, 'check')}({var}, None)")
-            if field.type.kind in (Kind.OBJECT, Kind.ANY):
-                src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
+            # What orjson would write differently (a float: NaN as null, 1e-07 as 1e-7) is left to the reference.
+            src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
     # The reference path writes each object's members in this order: child objects (sorted), constants, fields.
     members: dict[tuple[str, ...], list[tuple[str, str, bool]]] = {path: [] for path in spec.objects}
     for path in spec.objects[1:]:

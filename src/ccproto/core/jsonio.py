@@ -22,6 +22,7 @@ from ccproto.core.errors import DecodeError, LimitExceededError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
+    "FAST_DEPTH_BOUND",
     "JsonValue",
     "check_finite",
     "json_loads_strict",
@@ -35,6 +36,10 @@ __all__ = [
     "loads_fast",
     "parse_object",
 ]
+
+#: No value the codecs' compiled path accepts nests deeper than this (:mod:`ccproto.core.compiled` makes sure):
+#: :func:`loads_fast` measures the depth only when the limit is below it.
+FAST_DEPTH_BOUND = 32
 
 #: Any JSON value as Python holds it (dict, list, str, int, float, bool, None).
 JsonValue = Any
@@ -116,9 +121,18 @@ def _finite_float(text: str) -> float:
     return number
 
 
+#: Built once: ``json.loads`` with hooks would build a new decoder for every call.
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def json_loads_strict(text: str | bytes) -> Any:
     """``json.loads`` refusing ``NaN``/``Infinity`` and numbers that overflow a double (``ValueError``)."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    if not isinstance(text, str):
+        # As json.loads: detect the encoding of bytes (UTF-8, -16 or -32) before decoding.
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _STRICT_DECODER.decode(text)
 
 
 def check_finite(value: JsonValue) -> None:
@@ -153,11 +167,13 @@ def parse_object(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[
 def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, JsonValue] | None:
     """One JSON object parsed by ``orjson``, or ``None`` whenever :func:`parse_object` must decide.
 
-    ``None`` when orjson is not installed, the text is near or over the limits, or orjson refuses it
+    ``None`` when orjson is not installed, the text is near or over the size limit, or orjson refuses it
     (the standard parser then gives the canonical error, and still accepts what only it accepts: lone
     surrogate escapes).  On what orjson accepts, both parsers agree except that orjson turns integers
     beyond 64 bits into floats: so a caller trusts the result only if it holds no float (the compiled
     structure functions defer every float) and otherwise parses again with :func:`parse_object`.
+    The depth is measured only when ``limits.max_depth`` is below :data:`FAST_DEPTH_BOUND`; a caller
+    refuses anything deeper than that bound (the compiled structure functions do).
     """
     if _orjson is None:
         return None
@@ -165,10 +181,7 @@ def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
     if kind is str:
         if len(data) * 4 > limits.max_message_bytes:
             return None
-    elif kind is bytes:
-        if len(data) > limits.max_message_bytes:
-            return None
-    else:
+    elif kind is not bytes or len(data) > limits.max_message_bytes:
         return None
     try:
         value = _orjson.loads(data)
@@ -176,10 +189,12 @@ def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
         return None
     if value.__class__ is not dict:
         return None
-    # Counting brackets bounds the depth from above; near the limit, let the exact path measure it.
-    if data.count("[" if kind is str else b"[") + data.count("{" if kind is str else b"{") > limits.max_depth:  # type: ignore[arg-type]
-        return None
-    return value
+    result: dict[str, JsonValue] = value
+    if limits.max_depth < FAST_DEPTH_BOUND:
+        text = data if isinstance(data, str) else data.decode("utf-8")
+        if text.count("[") + text.count("{") > limits.max_depth:  # cheap bound; near the limit, measure exactly
+            return None
+    return result
 
 
 def dumps_plain(value: JsonValue) -> str | None:

@@ -48,6 +48,7 @@ __all__ = ["decode", "decode_text", "decode_value", "encode", "encode_value", "m
 
 _RESULTS = {result.value: result for result in Result}
 _MISSING: Any = object()
+_FAILURE, _SUCCESS, _CONFIRM = Result.FAILURE.value, Result.SUCCESS.value, Result.CONFIRM.value
 
 
 def _schema_error(detail: str, pointer: str, value: Any) -> SchemaViolationError:
@@ -176,17 +177,37 @@ def decode_text(
 def _decode_compiled(
     value: dict[str, Any], registry: Registry, strict: bool
 ) -> tuple[ProcessorMessage, tuple[ProtocolWarning, ...]] | None:
-    """The message and its warnings by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path."""
-    warnings: list[ProtocolWarning] = []
-    normalised = normalise(value, warnings, registry)
-    try:
-        cls = message_class_for(normalised, registry, warnings)
-    except ProtocolError:
+    """The message by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path.
+
+    Only the common case is handled here: a registered command without surrounding whitespace, or a
+    registered event, so there is nothing to normalise and no warning.  Everything else (an unknown name,
+    a padded command, any error) is for :func:`decode_value` to decide, warn about and report.
+    """
+    command = value.get("command", _MISSING)
+    cls: type[ProcessorMessage] | None
+    if command is _MISSING:
+        name = value.get("name")
+        if name.__class__ is not str:
+            return None
+        cls = registry.event_class(name)
+    elif command.__class__ is not str or command.strip() != command:
         return None
-    message = structure_compiled(normalised, cls)
-    if message is None or (strict and warnings):
+    else:
+        result = value.get("result", _MISSING)
+        if result is _MISSING:
+            cls = registry.request_class(command)
+        elif result == _FAILURE:
+            cls = FailureResponse
+        elif result == _SUCCESS:
+            cls = registry.success_class(command)
+        elif result == _CONFIRM:
+            cls = registry.confirm_class(command)
+        else:
+            return None
+    if cls is None:
         return None
-    return message, tuple(warnings)
+    message = structure_compiled(value, cls)
+    return None if message is None else (message, ())
 
 
 def _is_declared(cls: type[Any]) -> bool:
