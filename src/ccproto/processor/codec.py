@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
+from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
+from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -206,8 +207,12 @@ def _decode_compiled(
             return None
     if cls is None:
         return None
-    message = structure_compiled(value, cls)
-    return None if message is None else (message, ())
+    function = STRUCTURE_FUNCTIONS.get(cls) or structure_function(cls)
+    try:
+        message = function(value)
+    except (Fallback, StructureError):  # one call less than structure_compiled: this runs for every message
+        return None
+    return message, ()
 
 
 def _is_declared(cls: type[Any]) -> bool:
