@@ -5,7 +5,8 @@
     python3 tasks.py test     set up, then run the whole suite: pytest (coverage-gated), mypy --strict, ruff
     python3 tasks.py schemas  regenerate schemas/ from the models
     python3 tasks.py docs     regenerate the generated parts of docs/
-    python3 tasks.py bench    set up (with the bench extra), then run the `ccproto validate` benchmark (bench/)
+    python3 tasks.py bench    set up (with the bench extra), then run the codec benchmark (bench/codec.py);
+                              `bench validate [options]` runs the `ccproto validate` benchmark (bench/validate.py)
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def docs() -> int:
 
 def bench() -> int:
     setup("dev,bench")
-    return run(PY, "bench/validate.py", *sys.argv[2:], check=False)
+    if sys.argv[2:3] == ["validate"]:
+        return run(PY, "bench/validate.py", *sys.argv[3:], check=False)
+    return run(PY, "bench/codec.py", *sys.argv[2:], check=False)
 
 
 COMMANDS = {"demo": demo, "test": test, "schemas": schemas, "docs": docs, "bench": bench}

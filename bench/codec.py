@@ -76,6 +76,14 @@ class Hidden:
         setattr(jsonio, "_orjson", self.saved)  # noqa: B010
 
 
+def timed(function: Callable[[], object], hide: bool) -> float:
+    """:func:`seconds_per_call`, with orjson hidden from ccproto when ``hide``."""
+    if not hide:
+        return seconds_per_call(function)
+    with Hidden():
+        return seconds_per_call(function)
+
+
 def ccproto_decoder(protocol: str) -> Callable[[str], object]:
     """``ccproto.<protocol>.decode``."""
     decode: Callable[[str], object] = CODECS[protocol].decode
@@ -107,12 +115,7 @@ def decode_rows(names: Sequence[str]) -> tuple[list[float], list[Row]]:
         for name in names:
             decode = factory(PROTOCOL[name])
             text = MESSAGES[name]
-            call = functools.partial(decode, text)
-            if hide:
-                with Hidden():
-                    times.append(seconds_per_call(call))
-            else:
-                times.append(seconds_per_call(call))
+            times.append(timed(functools.partial(decode, text), hide))
         rows.append((label, times))
     return floor, rows
 
@@ -132,12 +135,7 @@ def encode_rows(names: Sequence[str]) -> tuple[list[float], list[Row]]:
         for name in names:
             message = decoder(PROTOCOL[name])(MESSAGES[name])
             encode = encoder(PROTOCOL[name])
-            call = functools.partial(encode, message)
-            if hide:
-                with Hidden():
-                    times.append(seconds_per_call(call))
-            else:
-                times.append(seconds_per_call(call))
+            times.append(timed(functools.partial(encode, message), hide))
         rows.append((label, times))
     return floor, rows
 
@@ -160,12 +158,7 @@ def mixed_rates() -> tuple[float, list[tuple[str, float]]]:
     results = []
     for label, factory, hide in (("ccproto", ccproto_decoder, False), ("ccproto, no orjson", ccproto_decoder, True),
                                  *((r.name, r.decoder, False) for r in rivals.RIVALS)):
-        go = run([factory(PROTOCOL[n]) for n in MIXED])
-        if hide:
-            with Hidden():
-                results.append((label, seconds_per_call(go) / len(stream)))
-        else:
-            results.append((label, seconds_per_call(go) / len(stream)))
+        results.append((label, timed(run([factory(PROTOCOL[n]) for n in MIXED]), hide) / len(stream)))
     return floor, results
 
 

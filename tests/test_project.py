@@ -166,5 +166,6 @@ def test_every_quirk_constant_is_documented() -> None:
                  "connection_name", "BINARY_FRAME", "looks_like_har", "CaptureValidator", "SUSPECT_NAME_PARTS",
                  "MAX_TRACKED_SESSIONS", "validate_message", "ANSWER_TIMEOUT", "demand_answers", "invalid_request",
                  "harness_settings", "RECONNECT_WAITS", "Capture", "open_bridge", "_peer_closed", "serve_peer",
-                 "LiveCapture", "Recording", "LiveAdapter", "_live_settings", "_conformance_parser"):
+                 "LiveCapture", "Recording", "LiveAdapter", "_live_settings", "_conformance_parser",
+                 "loads_fast", "dumps_plain", "FAST_DEPTH_BOUND", "depth_bound", "PLAIN_DEPTH"):
         assert name in quirks
