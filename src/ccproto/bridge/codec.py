@@ -20,8 +20,7 @@ from ccproto.bridge.models import (
     Name,
     Result,
 )
-from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
-from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text
+from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict
 from ccproto.core.errors import (
     DecodeError,
@@ -200,12 +199,10 @@ def _decode_compiled(
         return None
     if cls is None:
         return None
-    function = STRUCTURE_FUNCTIONS.get(cls) or structure_function(cls)
-    try:
-        message = function(value)
-    except (Fallback, StructureError):  # one call less than structure_compiled: this runs for every message
+    message = structure_compiled(value, cls)
+    if message is None:
         return None
-    if cls is AgentInfoResponse and message.display_name is None:
+    if isinstance(message, AgentInfoResponse) and message.display_name is None:
         warnings: list[ProtocolWarning] = []
         _semantic_warnings(message, warnings)
         return None if strict else (message, tuple(warnings))

@@ -26,8 +26,7 @@ from ccproto.cceb.models import (
     Unknown,
     UnknownNotification,
 )
-from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
-from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text
+from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -188,12 +187,10 @@ def _decode_compiled(
     cls = _ENVELOPE.get(raw) or registry.notification_class(raw)
     if cls is None:  # an unregistered notification type: a warning, and the exact path words it
         return None
-    function = STRUCTURE_FUNCTIONS.get(cls) or structure_function(cls)
-    try:
-        message = function(value)
-    except (Fallback, StructureError):  # one call less than structure_compiled: this runs for every message
+    message = structure_compiled(value, cls)
+    if message is None:
         return None
-    if cls is Action and not registry.has_action(message.action):
+    if isinstance(message, Action) and not registry.has_action(message.action):
         return None
     return message, ()
 

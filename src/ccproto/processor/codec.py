@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
-from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text
+from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -207,10 +206,8 @@ def _decode_compiled(
             return None
     if cls is None:
         return None
-    function = STRUCTURE_FUNCTIONS.get(cls) or structure_function(cls)
-    try:
-        message = function(value)
-    except (Fallback, StructureError):  # one call less than structure_compiled: this runs for every message
+    message = structure_compiled(value, cls)
+    if message is None:
         return None
     return message, ()
 
