@@ -4,6 +4,7 @@ keys (where they come from, collisions, never in a repr), constant-time comparis
 from __future__ import annotations
 
 import hmac
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +23,8 @@ from ccproto.cceb import (
 )
 from ccproto.cceb.connection import same_key
 from ccproto.cceb.quirks import SESSION_LIFETIME
+from ccproto.core.errors import LimitExceededError
+from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
 
 HOUR = 3600.0
@@ -209,7 +212,7 @@ def test_a_custom_lifetime_is_honoured() -> None:
     old = disconnected_session(store)
     assert store.find(key(1), GONE + 60.0) is old
     assert store.find(key(1), GONE + 61.0) is None
-    assert store.get_timer() == GONE + 60.0
+    assert store.get_timer() == after(GONE + 60.0)
 
 
 # -- auto_accept ----------------------------------------------------------------------------------
@@ -281,13 +284,13 @@ def test_get_timer_is_the_earliest_expiry() -> None:
     assert third is not None
     assert store.get_timer() is None  # all connected
     store.disconnected(key(2), now=GONE + 50)
-    assert store.get_timer() == GONE + 50 + LIFETIME
+    assert store.get_timer() == after(GONE + 50 + LIFETIME)
     assert second.expires_at() == GONE + 50 + LIFETIME
     store.disconnected(key(1), now=GONE)
-    assert store.get_timer() == GONE + LIFETIME
+    assert store.get_timer() == after(GONE + LIFETIME)
     # Resuming the earliest one moves the timer on.
     store.open_session(hello(session_key=key(1)), now=GONE + 60)
-    assert store.get_timer() == GONE + 50 + LIFETIME
+    assert store.get_timer() == after(GONE + 50 + LIFETIME)
 
 
 def test_handle_timer_drops_exactly_the_expired_sessions() -> None:
@@ -305,7 +308,7 @@ def test_handle_timer_drops_exactly_the_expired_sessions() -> None:
     assert len(store) == 3
     assert store.handle_timer(GONE + LIFETIME + 1) == (early,)
     assert list(store) == [late, connected]
-    assert store.get_timer() == GONE + 100 + LIFETIME
+    assert store.get_timer() == after(GONE + 100 + LIFETIME)
     assert store.handle_timer(GONE + 100 + LIFETIME + 1) == (late,)
     assert list(store) == [connected]
     assert store.get_timer() is None
@@ -510,3 +513,36 @@ def test_the_documented_session_lifecycle() -> None:
     later = store.reply(hello(session_key=saved), now=3 + 71 * HOUR + LIFETIME + 1)
     assert later.resumed is False
     assert later.session_key not in (None, saved)
+
+
+def after(moment: float) -> float:
+    """The first moment a session disconnected ``LIFETIME`` before ``moment`` is gone (it is resumable at it)."""
+    return math.nextafter(moment, math.inf)
+
+
+def test_a_timer_fired_when_asked_drops_the_session_so_it_is_not_asked_again() -> None:
+    # At exactly its expiry a session is still resumable: a timer at that moment would drop nothing and a
+    # loop asking get_timer again would spin forever.
+    store = SessionStore(new_key=keys(key(1)))
+    session = disconnected_session(store)
+    deadline = store.get_timer()
+    assert deadline is not None
+    assert store.find(key(1), GONE + LIFETIME) is session  # resumable at 72 h exactly
+    assert store.handle_timer(deadline) == (session,)
+    assert store.get_timer() is None
+
+
+def test_a_full_store_makes_room_from_expired_sessions_then_refuses() -> None:
+    store = SessionStore(new_key=keys(*(key(n) for n in range(1, 6))), limits=Limits(max_sessions=2))
+    first = disconnected_session(store)
+    store.open_session(hello(long_lived=True), now=GONE)
+    # Full: the expired first session is dropped to make room.
+    third, _ = store.open_session(hello(long_lived=True), now=GONE + LIFETIME + 1)
+    assert third is not None
+    assert first not in list(store)
+    assert len(store) == 2
+    with pytest.raises(LimitExceededError) as caught:
+        store.open_session(hello(long_lived=True), now=GONE + LIFETIME + 1)
+    assert caught.value.code == "too-many-sessions"
+    assert "max_sessions=2" in str(caught.value)
+    assert len(store) == 2  # the store keeps working with what it has

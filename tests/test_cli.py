@@ -148,7 +148,10 @@ def test_json_bad_record_has_null_conn(tmp_path: Path, capsys: pytest.CaptureFix
     assert status == 1
     assert value["findings"] == [{
         "file": str(path), "record": 2, "conn": None, "severity": "error", "kind": "decode", "code": "bad-record",
-        "path": "", "message": "line is not valid JSON", "related": [], "excerpt": "", "location": None,
+        "path": "",
+        "message": "line is not valid JSON: Expecting ',' delimiter (line 1 column 35):"
+                   " the text ends too early (truncated?)",
+        "related": [], "excerpt": "", "location": None,
     }]
 
 

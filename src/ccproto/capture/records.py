@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from ccproto.core.jsonio import JsonValue, json_loads_strict
+from ccproto.core.jsonio import DUPLICATE_KEY, JsonValue, json_error, json_loads_strict
 from ccproto.core.roles import Role
 
 __all__ = ["PROTOCOLS", "BadRecord", "Record", "detect_protocol", "parse_timestamp", "read_jsonl"]
@@ -146,8 +146,17 @@ def read_jsonl(lines: Iterable[str | bytes], *, file: str) -> Iterator[Record | 
             continue
         try:
             # Same strictness as message decoding: no NaN/Infinity, no numbers that overflow.
+            line = line.rstrip("\r\n")  # so an error's position is in the line (the line break is not JSON)
             value = json_loads_strict(line)
-        except (ValueError, RecursionError):
-            yield BadRecord(file=file, number=number, conn=None, detail="line is not valid JSON")
+        except RecursionError:
+            yield BadRecord(file=file, number=number, conn=None, detail="line is not valid JSON: nested too deep")
+            continue
+        except ValueError as exc:
+            # What is wrong and where (a repeated key, a truncated line), never the line itself.
+            error = json_error(exc, line)
+            where = f" at {error.pointer}" if error.pointer else ""
+            what = error.detail.removeprefix("not valid JSON: ")
+            detail = f"line refused: {what}" if error.code == DUPLICATE_KEY else f"line is not valid JSON: {what}"
+            yield BadRecord(file=file, number=number, conn=None, detail=detail + where)
             continue
         yield _record(file, number, value)

@@ -118,7 +118,9 @@ class CaptureValidator:
         self.report = report if report is not None else Report()
         self._all_connections = all_connections
         self._strict = strict
-        self._limits = limits
+        # A capture with a repeated key is reported whatever the limits allow: the validator's job is to find
+        # what two parsers could read differently (docs/security.md).
+        self._limits = attrs.evolve(limits, allow_duplicate_keys=False)
         self._factories = CHECKERS if checkers is None else checkers
         self._shared: dict[str, Any] = {}  # what the checkers of this capture share (cross-connection rules)
         if coverage:
@@ -149,15 +151,30 @@ class CaptureValidator:
             if item.conn is not None and item.conn in self._open:
                 self._open[item.conn].findings += 1
             return
-        conn = self._open.get(item.conn)
+        conn = self._open.pop(item.conn, None)  # re-inserted below: the one idle longest stays first
         if conn is None:
-            conn = self._open[item.conn] = _Connection()
+            conn = _Connection()
+            if len(self._open) >= self._limits.max_connections:
+                self._drop_idlest(item.file)
+        self._open[item.conn] = conn
         conn.last = item.number
         before = len(report.findings)
         self._check(item, conn)
         conn.findings += len(report.findings) - before
         if item.close is not None:
             self._closed(item, conn)
+
+    def _drop_idlest(self, file: str) -> None:
+        """Stop tracking the connection idle longest, with a finding saying so (memory stays bounded)."""
+        name, conn = next(iter(self._open.items()))
+        self.report.findings.append(Finding(
+            file=file, record=conn.last, conn=name, severity=Severity.ERROR, kind=Kind.DECODE,
+            code="too-many-connections", path="",
+            message=f"more than max_connections={self._limits.max_connections} connections open at once: this one,"
+                    " idle longest, is no longer checked (a later record of it starts a new connection)",
+        ))
+        conn.findings += 1
+        self._end(name, file)
 
     def _check(self, item: Record, conn: _Connection) -> None:
         if conn.protocol is None:
@@ -356,6 +373,7 @@ def validate_message(
     text = obj if isinstance(obj, str) else None
     record = Record(file="message", number=1, ts=None, conn="message", sender=sender, protocol=protocol,
                     message=None if text is not None else obj, raw=text)
+    limits = attrs.evolve(limits, allow_duplicate_keys=False)  # repeated keys are always findings
     checker = CHECKERS[protocol](limits=limits, strict=strict, capture={})
     if isinstance(checker, MessageChecker):
         checker.check_sequence = False  # one message has no conversation to be out of order in

@@ -121,6 +121,9 @@ class CcebConnection(ConnectionBase):
         super().__init__(our_role, sticky_errors=sticky_errors)
         self.registry = registry
         self.limits = limits
+        # The CCEB refuses a repeated key whatever the limits allow: a client could otherwise set a reserved
+        # field that the CCEB's own checks, with another JSON parser, never saw (docs/security.md).
+        self._read_limits = attrs.evolve(limits, allow_duplicate_keys=False) if our_role is Role.SERVER else limits
         self.strict = strict
         self.state = ConnectionState.AWAITING_HELLO
         #: The client's hello, once sent (holds the token: its ``repr`` does not show it).
@@ -217,7 +220,7 @@ class CcebConnection(ConnectionBase):
                         exc.detail, pointer=exc.pointer, code=exc.code
                     ) from None
             else:
-                value = parse_message(data, self.limits)
+                value = parse_message(data, self._read_limits)
             message = codec.decode_value(value, registry=self.registry, strict=self.strict).message
         except ProtocolError as exc:
             if value is not None and isinstance(exc, (SchemaViolationError, UnknownMessageError)):

@@ -11,6 +11,7 @@ constant time, so neither the lookup nor the comparison leaks a key's prefix.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Callable, Iterator
 
@@ -19,6 +20,8 @@ import attrs
 from ccproto.cceb.connection import same_key
 from ccproto.cceb.models import Hello, HelloReply
 from ccproto.cceb.quirks import SESSION_LIFETIME
+from ccproto.core.errors import LimitExceededError
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["LongLivedSession", "SessionStore", "is_resumable", "key_digest"]
 
@@ -50,7 +53,7 @@ class LongLivedSession:
     disconnected_at: float | None = None
 
     def expires_at(self, lifetime: float = SESSION_LIFETIME) -> float | None:
-        """When it stops being resumable (``None`` while connected)."""
+        """The last moment it may still be resumed (``None`` while connected)."""
         return None if self.disconnected_at is None else self.disconnected_at + lifetime
 
 
@@ -62,9 +65,15 @@ class SessionStore:
     """
 
     def __init__(
-        self, *, lifetime: float = SESSION_LIFETIME, new_key: Callable[[], str] = lambda: secrets.token_urlsafe(32)
+        self,
+        *,
+        lifetime: float = SESSION_LIFETIME,
+        new_key: Callable[[], str] = lambda: secrets.token_urlsafe(32),
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.lifetime = lifetime
+        #: ``limits.max_sessions`` bounds how many sessions the store holds.
+        self.limits = limits
         self._new_key = new_key
         self._sessions: dict[bytes, LongLivedSession] = {}
 
@@ -102,6 +111,14 @@ class SessionStore:
                     found.auto_accept = hello.auto_accept
                 return found, True
             self._sessions.pop(key_digest(hello.session_key), None)  # expired: forget it
+        if len(self._sessions) >= self.limits.max_sessions:
+            self.handle_timer(now)  # make room from the expired ones first
+            if len(self._sessions) >= self.limits.max_sessions:
+                raise LimitExceededError.Remote(
+                    f"more than max_sessions={self.limits.max_sessions} long-lived sessions",
+                    code="too-many-sessions",
+                    hint="refuse the hello: close the WebSocket (1013, try again later)",
+                )
         key = self._new_key()
         # Never hand out a key twice, nor the one the hello brought: a new session gets a new key.
         while key_digest(key) in self._sessions or (
@@ -134,9 +151,13 @@ class SessionStore:
         )
 
     def get_timer(self) -> float | None:
-        """When the next disconnected session expires (``None``: none is disconnected)."""
+        """When the next disconnected session has expired (``None``: none is disconnected).
+
+        That is the first moment after :meth:`LongLivedSession.expires_at`: a session is still resumable at
+        exactly 72 h, so a timer firing at that moment would drop nothing and be asked again forever.
+        """
         times = [t for s in self._sessions.values() if (t := s.expires_at(self.lifetime)) is not None]
-        return min(times) if times else None
+        return math.nextafter(min(times), math.inf) if times else None
 
     def handle_timer(self, now: float) -> tuple[LongLivedSession, ...]:
         """Drop (and return) the sessions that stopped being resumable by ``now``."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from typing import Any
 
 try:
@@ -20,11 +22,15 @@ except ImportError:  # pragma: no cover - exercised by the tests that hide orjso
 
 from ccproto.core.errors import DecodeError, LimitExceededError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.model import pointer
 
 __all__ = [
+    "DUPLICATE_KEY",
     "FAST_DEPTH_BOUND",
     "JsonValue",
+    "LONE_SURROGATE",
     "check_finite",
+    "json_error",
     "json_loads_strict",
     "check_text_size",
     "dumps",
@@ -47,7 +53,7 @@ JsonValue = Any
 
 def _reject_constant(name: str) -> float:
     # NaN and Infinity are not JSON; Python's json accepts them by default.
-    raise ValueError(f"{name} is not valid JSON")
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _depth(value: JsonValue) -> int:
@@ -71,12 +77,20 @@ def check_text_size(text: str, limits: Limits, error: type[LimitExceededError]) 
     """Raise ``error`` if ``text`` is over ``limits.max_message_bytes`` once written as UTF-8."""
     # A character is at most 4 UTF-8 bytes: only encode when the text might be over.
     limit = limits.max_message_bytes
-    if len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit:
+    # Every character is at least one byte: a text longer than the limit is refused without encoding it
+    # (a 100 MB string must not cost another 100 MB to measure).
+    if len(text) > limit or (len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit):
         raise error(f"message exceeds max_message_bytes={limits.max_message_bytes}", code="message-too-large")
 
 
 def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
-    """Parse one JSON text, enforcing size and depth limits; raise ``DecodeError``."""
+    """Parse one JSON text, enforcing size and depth limits; raise ``DecodeError``.
+
+    Refused besides what is not JSON at all: ``NaN``/``Infinity``, numbers that overflow a double,
+    integers of more than 4,300 digits, a byte order mark, lone surrogates (not Unicode: they cannot
+    be written back as UTF-8) and, unless ``limits.allow_duplicate_keys``, a key repeated in one object
+    (docs/security.md).
+    """
     if isinstance(data, (bytes, bytearray, memoryview)):
         if len(data) > limits.max_message_bytes:
             raise LimitExceededError.Remote(
@@ -91,19 +105,100 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
         text = data
         check_text_size(text, limits, LimitExceededError.Remote)
     try:
-        value = json_loads_strict(text)
-    except _OutOfRange:
-        raise DecodeError(_OUT_OF_RANGE) from None
+        value = json_loads_strict(text, allow_duplicate_keys=limits.allow_duplicate_keys)
     except RecursionError:
         raise LimitExceededError.Remote(
             f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep"
         ) from None
     except ValueError as exc:
-        raise DecodeError(f"not valid JSON: {_describe_json_error(exc)}") from None
+        raise json_error(exc, text) from None
     # Counting brackets is a cheap upper bound on the depth; only walk when it might be over.
     if text.count("[") + text.count("{") > limits.max_depth and _depth(value) > limits.max_depth:
         raise LimitExceededError.Remote(f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep")
+    if _may_hold_surrogates(text):
+        _check_no_surrogates(value)
     return value
+
+
+#: The ``code`` of the error for a key repeated in one JSON object.
+DUPLICATE_KEY = "duplicate-key"
+#: The ``code`` of the error for a lone surrogate (``"\\ud800"``) in a string or key.
+LONE_SURROGATE = "lone-surrogate"
+
+
+class _DuplicateKey(ValueError):
+    """A key repeated in one object (where it is, is found afterwards: only the error path pays)."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # The C scanner calls this once per object with its members in order; a dict shorter than the
+    # list of pairs means a key came twice.  json's default keeps the last value silently, which lets
+    # two parsers read different messages from one text (docs/security.md).
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _DuplicateKey
+    return result
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object's members as parsed, duplicates kept (only to find where a duplicate key is)."""
+
+
+def _duplicate_key_error(text: str) -> DecodeError:
+    """The error for the first repeated key in ``text``, with the pointer to it."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(json.loads(text, object_pairs_hook=_Pairs), ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, _Pairs):
+            seen: set[str] = set()
+            for key, _ in item:
+                if key in seen:
+                    shown = key if len(key) <= 40 else key[:40] + "..."
+                    return DecodeError(
+                        f"duplicate key {shown!r} in one JSON object: parsers disagree on which value counts",
+                        pointer=pointer((*path, key)), code=DUPLICATE_KEY,
+                    )
+                seen.add(key)
+            stack.extend((child, (*path, key)) for key, child in reversed(item))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in reversed(list(enumerate(item))))
+    raise AssertionError("no duplicate key found")  # pragma: no cover - only called after one was seen
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _may_hold_surrogates(text: str) -> bool:
+    """Whether a parsed ``text`` may hold a lone surrogate (cheap; false positives are checked)."""
+    # Raw ones only in a str given to us (UTF-8 bytes never decode to one); escaped ones only as \uD8xx-\uDFxx.
+    return (not text.isascii() and _SURROGATE.search(text) is not None) or (
+        "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+    )
+
+
+def _check_no_surrogates(value: JsonValue) -> None:
+    """Raise on the first string or key holding a lone surrogate (a valid pair parses to one character)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found is not None:
+                raise DecodeError(
+                    f"lone surrogate U+{ord(found.group()):04X} in a string: not Unicode, cannot be written as UTF-8",
+                    pointer=pointer(path), code=LONE_SURROGATE,
+                )
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key) is not None:
+                    raise DecodeError(
+                        "lone surrogate in a key: not Unicode, cannot be written as UTF-8",
+                        pointer=pointer(path), code=LONE_SURROGATE,
+                    )
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
 
 
 _OUT_OF_RANGE = "number out of range (overflows a double)"
@@ -122,17 +217,25 @@ def _finite_float(text: str) -> float:
 
 
 #: Built once: ``json.loads`` with hooks would build a new decoder for every call.
-_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_STRICT_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_object
+)
+_LAST_WINS_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def json_loads_strict(text: str | bytes) -> Any:
-    """``json.loads`` refusing ``NaN``/``Infinity`` and numbers that overflow a double (``ValueError``)."""
+def json_loads_strict(text: str | bytes, *, allow_duplicate_keys: bool = False) -> Any:
+    """``json.loads`` refusing ``NaN``/``Infinity``, numbers that overflow a double and repeated keys.
+
+    Raises ``ValueError`` (the caller words it).  ``allow_duplicate_keys`` keeps the last of a repeated
+    key's values, as ``json`` does.
+    """
     if not isinstance(text, str):
         # As json.loads: detect the encoding of bytes (UTF-8, -16 or -32) before decoding.
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
     if text.startswith("\ufeff"):
-        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    return _STRICT_DECODER.decode(text)
+        raise json.JSONDecodeError("the text starts with a byte order mark (U+FEFF), which JSON does not allow",
+                                   text, 0)
+    return (_LAST_WINS_DECODER if allow_duplicate_keys else _STRICT_DECODER).decode(text)
 
 
 def check_finite(value: JsonValue) -> None:
@@ -149,11 +252,26 @@ def check_finite(value: JsonValue) -> None:
             stack.extend(item)
 
 
-def _describe_json_error(exc: ValueError) -> str:
+def json_error(exc: ValueError, text: str) -> DecodeError:
+    """The ``DecodeError`` for the ``ValueError`` :func:`json_loads_strict` raised on ``text``.
+
+    It names the problem and where it is, never the text itself (which may hold a secret).
+    """
+    if isinstance(exc, _OutOfRange):
+        return DecodeError(_OUT_OF_RANGE)
+    if isinstance(exc, _DuplicateKey):
+        return _duplicate_key_error(text)
     if isinstance(exc, json.JSONDecodeError):
-        # msg + position only: the document itself may hold a secret.
-        return f"{exc.msg} (line {exc.lineno} column {exc.colno})"
-    return str(exc)
+        where = f"{exc.msg} (line {exc.lineno} column {exc.colno})"
+        if not text.strip():
+            where = "the text is empty"
+        elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            where += ": the text ends too early (truncated?)"
+        return DecodeError(f"not valid JSON: {where}")
+    if "integer string conversion" in str(exc):
+        # Python refuses to convert integers this long (quadratic time); its message suggests changing a global.
+        return DecodeError(f"not valid JSON: an integer of more than {sys.get_int_max_str_digits()} digits")
+    return DecodeError(f"not valid JSON: {exc}")
 
 
 def parse_object(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> dict[str, JsonValue]:
@@ -174,6 +292,8 @@ def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
     structure functions defer every float) and otherwise parses again with :func:`parse_object`.
     The depth is measured only when ``limits.max_depth`` is below :data:`FAST_DEPTH_BOUND`; a caller
     refuses anything deeper than that bound (the compiled structure functions do).
+    Unless ``limits.allow_duplicate_keys``, only a text that is byte for byte orjson's own compact writing
+    of the result is accepted (so no key can be repeated): that is what most peers send.
     """
     if _orjson is None:
         return None
@@ -190,6 +310,13 @@ def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
     if value.__class__ is not dict:
         return None
     result: dict[str, JsonValue] = value
+    if not limits.allow_duplicate_keys and _orjson.dumps(result) != (
+        data.encode() if isinstance(data, str) else data
+    ):
+        # orjson keeps the last of a repeated key silently.  A text that is exactly orjson's own writing of
+        # what it parsed cannot repeat a key (quirk J4); any other text (spaces, escapes, a repeated key)
+        # is left to the exact parser, which finds repeated keys.
+        return None
     if limits.max_depth < FAST_DEPTH_BOUND:
         text = data if isinstance(data, str) else data.decode("utf-8")
         if text.count("[") + text.count("{") > limits.max_depth:  # cheap bound; near the limit, measure exactly

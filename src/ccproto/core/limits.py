@@ -1,4 +1,4 @@
-"""Bounds on everything a peer can make us hold in memory."""
+"""Bounds on everything a peer can make us hold in memory, and how strictly JSON text is read."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ class Limits:
     max_depth: int = attrs.field(default=64, validator=_positive)
     #: Most requests/queries outstanding on one connection at once.
     max_pending: int = attrs.field(default=1024, validator=_positive)
+    #: Most connections the capture validator tracks at once (over it, the one idle longest is dropped).
+    max_connections: int = attrs.field(default=10_000, validator=_positive)
+    #: Most long-lived sessions a CCEB :class:`~ccproto.cceb.SessionStore` holds.
+    max_sessions: int = attrs.field(default=100_000, validator=_positive)
+    #: Accept a key repeated in one JSON object, keeping its last value (as Python's ``json`` does).
+    #: Off by default: two parsers may read different messages from such a text.  The CCEB server role
+    #: and the capture validator refuse repeated keys whatever this says (docs/security.md).
+    allow_duplicate_keys: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     #: Seconds a request may stay unanswered before ``handle_timer`` expires it.
     request_timeout: float = attrs.field(default=30.0)
 

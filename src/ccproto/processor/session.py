@@ -384,6 +384,14 @@ class ProcessorSession(ConnectionBase):
                 "and until its report.teamstatus.end succeeds",
             )
         if target is Report.ACTIVE and current is Report.INACTIVE:
+            if len(self._reports) >= self.limits.max_pending:
+                # Each running report is state we keep per agent: a peer must not grow it without bound.
+                raise self._blame(
+                    LimitExceededError, sender,
+                    f"more than max_pending={self.limits.max_pending} team-status reports running at once",
+                    pointer="/data/agentId", code="too-many-reports",
+                    hint="end a report (report.teamstatus.end) before beginning another",
+                )
             self._reports[agent_id] = tag
             self._ended.pop(agent_id, None)
         elif target is Report.INACTIVE and current is Report.ACTIVE:
