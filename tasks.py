@@ -6,7 +6,10 @@
     python3 tasks.py schemas  regenerate schemas/ from the models
     python3 tasks.py docs     regenerate the generated parts of docs/
     python3 tasks.py bench    set up (with the bench extra), then run the codec benchmark (bench/codec.py);
-                              `bench validate [options]` runs the `ccproto validate` benchmark (bench/validate.py)
+                              `bench validate [options]` runs the `ccproto validate` benchmark (bench/validate.py),
+                              `bench duplicates` what refusing repeated JSON keys costs (bench/duplicates.py)
+    python3 tasks.py fuzz     set up (with the fuzz extra: atheris), then fuzz every entry point for a bounded
+                              time (fuzz/run.py; `fuzz --seconds 600 [TARGET ...]`, see fuzz/README.md)
 """
 
 from __future__ import annotations
@@ -92,13 +95,20 @@ def bench() -> int:
     setup("dev,bench")
     if sys.argv[2:3] == ["validate"]:
         return run(PY, "bench/validate.py", *sys.argv[3:], check=False)
+    if sys.argv[2:3] == ["duplicates"]:
+        return run(PY, "bench/duplicates.py", *sys.argv[3:], check=False)
     return run(PY, "bench/codec.py", *sys.argv[2:], check=False)
 
 
-COMMANDS = {"demo": demo, "test": test, "schemas": schemas, "docs": docs, "bench": bench}
+def fuzz() -> int:
+    setup("dev,fuzz")
+    return run(PY, "fuzz/run.py", *sys.argv[2:], check=False)
+
+
+COMMANDS = {"demo": demo, "test": test, "schemas": schemas, "docs": docs, "bench": bench, "fuzz": fuzz}
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] != "bench"):
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] not in ("bench", "fuzz")):
         print(__doc__)
         sys.exit(2)
     sys.exit(COMMANDS[sys.argv[1]]())
