@@ -167,5 +167,7 @@ def test_every_quirk_constant_is_documented() -> None:
                  "MAX_TRACKED_SESSIONS", "validate_message", "ANSWER_TIMEOUT", "demand_answers", "invalid_request",
                  "harness_settings", "RECONNECT_WAITS", "Capture", "open_bridge", "_peer_closed", "serve_peer",
                  "LiveCapture", "Recording", "LiveAdapter", "_live_settings", "_conformance_parser",
-                 "loads_fast", "dumps_plain", "FAST_DEPTH_BOUND", "depth_bound", "PLAIN_DEPTH"):
+                 "loads_fast", "dumps_plain", "FAST_DEPTH_BOUND", "depth_bound", "PLAIN_DEPTH",
+                 "DUPLICATE_KEY", "_unique_object", "allow_duplicate_keys", "_read_limits", "LONE_SURROGATE",
+                 "_check_no_surrogates", "json_error", "_drop_idlest", "open_session", "get_timer"):
         assert name in quirks

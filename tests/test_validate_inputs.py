@@ -1151,3 +1151,34 @@ def test_an_unknown_protocol_is_a_value_error(protocol: str) -> None:
 def test_a_bad_direction_is_a_value_error(direction: Any) -> None:
     with pytest.raises(ValueError, match="Role"):
         ccproto.validate_message(ack(1), protocol="cceb", direction=direction)
+
+
+class _CountingStream(io.BytesIO):
+    """A stream that remembers the longest piece it handed out at once."""
+
+    longest = 0
+
+    def readline(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        line = super().readline(size)
+        self.longest = max(self.longest, len(line))
+        return line
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_line_longer_than_a_record_may_be_is_skipped_without_being_held(gzipped: bool) -> None:
+    from ccproto.capture.validator import read_capture
+    from ccproto.core.limits import Limits
+
+    limits = Limits(max_message_bytes=1000)
+    good = b'{"from":"client","protocol":"cceb","message":{"type":"ack","uuid":"u"}}\n'
+    data = good + b'{"from":"client","message":"' + b"x" * 500_000 + b'"}\n' + good
+    stream = _CountingStream(gzip.compress(data) if gzipped else data)
+    items = list(read_capture(stream, file="f", limits=limits))
+    assert [type(item) for item in items] == [Record, BadRecord, Record]
+    assert [item.number for item in items] == [1, 2, 3]
+    bad = items[1]
+    assert isinstance(bad, BadRecord)
+    assert "500031 bytes" in bad.detail
+    assert "6 x max_message_bytes" in bad.detail
+    if not gzipped:
+        assert stream.longest <= 6 * 1000 + 65536 + 1  # never the whole line at once

@@ -17,9 +17,13 @@ from typing import Any
 import attrs
 
 from ccproto.core.jsonio import DUPLICATE_KEY, JsonValue, json_error, json_loads_strict
+from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
 
-__all__ = ["PROTOCOLS", "BadRecord", "Record", "detect_protocol", "parse_timestamp", "read_jsonl"]
+__all__ = [
+    "PROTOCOLS", "BadRecord", "Record", "bounded_lines", "detect_protocol", "parse_timestamp", "read_jsonl",
+    "record_bytes",
+]
 
 #: The protocols a record may name.
 PROTOCOLS = ("bridge", "processor", "cceb")
@@ -131,9 +135,53 @@ def _record(file: str, number: int, value: Any) -> Record | BadRecord:
     )
 
 
+def record_bytes(limits: Limits) -> int:
+    """The longest line a JSON Lines capture may hold: a record around a message of ``max_message_bytes``.
+
+    A message's raw text, written as a JSON string, may grow up to six times (``\\u001f`` for one byte).
+    """
+    return 6 * limits.max_message_bytes + 65536
+
+
+class _Overlong(bytes):
+    """What :func:`bounded_lines` gives for a line over its bound (the line's start; the rest was skipped)."""
+
+    length = 0
+    limit = 0
+
+
+def bounded_lines(stream: Any, limit: int) -> Iterator[bytes]:
+    """The lines of a binary stream, none longer than ``limit`` bytes held in memory.
+
+    A longer line is read past in pieces and given as a marker that :func:`read_jsonl` reports as a bad
+    record, so one huge line neither exhausts memory nor stops the lines after it.
+    """
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        length = len(line)
+        while not line.endswith(b"\n"):
+            line = stream.readline(65536)
+            if not line:
+                break
+            length += len(line)
+        marker = _Overlong(b"")
+        marker.length, marker.limit = length, limit
+        yield marker
+
+
 def read_jsonl(lines: Iterable[str | bytes], *, file: str) -> Iterator[Record | BadRecord]:
     """Records (or bad records) from the lines of a JSON Lines capture (text, or bytes decoded as UTF-8)."""
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, _Overlong):
+            yield BadRecord(file=file, number=number, conn=None,
+                            detail=f"line of {line.length} bytes is over the {line.limit} a record may have"
+                                   " (6 x max_message_bytes + 64 KiB); skipped")
+            continue
         if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8-sig" if number == 1 else "utf-8")

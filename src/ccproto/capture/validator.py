@@ -25,7 +25,15 @@ from ccproto.capture.coverage import Coverage
 from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.har import looks_like_har, read_har
 from ccproto.capture.processor import ProcessorConnectionChecker
-from ccproto.capture.records import BadRecord, Record, _record, detect_protocol, read_jsonl
+from ccproto.capture.records import (
+    BadRecord,
+    Record,
+    _record,
+    bounded_lines,
+    detect_protocol,
+    read_jsonl,
+    record_bytes,
+)
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import loads
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
@@ -279,7 +287,7 @@ def read_capture(
         if kind == "har" or (kind == "auto" and looks_like_har(head)):
             yield from read_har(stream.read(), file=file)
             return
-        for item in read_jsonl(stream, file=file):
+        for item in read_jsonl(bounded_lines(stream, record_bytes(limits)), file=file):
             number = item.number
             yield item
     except (EOFError, gzip.BadGzipFile, zlib.error):
