@@ -271,3 +271,33 @@ def test_python_m_ccproto_validate_exit_codes(tmp_path: Path) -> None:
     assert "cannot read" in missing.stderr
     usage = run_module()
     assert usage.returncode == 2
+
+
+def test_the_bounds_are_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bounds.jsonl"
+    records = [
+        {"from": "client", "conn": name, "protocol": "processor",
+         "message": {"command": "getCapabilities", "data": {"x": [[[[1]]]]}}}
+        for name in ("a", "b", "c")
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    status, value = run_json(capsys, str(path))
+    assert status == 0  # the defaults allow all of it
+    status, value = run_json(capsys, str(path), "--max-depth", "3")
+    assert status == 1
+    assert sorted((f["conn"], f["code"]) for f in value["findings"]) == [
+        ("a", "bad-record"), ("b", "bad-record"), ("c", "bad-record")]
+    assert all("max_depth=3" in f["message"] for f in value["findings"])
+    status, value = run_json(capsys, str(path), "--max-connections", "2")
+    assert status == 1  # a third connection drops the one idle longest ('a')
+    assert [(f["conn"], f["code"]) for f in value["findings"] if f["severity"] == "error"] == [
+        ("a", "too-many-connections")]
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text(json.dumps({"from": "client", "protocol": "processor", "raw": json.dumps(records[0]["message"])})
+                   + "\n", encoding="utf-8")
+    status, value = run_json(capsys, str(raw), "--max-message-bytes", "20")
+    assert status == 1
+    assert [f["code"] for f in value["findings"]] == ["message-too-large"]
+    assert "max_message_bytes=20" in value["findings"][0]["message"]
+    with pytest.raises(SystemExit):
+        main(["validate", str(path), "--max-depth", "0"])

@@ -64,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
         help="a raw Processor Bridge stream: the length-prefixed frames SIDE (client or server) sent on one "
         "TCP connection; give both sides as one connection (repeatable)",
     )
+    limits = validate.add_argument_group("bounds", "what one message or capture may make ccproto hold "
+                                                   "(docs/security.md; over a bound is a finding)")
+    limits.add_argument("--max-message-bytes", type=_positive_int, metavar="N",
+                        help="largest message, in bytes of UTF-8 JSON (default 1048576)")
+    limits.add_argument("--max-depth", type=_positive_int, metavar="N",
+                        help="deepest nesting of arrays and objects in one message (default 64)")
+    limits.add_argument("--max-pending", type=_positive_int, metavar="N",
+                        help="most requests or unacked messages outstanding on one connection (default 1024)")
+    limits.add_argument("--max-connections", type=_positive_int, metavar="N",
+                        help="most connections tracked at once; the one idle longest is dropped (default 10000)")
     validate.add_argument(
         "--extension",
         action="append",
@@ -230,7 +240,7 @@ def _validate_file(path: str, options: dict[str, Any], progress: bool) -> Report
     try:
         source: IO[bytes] = io.BufferedReader(_CountingReader(handle, bar.advance)) if bar else handle
         return validate_records(
-            read_capture(source, file=name, kind=kind),
+            read_capture(source, file=name, kind=kind, limits=options["limits"]), limits=options["limits"],
             strict=options["strict"], coverage=options["coverage"], all_connections=options["all_connections"],
         )
     finally:
@@ -268,7 +278,8 @@ def _validate_streams(specs: Sequence[str], options: dict[str, Any]) -> Report:
         chunks = {side: _chunks(handle) for side, handle in handles.items()}
         label = " + ".join(f"{side}={path}" for side, path in sorted(paths.items()))
         return validate_records(
-            read_bridge_streams(chunks.get("client"), chunks.get("server"), file=label),
+            read_bridge_streams(chunks.get("client"), chunks.get("server"), file=label, limits=options["limits"]),
+            limits=options["limits"],
             strict=options["strict"], coverage=options["coverage"], all_connections=options["all_connections"],
         )
     finally:
@@ -276,13 +287,20 @@ def _validate_streams(specs: Sequence[str], options: dict[str, Any]) -> Report:
             handle.close()
 
 
+#: The ``Limits`` fields ``ccproto validate`` takes as options (``--max-depth`` sets ``max_depth``).
+_LIMIT_OPTIONS = ("max_message_bytes", "max_depth", "max_pending", "max_connections")
+
+
 def _validate(args: argparse.Namespace) -> int:
     # Imported here so `ccproto --version` stays fast.
     from ccproto.capture.findings import Report
     from ccproto.capture.output import render
+    from ccproto.core.limits import Limits
 
+    bounds = {name: getattr(args, name) for name in _LIMIT_OPTIONS if getattr(args, name) is not None}
     options = {
         "kind": args.input_format, "strict": args.strict, "coverage": args.coverage, "extensions": args.extension,
+        "limits": Limits(**bounds),
         # JUnit has a test case per connection, clean ones too: only then is every connection's name kept.
         "all_connections": args.format == "junit",
     }

@@ -16,8 +16,9 @@ from typing import Any
 
 import attrs
 
-from ccproto.core.jsonio import DUPLICATE_KEY, JsonValue, json_error, json_loads_strict
-from ccproto.core.limits import Limits
+from ccproto.core.errors import ProtocolError
+from ccproto.core.jsonio import DUPLICATE_KEY, JsonValue, check_parsed, json_error, json_loads_strict
+from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
 
 __all__ = [
@@ -174,8 +175,14 @@ def bounded_lines(stream: Any, limit: int) -> Iterator[bytes]:
         yield marker
 
 
-def read_jsonl(lines: Iterable[str | bytes], *, file: str) -> Iterator[Record | BadRecord]:
-    """Records (or bad records) from the lines of a JSON Lines capture (text, or bytes decoded as UTF-8)."""
+def read_jsonl(
+    lines: Iterable[str | bytes], *, file: str, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Record | BadRecord]:
+    """Records (or bad records) from the lines of a JSON Lines capture (text, or bytes decoded as UTF-8).
+
+    A record's ``message`` gets the checks a message's text gets after parsing (``limits.max_depth``, lone
+    surrogates): breaking one makes the record a bad record naming it.
+    """
     for number, line in enumerate(lines, start=1):
         if isinstance(line, _Overlong):
             yield BadRecord(file=file, number=number, conn=None,
@@ -207,4 +214,12 @@ def read_jsonl(lines: Iterable[str | bytes], *, file: str) -> Iterator[Record | 
             detail = f"line refused: {what}" if error.code == DUPLICATE_KEY else f"line is not valid JSON: {what}"
             yield BadRecord(file=file, number=number, conn=None, detail=detail + where)
             continue
-        yield _record(file, number, value)
+        item = _record(file, number, value)
+        if isinstance(item, Record) and item.message is not None:
+            try:
+                check_parsed(item.message, line, limits)
+            except ProtocolError as exc:
+                where = f" at /message{exc.pointer}" if exc.pointer else ""
+                detail = f"message refused: {exc.detail}{where}"
+                item = BadRecord(file=file, number=number, conn=item.conn, detail=detail)
+        yield item

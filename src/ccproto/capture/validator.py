@@ -287,7 +287,7 @@ def read_capture(
         if kind == "har" or (kind == "auto" and looks_like_har(head)):
             yield from read_har(stream.read(), file=file)
             return
-        for item in read_jsonl(bounded_lines(stream, record_bytes(limits)), file=file):
+        for item in read_jsonl(bounded_lines(stream, record_bytes(limits)), file=file, limits=limits):
             number = item.number
             yield item
     except (EOFError, gzip.BadGzipFile, zlib.error):
@@ -351,7 +351,7 @@ def validate_capture(
         return report
     name = file or str(getattr(source, "name", None) or "capture")
     if isinstance(source, io.TextIOBase):
-        report = validate_records(read_jsonl(source, file=name), **options)
+        report = validate_records(read_jsonl(source, file=name, limits=limits), **options)
     elif hasattr(source, "read"):
         binary: IO[bytes] = source  # type: ignore[assignment]
         report = validate_records(read_capture(binary, file=name, kind=kind, limits=limits), **options)

@@ -30,6 +30,7 @@ __all__ = [
     "JsonValue",
     "LONE_SURROGATE",
     "check_finite",
+    "check_parsed",
     "json_error",
     "json_loads_strict",
     "check_text_size",
@@ -112,12 +113,21 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
         ) from None
     except ValueError as exc:
         raise json_error(exc, text) from None
+    check_parsed(value, text, limits)
+    return value
+
+
+def check_parsed(value: JsonValue, text: str, limits: Limits) -> None:
+    """What :func:`loads` checks after parsing ``text`` into ``value``: the depth and lone surrogates.
+
+    Also for a value parsed as part of a larger text (a capture record's ``message``): ``text`` is only
+    looked at to skip the walks when they cannot find anything.
+    """
     # Counting brackets is a cheap upper bound on the depth; only walk when it might be over.
     if text.count("[") + text.count("{") > limits.max_depth and _depth(value) > limits.max_depth:
         raise LimitExceededError.Remote(f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep")
     if _may_hold_surrogates(text):
         _check_no_surrogates(value)
-    return value
 
 
 #: The ``code`` of the error for a key repeated in one JSON object.
@@ -129,6 +139,10 @@ LONE_SURROGATE = "lone-surrogate"
 class _DuplicateKey(ValueError):
     """A key repeated in one object (where it is, is found afterwards: only the error path pays)."""
 
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # The C scanner calls this once per object with its members in order; a dict shorter than the
@@ -136,7 +150,11 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # two parsers read different messages from one text (docs/security.md).
     result = dict(pairs)
     if len(result) != len(pairs):
-        raise _DuplicateKey
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
 
 
@@ -144,25 +162,28 @@ class _Pairs(list[tuple[str, Any]]):
     """An object's members as parsed, duplicates kept (only to find where a duplicate key is)."""
 
 
-def _duplicate_key_error(text: str) -> DecodeError:
-    """The error for the first repeated key in ``text``, with the pointer to it."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(json.loads(text, object_pairs_hook=_Pairs), ())]
+def _duplicate_key_error(exc: _DuplicateKey, text: str) -> DecodeError:
+    """The error for the repeated key the parser met first, with the pointer to it when it can be found."""
+    shown = exc.key if len(exc.key) <= 40 else exc.key[:40] + "..."
+    detail = f"duplicate key {shown!r} in one JSON object: parsers disagree on which value counts"
+    try:
+        # The text may be broken after the repeated key (the parser stopped there): then no pointer.
+        root = _PAIRS_DECODER.decode(text)
+    except (ValueError, RecursionError):
+        return DecodeError(detail, code=DUPLICATE_KEY)
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
     while stack:
         item, path = stack.pop()
         if isinstance(item, _Pairs):
             seen: set[str] = set()
             for key, _ in item:
                 if key in seen:
-                    shown = key if len(key) <= 40 else key[:40] + "..."
-                    return DecodeError(
-                        f"duplicate key {shown!r} in one JSON object: parsers disagree on which value counts",
-                        pointer=pointer((*path, key)), code=DUPLICATE_KEY,
-                    )
+                    return DecodeError(detail, pointer=pointer((*path, key)), code=DUPLICATE_KEY)
                 seen.add(key)
             stack.extend((child, (*path, key)) for key, child in reversed(item))
         elif isinstance(item, list):
             stack.extend((child, (*path, index)) for index, child in reversed(list(enumerate(item))))
-    raise AssertionError("no duplicate key found")  # pragma: no cover - only called after one was seen
+    return DecodeError(detail, code=DUPLICATE_KEY)  # pragma: no cover - the parser saw one
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -221,6 +242,10 @@ _STRICT_DECODER = json.JSONDecoder(
     parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_object
 )
 _LAST_WINS_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+#: Parses every object as its list of members: only to find where a repeated key is.
+_PAIRS_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_Pairs
+)
 
 
 def json_loads_strict(text: str | bytes, *, allow_duplicate_keys: bool = False) -> Any:
@@ -252,6 +277,20 @@ def check_finite(value: JsonValue) -> None:
             stack.extend(item)
 
 
+#: What is left after json's error position when a text was cut inside a token (json reports the token's start).
+_PARTIAL_TOKEN = re.compile(
+    r"-?(?:\d+)?(?:\.\d*)?(?:[eE][+-]?\d*)?|t(?:ru?)?|f(?:a(?:ls?)?)?|n(?:ul?)?|u[0-9a-fA-F]{0,3}"
+)
+
+
+def _ends_early(exc: json.JSONDecodeError, text: str) -> bool:
+    """Whether the text stops inside what json was reading (truncated), rather than going on wrongly."""
+    if exc.msg.startswith("Unterminated string"):
+        return True
+    rest = text[exc.pos:].rstrip()
+    return not rest or _PARTIAL_TOKEN.fullmatch(rest) is not None
+
+
 def json_error(exc: ValueError, text: str) -> DecodeError:
     """The ``DecodeError`` for the ``ValueError`` :func:`json_loads_strict` raised on ``text``.
 
@@ -260,12 +299,12 @@ def json_error(exc: ValueError, text: str) -> DecodeError:
     if isinstance(exc, _OutOfRange):
         return DecodeError(_OUT_OF_RANGE)
     if isinstance(exc, _DuplicateKey):
-        return _duplicate_key_error(text)
+        return _duplicate_key_error(exc, text)
     if isinstance(exc, json.JSONDecodeError):
         where = f"{exc.msg} (line {exc.lineno} column {exc.colno})"
         if not text.strip():
             where = "the text is empty"
-        elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+        elif _ends_early(exc, text):
             where += ": the text ends too early (truncated?)"
         return DecodeError(f"not valid JSON: {where}")
     if "integer string conversion" in str(exc):

@@ -7,6 +7,7 @@ on raw text by key name, so it also protects messages that never decoded.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -19,14 +20,15 @@ REDACTED = "***"
 # models that declare them are imported (captures may hold any of them).
 _SECRET_KEYS: set[str] = {"password", "token", "session_key", "sessionKey"}
 _text_pattern: re.Pattern[str] | None = None
+_name_pattern: re.Pattern[str] | None = None
 
 
 def register_secret_key(key: str) -> None:
     """Treat ``key`` as secret wherever it appears in a JSON object."""
-    global _text_pattern
+    global _text_pattern, _name_pattern
     if key not in _SECRET_KEYS:
         _SECRET_KEYS.add(key)
-        _text_pattern = None
+        _text_pattern = _name_pattern = None
 
 
 def secret_keys() -> frozenset[str]:
@@ -40,20 +42,74 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact(value: Any) -> Any:
-    """A copy of a JSON value with every secret-keyed value replaced by ``REDACTED``."""
+    """A copy of a JSON value with every secret-keyed value replaced by ``REDACTED``.
+
+    A string holding JSON text with a secret member (a message encoded twice, a
+    vendor member carrying a JSON document) has that member redacted too.
+    """
     if isinstance(value, dict):
         return {k: (REDACTED if k in _SECRET_KEYS else redact(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
+    if isinstance(value, str) and _names_secret(value):
+        return redact_text(value)
     return value
 
 
+#: The two-character escapes JSON has for some characters (besides ``\\uXXXX``, which it has for every one).
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+                  "\t": "\\t"}
+
+
+def _hex_escape(code: int) -> str:
+    """A pattern for ``\\uXXXX`` of one UTF-16 code unit (JSON allows either case of hexadecimal digit)."""
+    return r"\\u" + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{code:04x}")
+
+
+def _spelled(char: str) -> str:
+    """A pattern for ``char`` as a JSON string may write it: as itself or escaped.
+
+    Text that does not parse is redacted by key name, so a key spelled with
+    escapes (``"t\\u006fken"`` is ``"token"``) must be recognised too.
+    """
+    code = ord(char)
+    options = [] if char in '"\\' else [re.escape(char)]
+    if code > 0xFFFF:  # a surrogate pair in JSON's escapes
+        code -= 0x10000
+        options.append(_hex_escape(0xD800 + (code >> 10)) + _hex_escape(0xDC00 + (code & 0x3FF)))
+    else:
+        options.append(_hex_escape(code))
+    if char in _SHORT_ESCAPES:
+        options.append(re.escape(_SHORT_ESCAPES[char]))
+    return "(?:" + "|".join(options) + ")"
+
+
+def _spelled_keys() -> str:
+    return "|".join("".join(_spelled(char) for char in key) for key in sorted(_SECRET_KEYS, key=len, reverse=True))
+
+
 def _key_pattern() -> re.Pattern[str]:
+    """A secret member's name (in any spelling) and its colon: where a secret value starts."""
     global _text_pattern
     if _text_pattern is None:
-        keys = "|".join(re.escape(k) for k in sorted(_SECRET_KEYS, key=len, reverse=True))
-        _text_pattern = re.compile(r'"(?:' + keys + r')"\s*:\s*')
+        # Single quotes too: text that did not parse may be a Python or JavaScript rendering of a message.
+        _text_pattern = re.compile(r'(["\'])(?:' + _spelled_keys() + r')\1\s*:\s*')
     return _text_pattern
+
+
+def _name_pattern_() -> re.Pattern[str]:
+    """A secret member's name in any spelling, however it is quoted: a cheap test before the nested pass."""
+    global _name_pattern
+    if _name_pattern is None:
+        _name_pattern = re.compile(_spelled_keys())
+    return _name_pattern
+
+
+def _names_secret(text: str) -> bool:
+    """Whether ``text`` holds a secret member, at the top level or in JSON text encoded in a string."""
+    return _key_pattern().search(text) is not None or (
+        "\\" in text and _name_pattern_().search(text) is not None and _nested(text) != text
+    )
 
 
 def _value_end(text: str, start: int) -> int:
@@ -61,13 +117,13 @@ def _value_end(text: str, start: int) -> int:
     if start >= len(text):
         return start
     first = text[start]
-    if first == '"':
+    if first in "\"'":
         index = start + 1
         while index < len(text):
             if text[index] == "\\":
                 index += 2
                 continue
-            if text[index] == '"':
+            if text[index] == first:
                 return index + 1
             index += 1
         return len(text)
@@ -90,20 +146,72 @@ def _value_end(text: str, start: int) -> int:
                     return index + 1
             index += 1
         return len(text)
-    match = re.compile(r"[^,}\]\s]*").match(text, start)
+    match = _SCALAR.match(text, start)
     assert match is not None
     return match.end()
 
 
 def redact_text(text: str) -> str:
-    """Redact secret values (strings, numbers, arrays, objects) from text that may not parse as JSON."""
+    """Redact secret values (strings, numbers, arrays, objects) from text that may not parse as JSON.
+
+    Members are found by name, however JSON spells the name (and in single quotes,
+    as Python or JavaScript would write them); JSON text encoded in a string (a
+    message encoded twice: ``"{\\"token\\": ...}"``) is redacted inside.
+    """
     out: list[str] = []
     position = 0
     for match in _key_pattern().finditer(text):
         if match.start() < position:
             continue  # inside a value already redacted
+        quote = match.group(1)  # the key's quotes (JSON's, or single ones) keep the text's style
         out.append(text[position : match.end()])
-        out.append('"' + REDACTED + '"')
+        out.append(quote + REDACTED + quote)
         position = _value_end(text, match.end())
+    out.append(text[position:])
+    redacted = "".join(out)
+    if "\\" in redacted and _name_pattern_().search(redacted):
+        return _nested(redacted)
+    return redacted
+
+
+#: A JSON string literal (its body, then its closing quote), or one cut short by the end of the text.
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)("|\\?\Z)', re.DOTALL)
+#: One escape of a string literal's body (a lone backslash at the end of a text cut short has no group).
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)?", re.DOTALL)
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    escape = match.group(1)
+    if escape is None:
+        return ""
+    if len(escape) == 5:
+        return chr(int(escape[1:], 16))
+    return _SIMPLE_ESCAPES.get(escape, escape)  # an invalid escape (broken text) stands for its character
+
+
+def _nested(text: str) -> str:
+    """``text`` with the string literals that hold JSON text with secret members redacted inside (recursively).
+
+    Decoding is lenient (broken text gets here): a literal cut short is read up to
+    the cut and written back without its closing quote.
+    """
+    out: list[str] = []
+    position = 0
+    for match in _STRING.finditer(text):
+        body, closed = match.group(1), match.group(2) == '"'
+        if "\\" not in body:
+            continue  # no escaped quote: no member name can be quoted inside
+        # Escaped surrogate pairs come out as two halves: joined, they are the character they spell.
+        inner = _ESCAPE.sub(_unescape, body).encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+        if not _names_secret(inner):
+            continue
+        encoded = json.dumps(redact_text(inner), ensure_ascii=False)
+        # A lone surrogate (half of a pair the cut split) is written as its escape, so the text stays encodable.
+        encoded = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+        out.append(text[position : match.start()])
+        out.append(encoded if closed else encoded[:-1])
+        position = match.end()
     out.append(text[position:])
     return "".join(out)
