@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["REDACTED", "is_secret_key", "redact", "redact_text", "register_secret_key", "secret_keys"]
+__all__ = ["REDACTED", "REDACT_DEPTH", "is_secret_key", "redact", "redact_text", "register_secret_key", "secret_keys"]
 
 #: What a secret value is replaced with.
 REDACTED = "***"
@@ -41,16 +41,25 @@ def is_secret_key(key: str) -> bool:
     return key in _SECRET_KEYS
 
 
-def redact(value: Any) -> Any:
+#: Deeper than any message ``Limits.max_depth`` lets through; only a value given already parsed (``decode_value``,
+#: ``validate_message``) can nest more, and what is below this is replaced whole (it may hold a secret).
+REDACT_DEPTH = 200
+
+
+def redact(value: Any, _depth: int = 0) -> Any:
     """A copy of a JSON value with every secret-keyed value replaced by ``REDACTED``.
 
     A string holding JSON text with a secret member (a message encoded twice, a
     vendor member carrying a JSON document) has that member redacted too.
+    Containers nested deeper than :data:`REDACT_DEPTH` are replaced by ``REDACTED``
+    (the recursion stays far from Python's limit).
     """
+    if isinstance(value, (dict, list, tuple)) and _depth >= REDACT_DEPTH:
+        return REDACTED
     if isinstance(value, dict):
-        return {k: (REDACTED if k in _SECRET_KEYS else redact(v)) for k, v in value.items()}
+        return {k: (REDACTED if k in _SECRET_KEYS else redact(v, _depth + 1)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
+        return [redact(v, _depth + 1) for v in value]
     if isinstance(value, str) and _names_secret(value):
         return redact_text(value)
     return value
@@ -110,6 +119,11 @@ def _names_secret(text: str) -> bool:
     return _key_pattern().search(text) is not None or (
         "\\" in text and _name_pattern_().search(text) is not None and _nested(text) != text
     )
+
+
+#: A bare value (a number, ``true``...): it ends at a separator, and at a quote, so that a secret member written
+#: inside a string (``["'token': 12"]``) leaves the string's closing quote alone.
+_SCALAR = re.compile(r"[^,}\]\s\"']*")
 
 
 def _value_end(text: str, start: int) -> int:
