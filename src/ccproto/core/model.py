@@ -197,6 +197,11 @@ class Model(_Transformed):
     #: Members the model does not declare, keyed by JSON pointer, kept for re-encoding.
     extra: Mapping[str, JsonValue] = attrs.field(factory=dict, repr=_repr_extra, kw_only=True)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Pretty printers (hypothesis's falsifying examples, IPython) would otherwise print an attrs instance
+        # field by field, secrets included; the repr already hides them.
+        printer.text(repr(self))
+
 
 def model(cls: _M) -> _M:
     """Make ``cls`` a frozen, slotted, keyword-only attrs model compared by value."""

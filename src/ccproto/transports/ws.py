@@ -7,6 +7,7 @@ the WebSocket handshake, pings and fragmentation are the library's.
 
 from __future__ import annotations
 
+import logging
 import ssl as _ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,33 @@ class WebSocketLink:
         await self.websocket.close(code, reason)
 
 
+#: Headers whose values are credentials (websockets logs every header at DEBUG).
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+class _NoSecrets(logging.Filter):
+    """Drops websockets' DEBUG records of frames (a hello's token, a hello_reply's session key) and credentials.
+
+    websockets logs every frame it sends and receives (``"> %s"``, ``"< %s"``) and every handshake header;
+    with DEBUG logging on, secrets would reach the log.  Everything else (states, closes) is kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg in ("> %s", "< %s"):
+            return False
+        if record.msg in ("> %s: %s", "< %s: %s") and isinstance(record.args, tuple) and record.args:
+            return str(record.args[0]).lower() not in _SECRET_HEADERS
+        return True
+
+
+def _logger(side: str) -> logging.Logger:
+    """A child of websockets' own logger (so its configuration still applies) that keeps secrets out."""
+    logger = logging.getLogger(f"websockets.{side}.ccproto")
+    if not any(isinstance(f, _NoSecrets) for f in logger.filters):
+        logger.addFilter(_NoSecrets())
+    return logger
+
+
 def _max_size(limits: Limits) -> int:
     # The library refuses bigger messages itself; the connection object checks the exact limit again.
     return limits.max_message_bytes + 1
@@ -72,6 +100,7 @@ async def open_websocket(uri: str, *, ssl: _ssl.SSLContext | None = None, limits
     """Connect to ``uri`` (``ws://`` or ``wss://``) and return the raw link (texts in and out, unchecked)."""
     if ssl is not None:
         options["ssl"] = ssl
+    options.setdefault("logger", _logger("client"))
     websocket = await connect(uri, max_size=_max_size(limits), **options)
     return WebSocketLink(websocket)
 
@@ -85,6 +114,7 @@ async def serve_websocket(
     async def accepted(websocket: ServerConnection) -> None:
         await handler(WebSocketLink(websocket))
 
+    options.setdefault("logger", _logger("server"))
     return await serve(accepted, host, port, ssl=ssl, max_size=_max_size(limits), **options)
 
 
