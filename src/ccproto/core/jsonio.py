@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - exercised by the tests that hide orjson
     _orjson = None  # type: ignore[assignment]
 
-from ccproto.core.errors import DecodeError, LimitExceededError
+from ccproto.core.errors import DecodeError, LimitExceededError, ProtocolError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import pointer
 
@@ -98,21 +98,27 @@ def loads(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> JsonValue:
                 f"message of {len(data)} bytes exceeds max_message_bytes={limits.max_message_bytes}",
                 code="message-too-large",
             )
+        # Errors are raised outside the except blocks: the parser's exception, kept as __context__ even when
+        # suppressed, holds the whole text (a secret, perhaps) in its .object or .doc.
+        error: ProtocolError | None = None
         try:
             text = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DecodeError(f"message is not valid UTF-8 (byte {exc.start})") from None
+            error = DecodeError(f"message is not valid UTF-8 (byte {exc.start})")
+        if error is not None:
+            raise error
     else:
         text = data
         check_text_size(text, limits, LimitExceededError.Remote)
+    failure: ProtocolError | None = None
     try:
         value = json_loads_strict(text, allow_duplicate_keys=limits.allow_duplicate_keys)
     except RecursionError:
-        raise LimitExceededError.Remote(
-            f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep"
-        ) from None
+        failure = LimitExceededError.Remote(f"JSON nesting exceeds max_depth={limits.max_depth}", code="too-deep")
     except ValueError as exc:
-        raise json_error(exc, text) from None
+        failure = json_error(exc, text)
+    if failure is not None:
+        raise failure
     check_parsed(value, text, limits)
     return value
 

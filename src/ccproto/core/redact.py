@@ -219,9 +219,14 @@ def _nested(text: str) -> str:
             continue  # no escaped quote: no member name can be quoted inside
         # Escaped surrogate pairs come out as two halves: joined, they are the character they spell.
         inner = _ESCAPE.sub(_unescape, body).encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
-        if not _names_secret(inner):
+        if _name_pattern_().search(inner) is None:
             continue
-        encoded = json.dumps(redact_text(inner), ensure_ascii=False)
+        # One recursive pass per level of encoding (asking first whether it would change anything, and then
+        # redacting, would double the work at every level: exponential in the depth of a hostile text).
+        redacted = redact_text(inner)
+        if redacted == inner:
+            continue
+        encoded = json.dumps(redacted, ensure_ascii=False)
         # A lone surrogate (half of a pair the cut split) is written as its escape, so the text stays encodable.
         encoded = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
         out.append(text[position : match.start()])

@@ -31,6 +31,7 @@ from ccproto.core.errors import (
 from ccproto.core.jsonio import JsonValue, check_text_size, first_difference
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import pointer
+from ccproto.core.redact import is_secret_key
 from ccproto.core.roles import Role
 from ccproto.processor import codec, quirks, states
 from ccproto.processor.models import (
@@ -359,6 +360,12 @@ class ProcessorSession(ConnectionBase):
         difference = first_difference(echoed, expected)
         if difference is None:
             return
+        # A difference inside a secret member is pointed at the member: below it, keys and indexes are the secret's.
+        secret_at = next(
+            (i for i, part in enumerate(difference) if isinstance(part, str) and is_secret_key(part)), None
+        )
+        if secret_at is not None:
+            difference = difference[: secret_at + 1]
         at = pointer((*where.split("/"), *difference))
         raise self._blame(
             UnknownCorrelationIdError, sender,

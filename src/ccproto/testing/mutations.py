@@ -119,6 +119,11 @@ class Mutation:
     sender: Role
     context: tuple[tuple[Role, dict[str, JsonValue]], ...] = attrs.field(default=(), repr=False)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints a failing example's attrs objects field by field, ``repr=False`` ones too: the repr
+        # (which shows none of the messages) is what it prints instead.
+        printer.text(repr(self))
+
     def text(self) -> str:
         """The invalid message's compact JSON text."""
         return dumps(self.value)

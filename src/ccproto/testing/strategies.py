@@ -4,6 +4,10 @@ Valid by construction (never generate-then-filter): each field's strategy comes
 from its declared type and constraints, and unknown members are generated with
 an ``x-`` prefix that no declared member uses.  Importing this module registers
 every message class with ``st.from_type``.
+
+Secrets stay out of hypothesis's reports: models print as their repr, which hides
+them, and a secret drawn on its own (a token, a password) is drawn through
+:func:`secret`, as a :class:`SecretText` that prints as ``'***'``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
 from ccproto.cceb.models import Action, CcebMessage, UnknownNotification
 from ccproto.cceb.models import Registry as CcebRegistry
 from ccproto.core.model import ExactMembersWhen, FieldSpec, Kind, Model, OnlyWhen, TypeSpec, model_spec, pointer
+from ccproto.core.redact import REDACTED
 from ccproto.processor.models import (
     REGISTRY,
     FailureResponse,
@@ -34,6 +39,7 @@ from ccproto.processor.models import (
 )
 
 __all__ = [
+    "SecretText",
     "bridge_messages",
     "cceb_actions",
     "cceb_messages",
@@ -44,6 +50,7 @@ __all__ = [
     "processor_failures",
     "processor_messages",
     "processor_unknown_messages",
+    "secret",
     "simplest",
     "text",
 ]
@@ -57,6 +64,30 @@ def text(*, min_size: int = 0, max_size: int | None = 20, exclude: str = "") -> 
     return st.text(
         st.characters(codec="utf-8", exclude_characters=exclude), min_size=min_size, max_size=max_size
     )
+
+
+class SecretText(str):
+    """A drawn secret: a ``str`` whose ``repr`` (and hypothesis's printing of it) is ``'***'``.
+
+    Hypothesis prints the values of a failing example (the test's arguments, each
+    ``data.draw``); a secret drawn as a plain string would be printed whole.
+    ``str(value)`` is the plain string, which is what a model must hold (models
+    check exact types).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(REDACTED)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis's printer asks this before anything else it knows about the value.
+        printer.text(repr(self))
+
+
+def secret(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``strategy`` with its strings drawn as :class:`SecretText` (other values, e.g. ``None``, as they are)."""
+    return strategy.map(lambda value: SecretText(value) if isinstance(value, str) else value)
 
 
 def json_values(*, max_leaves: int = 8) -> st.SearchStrategy[Any]:

@@ -28,6 +28,7 @@ from ccproto.bridge.states import STATUS_TRANSITIONS
 from ccproto.core.roles import Role
 from ccproto.testing.harness import ConformanceMachine
 from ccproto.testing.peers.bridge import DEFAULT_AGENTS, DEFAULT_CAPABILITIES
+from ccproto.testing.strategies import SecretText
 
 __all__ = ["BridgeClientConformance", "BridgeServerConformance"]
 
@@ -90,7 +91,10 @@ class BridgeClientConformance(_BridgeMachine):
     def agent(self, data: st.DataObject) -> tuple[str, str]:
         """An agent id and password: mostly the reference client's, sometimes unknown ones."""
         known = sorted(DEFAULT_AGENTS.items())
-        return data.draw(st.sampled_from([*known, ("unknown-agent", "wrong")]), label="agent")
+        # Passwords are drawn as SecretText, so a failure's report prints them as '***' (str() is the password).
+        choices = [(agent, SecretText(password)) for agent, password in [*known, ("unknown-agent", "wrong")]]
+        agent, password = data.draw(st.sampled_from(choices), label="agent")
+        return agent, str(password)
 
     @precondition(lambda self: self.open and self.conn.phase in _SENDING)
     @rule(data=st.data(), cls=st.sampled_from(_QUERIES))

@@ -36,7 +36,7 @@ from ccproto.cceb.states import (
 )
 from ccproto.core.roles import Role
 from ccproto.testing.harness import ConformanceMachine
-from ccproto.testing.strategies import cceb_unknown_notifications, json_values, text
+from ccproto.testing.strategies import cceb_unknown_notifications, json_values, secret, text
 
 __all__ = ["CcebClientConformance", "CcebServerConformance"]
 
@@ -122,14 +122,15 @@ class CcebServerConformance(_CcebMachine):
 
     def say_hello(self, data: st.DataObject) -> None:
         """Send a hello: resume a key when there is one (usually), else ask for a session or not."""
-        token = data.draw(text(min_size=1, max_size=30), label="token")
+        # Secrets are drawn as SecretText, so a failure's report prints them as '***' (str() is the secret).
+        token = str(data.draw(secret(text(min_size=1, max_size=30)), label="token"))
         tenant = data.draw(text(min_size=1, max_size=12), label="tenant")
         # In the order they were issued: keys are random, so sorting them would make draws unreproducible.
         known = [k for k, ended in self.keys.items() if ended is not None]
         members: dict[str, Any] = {}
         resume: bool = data.draw(st.booleans(), label="resume") if known else False
         if resume:
-            members["session_key"] = data.draw(st.sampled_from(known), label="key")
+            members["session_key"] = str(data.draw(secret(st.sampled_from(known)), label="key"))
         else:
             members["long_lived"] = data.draw(st.sampled_from([True, False, None]), label="long_lived")
         members["auto_accept"] = data.draw(st.sampled_from([None, True, False]), label="auto_accept")
