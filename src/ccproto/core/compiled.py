@@ -48,7 +48,10 @@ class Fallback(Exception):
     """The compiled path cannot decide this value: run the reference path."""
 
 
-_FALLBACK = Fallback()
+#: What the generated code raises: the class, so that every raise makes a new instance.  One shared instance
+#: would keep every traceback it was raised through (each raise extends ``__traceback__``), and with them the
+#: frames and values of every message that ever fell back: memory growing without bound (found by fuzzing).
+_FALLBACK = Fallback
 _MISSING: Any = object()
 
 
