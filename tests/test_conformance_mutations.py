@@ -66,8 +66,11 @@ EXPECTED_CODES: dict[str, set[str]] = {
     "echoes-reserved-field": {"reserved-field"},
 }
 
-#: What a shrunk conversation is at most (records): long captures mean shrinking did not work.
-SHRUNK = 30
+#: What a shrunk conversation is at most (records): long captures mean shrinking did not work.  An unshrunk run
+#: of hypothesis's default 50 steps holds about 100 records; shrunk ones held 4 to 44 over many seeds.
+SHRUNK = 45
+#: Runs of the harness a planted bug gets to shrink to SHRUNK records (see the test).
+ATTEMPTS = 3
 
 
 def make_peer(cls: type[ReferencePeer]) -> ReferencePeer:
@@ -105,14 +108,23 @@ def test_every_planted_bug_is_caught_with_a_shrunk_replayable_capture(
     protocol: str, bug: str, tmp_path: Path
 ) -> None:
     cls = PLANTED[protocol][bug]
-    # Hypothesis's default settings; the example database is off, so no run replays an earlier one, and the run
-    # is derandomized: shrinking a stateful run is a local search whose result varies with the seed (5 to 44
-    # records for the same bug over eight seeds), and the length asserted below must not be a coin toss.
-    defaults = settings(settings.get_profile("default"), database=None, derandomize=True)
-    failure = first_failure(
-        lambda: run_conformance(protocol, cls.role, lambda: PeerAdapter(make_peer(cls)), settings=defaults)
-    )
-    assert failure is not None, f"planted bug {bug!r} survived the conformance harness"
+    # Hypothesis's default settings, with the example database off so no run replays an earlier one.  Shrinking a
+    # stateful run is a local search whose result varies with the seed (5 to 44 records for one bug over eight
+    # seeds), and even a derandomized run's draws depend on what ran before it in the process: so the bug must be
+    # caught on every attempt, and shrunk to at most SHRUNK records on one of up to ATTEMPTS (the first one
+    # derandomized, so usually only one runs).
+    failure: ConformanceFailure | None = None
+    for attempt in range(ATTEMPTS):
+        defaults = settings(settings.get_profile("default"), database=None, derandomize=attempt == 0)
+        failure = first_failure(
+            lambda: run_conformance(
+                protocol, cls.role, lambda: PeerAdapter(make_peer(cls)), settings=defaults  # noqa: B023
+            )
+        )
+        assert failure is not None, f"planted bug {bug!r} survived the conformance harness"
+        if 0 < len(failure.capture.splitlines()) <= SHRUNK:
+            break
+    assert failure is not None
     lines = failure.capture.splitlines()
     assert 0 < len(lines) <= SHRUNK, failure.capture
     assert "ccproto validate" in str(failure)
