@@ -1646,3 +1646,13 @@ def test_mutations_conversations_and_models_print_without_secrets() -> None:
     assert pretty(mutation) == repr(mutation)  # attrs objects print field by field, repr=False ones too
     for drawn in (mutation, step, conversation, step.message):
         assert_clean(pretty(drawn), f"hypothesis's printing of a {type(drawn).__name__}")
+
+
+@pytest.mark.parametrize("cls", [bridge.AgentInfoQuery, cceb.Hello, processor.PrepareSessionRequest, Mutation,
+                                 SecretText], ids=lambda cls: cls.__name__)
+def test_the_classes_themselves_print_as_classes(cls: type) -> None:
+    # The conformance machines draw message classes as rule arguments, and hypothesis prints a failing example's
+    # steps: a _repr_pretty_ looked up on the class was once called unbound and raised, so the replay of every
+    # such failure broke and its shrunk conversation was lost.
+    assert pretty(cls) == f"{cls.__module__}.{cls.__qualname__}"
+    assert pretty([cls]) == f"[{cls.__module__}.{cls.__qualname__}]"

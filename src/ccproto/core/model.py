@@ -33,6 +33,8 @@ __all__ = [
     "Model",
     "ModelSpec",
     "OnlyWhen",
+    "PRETTY_AS_REPR",
+    "PrettyAsRepr",
     "Rule",
     "model",
     "model_spec",
@@ -164,6 +166,29 @@ def _repr_extra(extra: Mapping[str, Any]) -> str:
     return repr(redact(shown))
 
 
+class PrettyAsRepr:
+    """A ``_repr_pretty_`` that prints an instance's ``repr``; looked up on the class itself it is ``None``.
+
+    Pretty printers (hypothesis's falsifying examples, IPython) ask a value for
+    ``_repr_pretty_`` before anything else.  A class must print as a class (a
+    message class is a rule's argument in the conformance machines): a plain method
+    looked up on the class would be called unbound, and the printing would raise.
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> Callable[[Any, bool], None] | None:
+        if instance is None:
+            return None
+
+        def pretty(printer: Any, cycle: bool) -> None:
+            printer.text(repr(instance))
+
+        return pretty
+
+
+#: Assign to ``_repr_pretty_`` in a class whose repr hides secrets.
+PRETTY_AS_REPR = PrettyAsRepr()
+
+
 @typing.dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(wire, attrs.field))
 class _Transformed:
     """Tells type checkers that subclasses are keyword-only frozen classes whose fields come from ``wire()``."""
@@ -197,10 +222,9 @@ class Model(_Transformed):
     #: Members the model does not declare, keyed by JSON pointer, kept for re-encoding.
     extra: Mapping[str, JsonValue] = attrs.field(factory=dict, repr=_repr_extra, kw_only=True)
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Pretty printers (hypothesis's falsifying examples, IPython) would otherwise print an attrs instance
-        # field by field, secrets included; the repr already hides them.
-        printer.text(repr(self))
+    # Pretty printers (hypothesis's falsifying examples, IPython) would otherwise print an attrs instance field by
+    # field, secrets included; the repr already hides them.
+    _repr_pretty_: ClassVar[PrettyAsRepr] = PRETTY_AS_REPR
 
 
 def model(cls: _M) -> _M:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import enum
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 from hypothesis import strategies as st
@@ -39,7 +39,18 @@ from ccproto.cceb import models as cceb_models
 from ccproto.core.convert import compile_pattern
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import dumps
-from ccproto.core.model import ExactMembersWhen, FieldSpec, JsonValue, Kind, Model, ModelSpec, OnlyWhen, model_spec
+from ccproto.core.model import (
+    PRETTY_AS_REPR,
+    ExactMembersWhen,
+    FieldSpec,
+    JsonValue,
+    Kind,
+    Model,
+    ModelSpec,
+    OnlyWhen,
+    PrettyAsRepr,
+    model_spec,
+)
 from ccproto.core.model import pointer as json_pointer
 from ccproto.core.roles import Role
 from ccproto.processor import codec as processor_codec
@@ -119,10 +130,9 @@ class Mutation:
     sender: Role
     context: tuple[tuple[Role, dict[str, JsonValue]], ...] = attrs.field(default=(), repr=False)
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Hypothesis prints a failing example's attrs objects field by field, ``repr=False`` ones too: the repr
-        # (which shows none of the messages) is what it prints instead.
-        printer.text(repr(self))
+    # Hypothesis prints a failing example's attrs objects field by field, ``repr=False`` ones too: the repr
+    # (which shows none of the messages) is what it prints instead.
+    _repr_pretty_: ClassVar[PrettyAsRepr] = PRETTY_AS_REPR
 
     def text(self) -> str:
         """The invalid message's compact JSON text."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 from hypothesis import strategies as st
@@ -24,7 +24,18 @@ from ccproto.cceb.envelope import ACTION_NAME_PATTERN, UUID_PATTERN
 from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
 from ccproto.cceb.models import Action, CcebMessage, UnknownNotification
 from ccproto.cceb.models import Registry as CcebRegistry
-from ccproto.core.model import ExactMembersWhen, FieldSpec, Kind, Model, OnlyWhen, TypeSpec, model_spec, pointer
+from ccproto.core.model import (
+    PRETTY_AS_REPR,
+    ExactMembersWhen,
+    FieldSpec,
+    Kind,
+    Model,
+    OnlyWhen,
+    PrettyAsRepr,
+    TypeSpec,
+    model_spec,
+    pointer,
+)
 from ccproto.core.redact import REDACTED
 from ccproto.processor.models import (
     REGISTRY,
@@ -80,9 +91,8 @@ class SecretText(str):
     def __repr__(self) -> str:
         return repr(REDACTED)
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Hypothesis's printer asks this before anything else it knows about the value.
-        printer.text(repr(self))
+    # Hypothesis's printer asks this before anything else it knows about the value.
+    _repr_pretty_: ClassVar[PrettyAsRepr] = PRETTY_AS_REPR
 
 
 def secret(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

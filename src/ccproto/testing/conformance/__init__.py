@@ -84,11 +84,12 @@ def run_conformance(
     seen: list[ConformanceFailure] = []
 
     class Remembering(machine):  # type: ignore[valid-type, misc]
-        """Keeps the last failure seen (see below)."""
+        """Keeps the shortest failure seen (see below)."""
 
         def fail(self, reason: str, error: ProtocolError | None = None) -> ConformanceFailure:
             failure: ConformanceFailure = super().fail(reason, error)
-            seen[:] = [failure]
+            if not seen or failure.capture.count("\n") <= seen[0].capture.count("\n"):
+                seen[:] = [failure]
             return failure
 
     Remembering.__name__ = Remembering.__qualname__ = machine.__name__
@@ -96,10 +97,11 @@ def run_conformance(
         run_state_machine_as_test(Remembering, settings=harness_settings(settings))  # type: ignore[no-untyped-call]
     except Flaky:
         # An implementation whose state outlives its connections (a live server, sessions kept across examples)
-        # may not fail again when hypothesis replays the failing conversation; the failure seen is still real.
+        # may not fail again when hypothesis replays the failing conversation; the failures seen are still real,
+        # and the shortest is the one closest to what shrinking reached.
         if not seen:
             raise
-        failure = seen[-1]
+        failure = seen[0]
         failure.reason += " (not reproduced when replayed: the implementation's state outlives its connections)"
         raise failure from None
 
