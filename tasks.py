@@ -7,7 +7,8 @@
     python3 tasks.py docs     regenerate the generated parts of docs/
     python3 tasks.py bench    set up (with the bench extra), then run the codec benchmark (bench/codec.py);
                               `bench validate [options]` runs the `ccproto validate` benchmark (bench/validate.py),
-                              `bench duplicates` what refusing repeated JSON keys costs (bench/duplicates.py)
+                              `bench duplicates` what refusing repeated JSON keys costs (bench/duplicates.py),
+                              `bench conformance` how the harness finds the planted bugs (bench/conformance.py)
     python3 tasks.py fuzz     set up (with the fuzz extra: atheris), then fuzz every entry point for a bounded
                               time (fuzz/run.py; `fuzz --seconds 600 [TARGET ...]`, see fuzz/README.md)
 """
@@ -97,6 +98,8 @@ def bench() -> int:
         return run(PY, "bench/validate.py", *sys.argv[3:], check=False)
     if sys.argv[2:3] == ["duplicates"]:
         return run(PY, "bench/duplicates.py", *sys.argv[3:], check=False)
+    if sys.argv[2:3] == ["conformance"]:
+        return run(PY, "bench/conformance.py", *sys.argv[3:], check=False)
     return run(PY, "bench/codec.py", *sys.argv[2:], check=False)
 
 
