@@ -3,11 +3,14 @@
 
 Run: python3 tasks.py bench conformance [--seeds N] [--max-examples N] [BUG ...]
 
-Every planted-bug peer of the mutation check (``tests/planted_*.py``) is run through ``run_conformance`` under
-hypothesis's default settings with the example database off, once derandomized (what the mutation test runs
-first) and then N-1 times with random seeds.  For each bug the table gives how many runs caught it, the records of the
-shrunk capture (smallest, median, largest over the runs that caught it) and the median time of a run, shrinking
-included.  ``--max-examples`` lowers the budget to see how close a bug comes to surviving.
+Every planted-bug peer of the mutation check (``tests/planted_*.py``, made as
+``tests/test_conformance_mutations.py`` makes them) is run through ``run_conformance``
+under hypothesis's default settings with the example database off, once
+derandomized (what the mutation test runs first) and then N-1 times with random
+seeds.  For each bug the table gives how many runs caught it, the records of the
+shrunk capture (smallest, median, largest over the runs that caught it) and the
+median time of a run, shrinking included.  ``--max-examples`` lowers the budget
+to see how close a bug comes to surviving.
 """
 
 from __future__ import annotations
@@ -16,50 +19,15 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import planted_bridge
-import planted_cceb
-import planted_processor
-from ccproto.core.roles import Role
 from ccproto.testing.conformance import run_conformance
-from ccproto.testing.harness import ConformanceFailure, PeerAdapter
-from ccproto.testing.peers import ReferencePeer
-
-PLANTED: dict[str, dict[str, type[ReferencePeer]]] = {
-    "bridge": planted_bridge.BUGS,
-    "processor": planted_processor.BUGS,
-    "cceb": planted_cceb.BUGS,
-}
-
-
-def make_peer(cls: type[ReferencePeer]) -> ReferencePeer:
-    """A planted-bug peer with the arguments its role needs (as the mutation test makes them)."""
-    if cls.protocol == "cceb" and cls.role is Role.CLIENT:
-        return cls(token="bench-token", tenant="tenant")  # type: ignore[call-arg]
-    return cls()
-
-
-def captured(run: Callable[[], Any]) -> str | None:
-    """The capture of the ConformanceFailure ``run`` raised, or None if it passed."""
-    try:
-        run()
-    except ConformanceFailure as failure:
-        return failure.capture
-    except BaseExceptionGroup as group:
-        found = group.subgroup(ConformanceFailure)
-        if found is None:
-            raise
-        first = found.exceptions[0]
-        assert isinstance(first, ConformanceFailure)
-        return first.capture
-    return None
+from ccproto.testing.harness import PeerAdapter
+from test_conformance_mutations import PLANTED, first_failure, make_peer
 
 
 def measure(protocol: str, bug: str, seeds: int, max_examples: int | None) -> str:
@@ -73,12 +41,12 @@ def measure(protocol: str, bug: str, seeds: int, max_examples: int | None) -> st
     for attempt in range(seeds):
         chosen = settings(base, derandomize=attempt == 0)
         start = time.perf_counter()
-        capture = captured(
+        failure = first_failure(
             lambda: run_conformance(protocol, cls.role, lambda: PeerAdapter(make_peer(cls)), settings=chosen)  # noqa: B023
         )
         seconds.append(time.perf_counter() - start)
-        if capture is not None:
-            lengths.append(len(capture.splitlines()))
+        if failure is not None:
+            lengths.append(len(failure.capture.splitlines()))
     shrunk = f"{min(lengths)} / {statistics.median(lengths):g} / {max(lengths)}" if lengths else "-"
     return f"| {protocol} | `{bug}` | {len(lengths)}/{seeds} | {shrunk} | {statistics.median(seconds):.1f} |"
 
