@@ -67,7 +67,8 @@ EXPECTED_CODES: dict[str, set[str]] = {
 }
 
 #: What a shrunk conversation is at most (records): long captures mean shrinking did not work.  An unshrunk run
-#: holds about 40-100 records; shrunk ones held 2 to 13 over 8 runs of every bug (``bench/conformance.py``).
+#: of the harness's 20 steps holds dozens of records; shrunk ones held 2 to 13 over 8 runs of every bug
+#: (``bench/conformance.py``).
 SHRUNK = 20
 #: Runs of the harness a planted bug gets to shrink to SHRUNK records (see the test).
 ATTEMPTS = 3
