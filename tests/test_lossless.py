@@ -524,24 +524,30 @@ def _message_classes() -> list[tuple[str, type[Model]]]:
 MESSAGE_CLASSES = _message_classes()
 
 
-@pytest.mark.parametrize(
+#: Runs a test once per message class of every protocol.
+EVERY_MESSAGE_CLASS = pytest.mark.parametrize(
     ("protocol", "cls"), MESSAGE_CLASSES, ids=[f"{protocol}.{cls.__name__}" for protocol, cls in MESSAGE_CLASSES]
 )
-def test_every_message_class_keeps_every_special_value(protocol: str, cls: type[Model]) -> None:
+
+
+def enriched_message(protocol: str, cls: type[Model], *, extras: bool) -> tuple[Model, Any]:
+    """The simplest ``cls`` message (with items in its lists), and its JSON value enriched everywhere."""
     message = _simplest_with_items(cls)
     enriched = CODECS[protocol].encode_value(message)
-    enrich_everywhere(cls, enriched, extras=True)
+    enrich_everywhere(cls, enriched, extras=extras)
+    return message, enriched
+
+
+@EVERY_MESSAGE_CLASS
+def test_every_message_class_keeps_every_special_value(protocol: str, cls: type[Model]) -> None:
+    message, enriched = enriched_message(protocol, cls, extras=True)
     assert enriched != CODECS[protocol].encode_value(message)  # there was somewhere to put them
     check_enriched(protocol, message, enriched)
 
 
-@pytest.mark.parametrize(
-    ("protocol", "cls"), MESSAGE_CLASSES, ids=[f"{protocol}.{cls.__name__}" for protocol, cls in MESSAGE_CLASSES]
-)
+@EVERY_MESSAGE_CLASS
 def test_every_message_class_keeps_plain_values_on_the_fast_path(protocol: str, cls: type[Model]) -> None:
-    message = _simplest_with_items(cls)
-    enriched = CODECS[protocol].encode_value(message)
-    enrich_everywhere(cls, enriched, extras=False)
+    message, enriched = enriched_message(protocol, cls, extras=False)
     check_enriched(protocol, message, enriched)
     # No unknown member and no float: the compiled functions answer both ways (the fast path was tested).
     decoded = compiled.structure_function(cls)(enriched)
