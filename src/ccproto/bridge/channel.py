@@ -32,7 +32,7 @@ from ccproto.bridge.models import (
     ServerStatusChanged,
 )
 from ccproto.bridge.states import Phase
-from ccproto.core.connection import ConnectionBase
+from ccproto.core.connection import ConnectionBase, EarliestDeadline, slot_builder
 from ccproto.core.errors import (
     DuplicateCorrelationIdError,
     InvalidTransitionError,
@@ -75,6 +75,10 @@ class PendingRequest:
     tag: Any = attrs.field(default=None, eq=False)
 
 
+#: ``PendingRequest(...)`` with every field given positionally, for the hot path (see ``slot_builder``).
+_new_pending = slot_builder(PendingRequest)
+
+
 class ControlChannel(ConnectionBase):
     """One control-destination connection, seen from ``our_role``.
 
@@ -101,6 +105,7 @@ class ControlChannel(ConnectionBase):
         #: The last status the client reported (``None`` before its first report).
         self.server_status: ServerStatus | None = None
         self._pending: dict[str, PendingRequest] = {}
+        self._timer = EarliestDeadline()
         # Recently answered or expired ids, so a second answer is named as such (bounded).
         self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._frames = FrameDecoder(limits=limits)
@@ -127,30 +132,39 @@ class ControlChannel(ConnectionBase):
 
     def get_timer(self) -> float | None:
         """The earliest deadline of an outstanding request (``None`` if there is none)."""
-        deadlines = [p.deadline for p in self._pending.values() if p.deadline is not None]
-        return min(deadlines) if deadlines else None
+        if self._timer.known:
+            return self._timer.earliest
+        return self._timer.recompute(self._deadlines())
+
+    def _deadlines(self) -> list[float]:
+        return [p.deadline for p in self._pending.values() if p.deadline is not None]
 
     def handle_timer(self, now: float) -> tuple[PendingRequest, ...]:
         """Expire (and return) every outstanding request whose deadline is at or before ``now``.
 
         A later response to an expired request is an ``UnknownCorrelationIdError``.
         """
+        if self._timer.surely_not_due(now):
+            return ()
         expired = tuple(p for p in self._pending.values() if p.deadline is not None and p.deadline <= now)
         for item in expired:
             del self._pending[item.request_id]
             self._remember(item.request_id, "expired")
+        self._timer.recompute(self._deadlines())
         return expired
 
     # -- receiving -------------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Buffer bytes from the transport (any chunking); nothing is parsed yet."""
-        self._check_usable(self.their_role)
+        if self.error is not None:
+            self._check_usable(self.their_role)
         self._frames.feed(data)
 
     def next_event(self, *, now: float | None = None) -> BridgeMessage | NeedData:
         """The next message the peer sent, checked, or ``NEED_DATA``."""
-        self._check_usable(self.their_role)
+        if self.error is not None:
+            self._check_usable(self.their_role)
         try:
             frame = self._frames.next_frame()
         except ProtocolError as exc:
@@ -161,7 +175,8 @@ class ControlChannel(ConnectionBase):
 
     def receive_message(self, data: str | bytes | BridgeMessage, *, now: float | None = None) -> BridgeMessage:
         """Check one whole message from the peer (JSON text/bytes, or a decoded model)."""
-        self._check_usable(self.their_role)
+        if self.error is not None:
+            self._check_usable(self.their_role)
         if isinstance(data, BridgeMessage):
             message = data
         else:
@@ -181,7 +196,8 @@ class ControlChannel(ConnectionBase):
 
     def send_text(self, message: BridgeMessage, *, now: float | None = None) -> str:
         """Check a message we are about to send and return its JSON text (unframed)."""
-        self._check_usable(self.our_role)
+        if self.error is not None:
+            self._check_usable(self.our_role)
         try:
             text = codec.encode(message)
             check_text_size(text, self.limits, LimitExceededError.Local)
@@ -200,7 +216,8 @@ class ControlChannel(ConnectionBase):
         server-status errors are raised after the status was recorded (the
         client did report it).
         """
-        self._check_usable(sender)
+        if self.error is not None:
+            self._check_usable(sender)
         try:
             self._apply(message, sender, now, tag)
         except ProtocolError as exc:
@@ -252,10 +269,10 @@ class ControlChannel(ConnectionBase):
                 code="too-many-pending",
             )
         deadline = None if now is None else now + self.limits.request_timeout
-        self._pending[request.request_id] = PendingRequest(
-            request_id=request.request_id, name=request.message_name, target=request.target,
-            sender=sender, since=now, deadline=deadline, tag=tag,
+        self._pending[request.request_id] = _new_pending(
+            request.request_id, request.message_name, request.target, sender, now, deadline, tag
         )
+        self._timer.added(deadline)
         self._finished.pop(request.request_id, None)
 
     def _close(self, response: Response, sender: Role) -> None:
@@ -281,6 +298,7 @@ class ControlChannel(ConnectionBase):
                 pointer="/header/target", hint=f"answer with target {pending.target!r}", code="mismatched-response",
             )
         del self._pending[response.request_id]
+        self._timer.removed(pending.deadline, empty=not self._pending)
         self._remember(response.request_id, "answered")
 
     def _remember(self, request_id: str, how: str) -> None:

@@ -20,7 +20,8 @@ from ccproto.bridge.models import (
     Name,
     Result,
 )
-from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
+from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
+from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict
 from ccproto.core.errors import (
     DecodeError,
@@ -199,8 +200,11 @@ def _decode_compiled(
         return None
     if cls is None:
         return None
-    message = structure_compiled(value, cls)
-    if message is None:
+    # convert.structure_compiled, inlined (it runs for every message): None whenever the compiled path defers.
+    function = STRUCTURE_FUNCTIONS.get(cls) or structure_function(cls)
+    try:
+        message = function(value)
+    except (Fallback, StructureError):
         return None
     if isinstance(message, AgentInfoResponse) and message.display_name is None:
         warnings: list[ProtocolWarning] = []

@@ -9,10 +9,16 @@ from :data:`PHASE_TRANSITIONS` (``python3 tasks.py docs``).
 
 from __future__ import annotations
 
-import enum
-
-from ccproto.bridge.models import BridgeMessage, FailureResponse, Name, Response, ServerStatus, ServerStatusChanged
-from ccproto.core.roles import Role
+from ccproto.bridge.models import (
+    MESSAGE_CLASSES,
+    BridgeMessage,
+    FailureResponse,
+    Name,
+    Response,
+    ServerStatus,
+    ServerStatusChanged,
+)
+from ccproto.core.roles import IdentityEnum, Role
 
 __all__ = [
     "PHASE_TRANSITIONS",
@@ -24,7 +30,7 @@ __all__ = [
 ]
 
 
-class Phase(enum.Enum):
+class Phase(IdentityEnum):
     """Where a control channel is in its life."""
 
     #: Nothing has flowed; the bridge must open with ``cti.request.serverstatus``.
@@ -41,7 +47,7 @@ class Phase(enum.Enum):
     ERROR = "error"
 
 
-class Input(enum.Enum):
+class Input(IdentityEnum):
     """What a message is, as the phase table sees it."""
 
     CAPABILITIES_QUERY = "cti.query.capabilities"
@@ -58,11 +64,26 @@ class Input(enum.Enum):
 
 def input_of(message: BridgeMessage) -> Input:
     """Classify a message for the phase table."""
+    found = _INPUTS.get(type(message))
+    return found if found is not None else _classify(message)
+
+
+def _classify(message: BridgeMessage) -> Input:
     if isinstance(message, (Response, FailureResponse)):
-        return Input.DISPOSE_RESPONSE if message.message_name is Name.DISPOSE else Input.RESPONSE
-    if isinstance(message, ServerStatusChanged):
-        return Input.STATUS_EVENT
-    return Input(message.message_name.value)
+        input_ = Input.DISPOSE_RESPONSE if message.message_name is Name.DISPOSE else Input.RESPONSE
+    elif isinstance(message, ServerStatusChanged):
+        input_ = Input.STATUS_EVENT
+    else:
+        input_ = Input(message.message_name.value)
+    if type(message) in _FIXED_NAME:
+        _INPUTS[type(message)] = input_
+    return input_
+
+
+#: Inputs of the classes seen so far whose input is their class's (looked up for every message).
+_INPUTS: dict[type[BridgeMessage], Input] = {}
+#: The declared classes, each with one header name (a failure's name is the request's it answers).
+_FIXED_NAME = frozenset(MESSAGE_CLASSES.values()) - {FailureResponse}
 
 
 _S, _C = Role.SERVER, Role.CLIENT

@@ -26,7 +26,8 @@ from ccproto.cceb.models import (
     Unknown,
     UnknownNotification,
 )
-from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
+from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
+from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -65,6 +66,7 @@ _ENVELOPE: dict[str, type[CcebMessage]] = {
     envelope.ACK: Ack,
 }
 _DETAILS = (envelope.DATA, envelope.ACTION_DETAILS)
+_TYPE = envelope.TYPE
 
 
 def message_class_for(
@@ -181,14 +183,17 @@ def _decode_compiled(
     value: dict[str, Any], registry: Registry, strict: bool
 ) -> tuple[CcebMessage, tuple[ProtocolWarning, ...]] | None:
     """The message and its warnings by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path."""
-    raw = value.get(envelope.TYPE)
+    raw = value.get(_TYPE)
     if raw.__class__ is not str:
         return None
     cls = _ENVELOPE.get(raw) or registry.notification_class(raw)
     if cls is None:  # an unregistered notification type: a warning, and the exact path words it
         return None
-    message = structure_compiled(value, cls)
-    if message is None:
+    # convert.structure_compiled, inlined (it runs for every message): None whenever the compiled path defers.
+    function = STRUCTURE_FUNCTIONS.get(cls) or structure_function(cls)
+    try:
+        message = function(value)
+    except (Fallback, StructureError):
         return None
     if isinstance(message, Action) and not registry.has_action(message.action):
         return None
@@ -221,8 +226,13 @@ def encode_value(message: CcebMessage) -> dict[str, Any]:
 
 def encode(message: CcebMessage) -> str:
     """The JSON text of a message (compact, UTF-8 safe)."""
-    if _encodable(type(message)):
-        text = encode_text(message)
-        if text is not None:
-            return text
-    return message_text(encode_value(message))
+    text = _compiled_text(message)
+    return text if text is not None else message_text(encode_value(message))
+
+
+def _compiled_text(message: CcebMessage) -> str | None:
+    """The JSON text of a message by the compiled path, or ``None``: ``message_text(encode_value(message))`` decides.
+
+    When it answers, ``encode_value`` would succeed and ``message_text`` would write the same text.
+    """
+    return encode_text(message) if _encodable(type(message)) else None

@@ -33,7 +33,7 @@ from ccproto.cceb.models import (
     Registry,
 )
 from ccproto.cceb.states import ConnectionState, Effect, Input, OffHookPhase, PhoneValidationPhase
-from ccproto.core.connection import ConnectionBase
+from ccproto.core.connection import ConnectionBase, EarliestDeadline, slot_builder
 from ccproto.core.decoding import message_text, parse_message
 from ccproto.core.errors import (
     DuplicateCorrelationIdError,
@@ -53,6 +53,11 @@ __all__ = ["ACKED_REFUSED_ACTION", "ConnectionClosed", "CcebConnection", "InFlig
 
 #: Error code: the CCEB acked an action it had to refuse (reserved field, unsupported action).
 ACKED_REFUSED_ACTION = "acked-refused-action"
+
+# Enum members used for every message, bound once: reading a member off its Enum class takes
+# EnumType.__getattr__'s slow attribute path, several times the cost of a plain class attribute.
+_CLIENT, _SERVER = Role.CLIENT, Role.SERVER
+_AWAIT_ACK, _AWAIT_REPLY, _CLOSE = Effect.AWAIT_ACK, Effect.AWAIT_REPLY, Input.CLOSE
 
 
 def same_key(a: str | None, b: str | None) -> bool:
@@ -80,6 +85,10 @@ class InFlight:
     #: Whatever the caller attached (a validator attaches the record number).
     tag: Any = attrs.field(default=None, eq=False)
     order: int = attrs.field(default=0, eq=False, repr=False)
+
+
+#: ``InFlight(...)`` with every field given positionally, for the hot path (see ``slot_builder``).
+_new_in_flight = slot_builder(InFlight)
 
 
 @attrs.frozen(kw_only=True)
@@ -123,7 +132,9 @@ class CcebConnection(ConnectionBase):
         self.limits = limits
         # The CCEB refuses a repeated key whatever the limits allow: a client could otherwise set a reserved
         # field that the CCEB's own checks, with another JSON parser, never saw (docs/security.md).
-        self._read_limits = attrs.evolve(limits, allow_duplicate_keys=False) if our_role is Role.SERVER else limits
+        # (evolve only when it changes something: it costs more than the rest of this constructor)
+        refuse_repeats = our_role is _SERVER and limits.allow_duplicate_keys
+        self._read_limits = attrs.evolve(limits, allow_duplicate_keys=False) if refuse_repeats else limits
         self.strict = strict
         self.state = ConnectionState.AWAITING_HELLO
         #: The client's hello, once sent (holds the token: its ``repr`` does not show it).
@@ -135,16 +146,17 @@ class CcebConnection(ConnectionBase):
         self.phone_validation = PhoneValidationPhase.IDLE
         self.off_hook = OffHookPhase.UNKNOWN
         self._hello_in_flight: InFlight | None = None
-        self._in_flight: dict[Role, dict[str, InFlight]] = {Role.CLIENT: {}, Role.SERVER: {}}
+        self._in_flight: dict[Role, dict[str, InFlight]] = {_CLIENT: {}, _SERVER: {}}
         # Recently settled, expired and refused uuids, so a late or repeated ack is named as such (bounded).
         self._settled: dict[Role, collections.OrderedDict[str, Any]] = {
-            Role.CLIENT: collections.OrderedDict(), Role.SERVER: collections.OrderedDict(),
+            _CLIENT: collections.OrderedDict(), _SERVER: collections.OrderedDict(),
         }
         self._expired: dict[Role, collections.OrderedDict[str, Any]] = {
-            Role.CLIENT: collections.OrderedDict(), Role.SERVER: collections.OrderedDict(),
+            _CLIENT: collections.OrderedDict(), _SERVER: collections.OrderedDict(),
         }
         self._refused: collections.OrderedDict[str, Any] = collections.OrderedDict()
         self._sequence = 0
+        self._timer = EarliestDeadline()
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -187,14 +199,36 @@ class CcebConnection(ConnectionBase):
 
     def get_timer(self) -> float | None:
         """The earliest deadline of anything in flight (``None`` if there is none)."""
-        deadlines = [item.deadline for item in self.in_flight() if item.deadline is not None]
-        return min(deadlines) if deadlines else None
+        if self._timer.known:
+            return self._timer.earliest
+        return self._timer.recompute(self._deadlines())
+
+    def _deadlines(self) -> list[float]:
+        return [item.deadline for item in self.in_flight() if item.deadline is not None]
+
+    def _acks_awaited(self) -> int:
+        """How many actions and notifications are in flight."""
+        tables = self._in_flight
+        return len(tables[_CLIENT]) + len(tables[_SERVER])
+
+    def _nothing_in_flight(self) -> bool:
+        tables = self._in_flight
+        return not tables[_CLIENT] and not tables[_SERVER] and self._hello_in_flight is None
+
+    def _set_hello_in_flight(self, item: InFlight | None) -> None:
+        previous, self._hello_in_flight = self._hello_in_flight, item
+        if previous is not None:
+            self._timer.removed(previous.deadline, empty=self._nothing_in_flight())
+        if item is not None:
+            self._timer.added(item.deadline)
 
     def handle_timer(self, now: float) -> tuple[InFlight, ...]:
         """Expire (and return) everything in flight whose deadline is at or before ``now``.
 
         An ack arriving later for an expired uuid is an error that says so.
         """
+        if self._timer.surely_not_due(now):
+            return ()
         expired = tuple(item for item in self.in_flight() if item.deadline is not None and item.deadline <= now)
         for item in expired:
             if item is self._hello_in_flight:
@@ -202,13 +236,15 @@ class CcebConnection(ConnectionBase):
             else:
                 del self._in_flight[item.sender][item.uuid]
                 self._remember(self._expired[item.sender], item.uuid, item.tag)
+        self._timer.recompute(self._deadlines())
         return expired
 
     # -- receiving and sending -------------------------------------------------------------
 
     def receive_message(self, data: str | bytes | CcebMessage, *, now: float | None = None) -> CcebMessage:
         """Check one whole text frame from the peer (JSON text/bytes, or a decoded model)."""
-        self._check_usable(self.their_role)
+        if self.error is not None:
+            self._check_usable(self.their_role)
         value: dict[str, Any] | None = None
         try:
             if isinstance(data, CcebMessage):
@@ -219,24 +255,36 @@ class CcebConnection(ConnectionBase):
                     raise codec.reserved_field_error(exc.pointer, local=False) or SchemaViolationError.Remote(
                         exc.detail, pointer=exc.pointer, code=exc.code
                     ) from None
+                message = codec.decode_value(value, registry=self.registry, strict=self.strict).message
             else:
-                value = parse_message(data, self._read_limits)
-            message = codec.decode_value(value, registry=self.registry, strict=self.strict).message
+                # decode_value(parse_message(...)), by the compiled path when it answers (then with the same result).
+                message = codec.decode_text(
+                    data, registry=self.registry, limits=self._read_limits, strict=self.strict
+                ).message
         except ProtocolError as exc:
-            if value is not None and isinstance(exc, (SchemaViolationError, UnknownMessageError)):
-                self.observe_invalid(value, self.their_role, now=now)
+            if isinstance(exc, (SchemaViolationError, UnknownMessageError)):
+                if value is None and not isinstance(data, CcebMessage):
+                    # Raised once the text was parsed (parse errors are others): the value it parsed to.
+                    value = parse_message(data, self._read_limits)
+                if value is not None:
+                    self.observe_invalid(value, self.their_role, now=now)
             raise self._fail(exc, self.their_role) from None
         self.observe(message, self.their_role, now=now)
         return message
 
     def send(self, message: CcebMessage, *, now: float | None = None) -> str:
         """Check a message we are about to send and return its JSON text (one text frame)."""
-        self._check_usable(self.our_role)
+        if self.error is not None:
+            self._check_usable(self.our_role)
         try:
-            value = codec.encode_value(message)
-            if isinstance(message, Action):
+            text = codec._compiled_text(message)
+            if text is None:
+                value = codec.encode_value(message)
+                if isinstance(message, Action):
+                    codec.check_action(message, self.registry, local=True)
+                text = message_text(value)
+            elif isinstance(message, Action):  # (encoding would succeed: this is the first check that can fail)
                 codec.check_action(message, self.registry, local=True)
-            text = message_text(value)
             check_text_size(text, self.limits, LimitExceededError.Local)
         except ProtocolError as exc:
             raise self._fail(exc, self.our_role) from None
@@ -261,7 +309,8 @@ class CcebConnection(ConnectionBase):
         self, message: CcebMessage, sender: Role, *, now: float | None = None, tag: Any = None
     ) -> None:
         """Apply the connection's rules to ``message`` sent by ``sender``; raise if it breaks one."""
-        self._check_usable(sender)
+        if self.error is not None:
+            self._check_usable(sender)
         try:
             self._apply(message, sender, now, tag)
         except ProtocolError as exc:
@@ -273,7 +322,7 @@ class CcebConnection(ConnectionBase):
         """Note that ``sender`` closed the WebSocket (also after a protocol error: the transport still closes)."""
         if self.error is None:
             try:
-                self._transition(Input.CLOSE, sender, "close")
+                self._transition(Input.CLOSE, sender, None)
             except ProtocolError as exc:
                 raise self._fail(exc, sender) from None
         refused = sender is Role.SERVER and self.state is ConnectionState.AWAITING_HELLO_REPLY
@@ -281,7 +330,7 @@ class CcebConnection(ConnectionBase):
             by=sender, code=code, reason=reason, authentication_failed=refused, in_flight=self.in_flight(),
         )
         if refused:
-            self._hello_in_flight = None  # answered by the close
+            self._set_hello_in_flight(None)  # answered by the close
         if self.error is None:
             self.state = ConnectionState.CLOSED
         if self.closed is None:  # the first close says how it ended; the other side's completes the handshake
@@ -297,7 +346,8 @@ class CcebConnection(ConnectionBase):
         ack it.  A notification the CCEB sent on an open connection still gets
         acked by the client, so it goes in flight.  Returns whether it was noted.
         """
-        self._check_usable(sender)
+        if self.error is not None:
+            self._check_usable(sender)
         uuid, message_type = value.get(envelope.UUID), value.get(envelope.TYPE)
         if type(uuid) is not str or type(message_type) is not str:
             return False
@@ -307,20 +357,21 @@ class CcebConnection(ConnectionBase):
         if sender is Role.CLIENT and message_type == envelope.HELLO and self.state is ConnectionState.AWAITING_HELLO:
             # The CCEB answers a broken hello too (or closes): expect that answer, not a second hello.
             self.state = ConnectionState.AWAITING_HELLO_REPLY
-            self._hello_in_flight = self._item(None, sender, now, tag, uuid=uuid, message_type=message_type)
+            self._set_hello_in_flight(self._item(None, sender, now, tag, uuid=uuid, message_type=message_type))
             return True
         if (sender is Role.SERVER and message_type == envelope.HELLO_REPLY
                 and self.state is ConnectionState.AWAITING_HELLO_REPLY):
             self.state = ConnectionState.OPEN  # broken, but the client is in: what follows is checked as usual
-            self._hello_in_flight = None
+            self._set_hello_in_flight(None)
             return True
         notification = message_type not in (envelope.HELLO, envelope.HELLO_REPLY, envelope.ACTION, envelope.ACK)
         table = self._in_flight[sender]
         if sender is not Role.SERVER or not notification or self.state is not ConnectionState.OPEN or uuid in table:
             return False
-        if sum(len(t) for t in self._in_flight.values()) >= self.limits.max_pending:
+        if self._acks_awaited() >= self.limits.max_pending:
             return False
-        table[uuid] = self._item(None, sender, now, tag, uuid=uuid, message_type=message_type)
+        item = table[uuid] = self._item(None, sender, now, tag, uuid=uuid, message_type=message_type)
+        self._timer.added(item.deadline)
         return True
 
     def refused_action_tag(self, uuid: str) -> Any:
@@ -346,10 +397,17 @@ class CcebConnection(ConnectionBase):
         while len(table) > self.limits.max_pending:
             table.popitem(last=False)
 
-    def _transition(self, input_: Input, sender: Role, what: str) -> Effect:
+    def _transition(self, input_: Input, sender: Role, message: CcebMessage | None) -> Effect:
+        """Move the connection for ``message`` (``None``: a close) or raise why it may not be sent now."""
         found = states.CONNECTION_TRANSITIONS.get((self.state, sender, input_))
         if found is None:
             party = "client" if sender is Role.CLIENT else "CCEB"
+            if message is None:
+                what = "close"
+            elif input_.value == message.message_type:
+                what = input_.value
+            else:
+                what = f"{input_.value} ({message.message_type})"
             if not any(key[1] is sender and key[2] is input_ for key in states.CONNECTION_TRANSITIONS):
                 raise self._blame(
                     UnexpectedMessageError, sender, f"the {party} never sends {what}", pointer="/type",
@@ -361,23 +419,21 @@ class CcebConnection(ConnectionBase):
                 pointer="/type", hint=states.CONNECTION_HINTS.get((self.state, sender)), code="out-of-order",
             )
         effect, target = found
-        if input_ is not Input.CLOSE:
+        if input_ is not _CLOSE:
             self.state = target
         return effect
 
     def _apply(self, message: CcebMessage, sender: Role, now: float | None, tag: Any) -> None:
-        input_ = states.input_of(message)
-        what = input_.value if input_.value == message.message_type else f"{input_.value} ({message.message_type})"
-        effect = self._transition(input_, sender, what)
-        if effect is Effect.AWAIT_REPLY:
+        effect = self._transition(states.input_of(message), sender, message)
+        if effect is _AWAIT_ACK:
+            self._await_ack(message, sender, now, tag)
+        elif effect is _AWAIT_REPLY:
             assert isinstance(message, Hello)
             self.hello = message
-            self._hello_in_flight = self._item(message, sender, now, tag)
+            self._set_hello_in_flight(self._item(message, sender, now, tag))
         elif effect is Effect.ANSWER_HELLO:
             assert isinstance(message, HelloReply)
             self._answer_hello(message, sender)
-        elif effect is Effect.AWAIT_ACK:
-            self._await_ack(message, sender, now, tag)
         else:
             self._settle(message.uuid, sender, tag)
 
@@ -387,15 +443,14 @@ class CcebConnection(ConnectionBase):
     ) -> InFlight:
         """A new in-flight entry (``uuid`` and ``message_type`` come from ``message`` unless it broke its schema)."""
         self._sequence += 1
-        return InFlight(
-            uuid=message.uuid if message is not None else uuid,
-            message_type=message.message_type if message is not None else message_type, message=message,
-            sender=sender, since=now, deadline=None if now is None else now + self.limits.request_timeout, tag=tag,
-            order=self._sequence,
-        )
+        if message is not None:
+            uuid, message_type = message.uuid, message.message_type
+        deadline = None if now is None else now + self.limits.request_timeout
+        return _new_in_flight(uuid, message_type, message, sender, now, deadline, tag, self._sequence)
 
     def _answer_hello(self, reply: HelloReply, sender: Role) -> None:
-        pending, self._hello_in_flight = self._hello_in_flight, None
+        pending = self._hello_in_flight
+        self._set_hello_in_flight(None)
         self.hello_reply = reply
         hello = self.hello
         if pending is None:
@@ -436,13 +491,14 @@ class CcebConnection(ConnectionBase):
                 f"uuid of this {message.message_type} is still in flight (not acked yet)", pointer="/uuid",
                 hint="use a fresh uuid for every action and notification", code="uuid-in-flight",
             )
-        if sum(len(t) for t in self._in_flight.values()) >= self.limits.max_pending:
+        if self._acks_awaited() >= self.limits.max_pending:
             raise self._blame(
                 LimitExceededError, sender,
                 f"more than max_pending={self.limits.max_pending} messages waiting for an ack",
                 code="too-many-pending",
             )
-        table[message.uuid] = self._item(message, sender, now, tag)
+        item = table[message.uuid] = self._item(message, sender, now, tag)
+        self._timer.added(item.deadline)
         self._settled[sender].pop(message.uuid, None)
         self._expired[sender].pop(message.uuid, None)
         # In flight first: the peer acks what it received even when its content breaks a rule below.
@@ -471,9 +527,10 @@ class CcebConnection(ConnectionBase):
         return target
 
     def _settle(self, uuid: str, sender: Role, tag: Any) -> None:
-        owner = sender.peer
+        owner = _SERVER if sender is _CLIENT else _CLIENT  # sender.peer, without a property call
         item = self._in_flight[owner].pop(uuid, None)
         if item is not None:
+            self._timer.removed(item.deadline, empty=self._nothing_in_flight())
             self._remember(self._settled[owner], uuid, (item.tag, tag))
             return
         what, article = ("notification", "a") if owner is Role.SERVER else ("action", "an")

@@ -22,7 +22,7 @@ from typing import Any
 
 from ccproto.cceb.models import Ack, Action, CcebMessage, Hello, HelloReply, Notification
 from ccproto.cceb.quirks import OffHookState, PhoneValidationState
-from ccproto.core.roles import Role
+from ccproto.core.roles import IdentityEnum, Role
 
 __all__ = [
     "CONNECTION_HINTS",
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-class ConnectionState(enum.Enum):
+class ConnectionState(IdentityEnum):
     """Where a CCEB connection is."""
 
     #: Nothing was sent yet: the client's first message must be ``hello``.
@@ -56,7 +56,7 @@ class ConnectionState(enum.Enum):
     ERROR = "error"
 
 
-class Input(enum.Enum):
+class Input(IdentityEnum):
     """What a message (or the close) is, as the connection table sees it."""
 
     HELLO = "hello"
@@ -67,7 +67,7 @@ class Input(enum.Enum):
     CLOSE = "close"
 
 
-class Effect(enum.Enum):
+class Effect(IdentityEnum):
     """What an accepted input does besides moving the connection."""
 
     #: Remember the hello's uuid: the reply must repeat it.
@@ -84,6 +84,17 @@ class Effect(enum.Enum):
 
 def input_of(message: CcebMessage) -> Input:
     """Classify a message for the connection table."""
+    found = _INPUTS.get(type(message))
+    if found is None:
+        # What a message is depends on its class alone (isinstance): worked out once per class.
+        found = _INPUTS[type(message)] = _classify(message)
+    return found
+
+
+_INPUTS: dict[type[CcebMessage], Input] = {}
+
+
+def _classify(message: CcebMessage) -> Input:
     if isinstance(message, Hello):
         return Input.HELLO
     if isinstance(message, HelloReply):
@@ -129,7 +140,7 @@ CONNECTION_HINTS: dict[tuple[ConnectionState, Role], str] = {
 }
 
 
-class PhoneValidationPhase(enum.Enum):
+class PhoneValidationPhase(IdentityEnum):
     """Where the connection's workplace phone validation is (``IDLE``: none yet)."""
 
     IDLE = "idle"
@@ -160,7 +171,7 @@ PHONE_VALIDATION_TRANSITIONS: dict[tuple[PhoneValidationPhase, PhoneValidationSt
 }
 
 
-class OffHookPhase(enum.Enum):
+class OffHookPhase(IdentityEnum):
     """Where the agent's persistent phone connection is, as the connection's off_hook notifications tell."""
 
     #: No off_hook notification yet on this connection (the phone connection outlives WebSockets).

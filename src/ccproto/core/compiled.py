@@ -31,7 +31,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ccproto.core.jsonio import FAST_DEPTH_BOUND
-from ccproto.core.model import FieldSpec, Kind, Model, ModelSpec, TypeSpec, model_spec, pointer
+from ccproto.core.model import (
+    ExactMembersWhen,
+    FieldSpec,
+    Kind,
+    Model,
+    ModelSpec,
+    OnlyWhen,
+    TypeSpec,
+    model_spec,
+    pointer,
+)
 
 __all__ = [
     "PLAIN_DEPTH",
@@ -271,6 +281,49 @@ def _object_variables(spec: ModelSpec) -> dict[tuple[str, ...], str]:
     return {path: f"o{index}" for index, path in enumerate(spec.objects)}
 
 
+def _members_present(spec: ModelSpec, path: tuple[str, ...], variables: dict[str, str]) -> str | None:
+    """An expression counting the declared members of the object at ``path`` that are present (``None``: no such).
+
+    Used once every check has passed, where it is exact: child objects, constants and required fields are
+    all present (a missing one was refused), and an optional field is present exactly when its variable is
+    not ``None`` (a null was refused; a structured value is never ``None``).  So the object holds an unknown
+    member exactly when its length differs, which is cheaper to test than ``known.issuperset``.  A field
+    whose check is delegated to the reference hooks gives no such guarantee: ``None`` then.
+    """
+    fields = [field for field in spec.fields if field.path[:-1] == path]
+    if not all(_is_simple(field) for field in fields):
+        return None
+    certain = {child[-1] for child in spec.objects if child[:-1] == path and child}
+    certain |= {const[-1] for const in spec.consts if const[:-1] == path}
+    certain |= {field.path[-1] for field in fields if field.required}
+    optional = [field for field in fields if not field.required]
+    if certain | {field.path[-1] for field in optional} != spec.known[path]:
+        return None
+    return " + ".join([str(len(certain)), *(f"({variables[field.attr]} is not None)" for field in optional)])
+
+
+def _emit_rules(src: _Source, spec: ModelSpec, objects: dict[tuple[str, ...], str]) -> None:
+    """Emit a call of each cross-member rule's checker, made only when the rule can fail.
+
+    The guard is the checker's own first test (an ``OnlyWhen`` member is present; an ``ExactMembersWhen``
+    selector holds the value): without it the checker returns at once, so skipping it changes nothing.
+    """
+    from ccproto.core import convert
+
+    found = "{" + ", ".join(f"{path!r}: {objects[path]}" for path in spec.objects) + "}"
+    for rule in spec.rules:
+        call = f"{src.constant(convert.rule_checker(rule), 'rule')}({found})"
+        if isinstance(rule, OnlyWhen):
+            src.emit(1, f"if {rule.member[-1]!r} in {objects[rule.member[:-1]]}: {call}")
+        elif isinstance(rule, ExactMembersWhen) and type(rule.value) in (str, int, bool):
+            selected = src.fresh("sel")
+            src.emit(1, f"{selected} = {objects[rule.selector[:-1]]}.get({rule.selector[-1]!r})")
+            src.emit(1, f"if {selected}.__class__ is {type(rule.value).__name__} and {selected} == {rule.value!r}:")
+            src.emit(2, call)
+        else:
+            src.emit(1, call)
+
+
 def _compile(src: _Source, name: str) -> Callable[..., Any]:
     code = "\n".join(src.lines)
     namespace: dict[str, Any] = dict(src.names)
@@ -334,8 +387,9 @@ def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
         src.emit(1, f"{var} = {objects[path[:-1]]}.get({path[-1]!r})")
         src.emit(1, f"if {var}.__class__ is not {type(expected).__name__} or {var} != {expected!r}: raise _FALLBACK")
     src.emit(1, f"obj = {new}({klass})")
+    variables: dict[str, str] = {}
     for field in spec.fields:
-        var = src.fresh("v")
+        var = variables[field.attr] = src.fresh("v")
         parent, key = objects[field.path[:-1]], field.path[-1]
         indent = 1
         if field.required and field.type.kind is Kind.ANY:
@@ -363,12 +417,11 @@ def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
     for path in spec.objects:
         var = objects[path]
         known = src.constant(spec.known[path], "known")
-        src.emit(1, f"if not {known}.issuperset({var}): {collect}({var}, {known}, {path!r}, extra)")
+        count = _members_present(spec, path, variables)
+        unknown = f"len({var}) != {count}" if count is not None else f"not {known}.issuperset({var})"
+        src.emit(1, f"if {unknown}: {collect}({var}, {known}, {path!r}, extra)")
     src.emit(1, f"{src.constant(_setter(cls, 'extra'), 'set')}(obj, extra)")
-    if spec.rules:
-        found = ", ".join(f"{path!r}: {objects[path]}" for path in spec.objects)
-        for rule in spec.rules:
-            src.emit(1, f"{src.constant(convert.rule_checker(rule), 'rule')}({{{found}}})")
+    _emit_rules(src, spec, objects)
     src.emit(1, "return obj")
     return _compile(src, name)
 
@@ -476,9 +529,6 @@ def _build_unstructure(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
                 src.emit(1, f"{var}[{key!r}] = {value}")
             else:
                 src.emit(1, f"if {value} is not None: {var}[{key!r}] = {value}")
-    if spec.rules:
-        found = ", ".join(f"{path!r}: {objects[path]}" for path in spec.objects)
-        for rule in spec.rules:
-            src.emit(1, f"{src.constant(convert.rule_checker(rule), 'rule')}({{{found}}})")
+    _emit_rules(src, spec, objects)
     src.emit(1, "return o0")
     return _compile(src, name)

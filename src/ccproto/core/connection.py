@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+import attrs
 
 from ccproto.core.errors import ProtocolError, UnexpectedMessageError
 from ccproto.core.redact import redact
 from ccproto.core.roles import Role
 
-__all__ = ["ConnectionBase"]
+__all__ = ["ConnectionBase", "EarliestDeadline", "slot_builder"]
+
+_T = TypeVar("_T", bound=attrs.AttrsInstance)
 
 
 class ConnectionBase:
@@ -94,9 +98,92 @@ class ConnectionBase:
         return exc
 
     def _check_usable(self, sender: Role) -> None:
+        """Raise if an earlier error made the connection unusable.
+
+        Per-message callers test ``self.error is not None`` before calling: the call would cost more than the test.
+        """
         if self.error is not None:
             kind = UnexpectedMessageError.Local if sender is self.our_role else UnexpectedMessageError.Remote
             raise kind(
                 f"the connection failed earlier ({self.error!s}); nothing more can be sent or received",
                 role=sender, state=self.ERROR_STATE, code="channel-failed",
             ) from self.error
+
+
+def slot_builder(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor of the frozen, slotted attrs class ``cls`` taking every field positionally, in order.
+
+    It sets the slots through their descriptors, as ``core.compiled`` does for models: a frozen attrs
+    ``__init__`` goes through ``object.__setattr__`` for each field, which costs more than the rest of
+    observing a message.  The instance is the one ``__init__`` would build (equal, same ``repr``), so only
+    classes whose ``__init__`` does nothing else are accepted: no validator, converter or post-init hook,
+    and no slot but the fields' (and ``__weakref__``).
+    """
+    fields = attrs.fields(cls)
+    names = [field.name for field in fields]
+    slots = [slot for klass in cls.__mro__ for slot in getattr(klass, "__slots__", ())]
+    if (
+        sorted(slot for slot in slots if slot != "__weakref__") != sorted(names)
+        or any(field.validator is not None or field.converter is not None for field in fields)
+        or hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__")
+    ):
+        raise TypeError(f"{cls.__qualname__}: __init__ does more than set its fields")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = [f"def build_{cls.__name__}({', '.join(names)}):", "    obj = _new(_cls)"]
+    for index, name in enumerate(names):
+        namespace[f"_set{index}"] = getattr(cls, name).__set__
+        lines.append(f"    _set{index}(obj, {name})")
+    lines.append("    return obj")
+    exec(compile("\n".join(lines), f"<ccproto slot builder {cls.__qualname__}>", "exec"), namespace)
+    builder: Callable[..., _T] = namespace[f"build_{cls.__name__}"]
+    return builder
+
+
+class EarliestDeadline:
+    """The earliest deadline of what a connection has outstanding, kept up to date as items come and go.
+
+    It makes "nothing is due yet" an O(1) answer for ``handle_timer`` (called for every record of a
+    capture) instead of a scan of everything outstanding.  ``earliest`` is trusted only while ``known``: it
+    is then exactly what ``min()`` over the outstanding deadlines returns, in the order the owner scans them.
+    Whatever could make the two differ (removing an item whose deadline may be the earliest, a NaN, a tie
+    between values that do not print alike: ``30`` and ``30.0``, ``0.0`` and ``-0.0``) makes it unknown,
+    and the owner scans again (:meth:`recompute`), the way it always did.
+    """
+
+    __slots__ = ("earliest", "known")
+
+    def __init__(self) -> None:
+        self.earliest: float | None = None
+        #: Whether ``earliest`` is exact (otherwise the owner must :meth:`recompute` it).
+        self.known = True
+
+    def added(self, deadline: float | None) -> None:
+        """An item with ``deadline`` was added (after every item already outstanding, in scan order)."""
+        if deadline is None or not self.known:
+            return
+        earliest = self.earliest
+        if deadline != deadline:  # NaN: min() then depends on the order it meets it
+            self.known = False
+        elif earliest is None or deadline < earliest:
+            self.earliest = deadline
+        elif deadline == earliest and (deadline.__class__ is not earliest.__class__ or not deadline):
+            self.known = False  # min() keeps the first of equal values: let the owner's scan pick it
+
+    def removed(self, deadline: float | None, *, empty: bool) -> None:
+        """An item with ``deadline`` left; ``empty``: nothing is outstanding any more."""
+        if empty:
+            self.earliest, self.known = None, True
+        elif deadline is not None and self.known and (self.earliest is None or not deadline > self.earliest):
+            self.known = False
+
+    def surely_not_due(self, now: float) -> bool:
+        """Whether nothing outstanding can be due at ``now`` (``False``: scan to find out)."""
+        earliest = self.earliest
+        return self.known and (earliest is None or not earliest <= now)
+
+    def recompute(self, deadlines: list[float]) -> float | None:
+        """``min(deadlines)`` (the deadlines in the owner's scan order), which becomes the known earliest."""
+        earliest = min(deadlines) if deadlines else None
+        self.earliest = earliest
+        self.known = all(deadline == deadline for deadline in deadlines)
+        return earliest

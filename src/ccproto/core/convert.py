@@ -551,11 +551,20 @@ def encode_text(obj: Model) -> str | None:
     The compiled path's values hold no floats, so :func:`~ccproto.core.jsonio.dumps_plain` may use orjson.
     Only a success is answered here: anything else is for the reference path to decide and report.
     """
+    value = unstructure_compiled(obj)
+    return None if value is None else dumps_plain(value)
+
+
+def unstructure_compiled(obj: Model) -> dict[str, Any] | None:
+    """The JSON value of a model by the compiled path alone: ``None`` whenever it defers (never an error).
+
+    It is what :func:`encode_model` returns when it answers, and it holds no float, so
+    :func:`~ccproto.core.jsonio.dumps_plain` writes it as :func:`~ccproto.core.jsonio.dumps` would.
+    """
     try:
-        value = compiled.unstructure_function(type(obj))(obj)
+        return compiled.unstructure_function(type(obj))(obj)
     except (compiled.Fallback, StructureError, AttributeError):
         return None
-    return dumps_plain(value)
 
 
 def is_local(error: ProtocolError) -> bool:

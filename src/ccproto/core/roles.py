@@ -5,7 +5,20 @@ from __future__ import annotations
 import enum
 
 
-class Role(enum.Enum):
+class IdentityEnum(enum.Enum):
+    """An enum whose members hash by identity.
+
+    Members are singletons and ``Enum`` compares them by identity, so an identity
+    hash agrees with equality.  Why: CPython's ``Enum.__hash__`` is a Python
+    function (``hash(self._name_)``), and the transition tables are dicts keyed by
+    tuples of members, looked up for every message; ``object.__hash__`` is a C slot.
+    Hash order was never stable anyway (string hashes are randomised per process).
+    """
+
+    __hash__ = object.__hash__
+
+
+class Role(IdentityEnum):
     """Which side of a connection a party plays.
 
     ``SERVER`` is the Processor Bridge, the Interaction Processor or the CCEB;
@@ -19,4 +32,8 @@ class Role(enum.Enum):
     @property
     def peer(self) -> Role:
         """The other side."""
-        return Role.SERVER if self is Role.CLIENT else Role.CLIENT
+        return _PEERS[self]
+
+
+# A dict rather than ``Role.SERVER if ...``: reading members off an Enum class is slow, and this is per message.
+_PEERS = {Role.CLIENT: Role.SERVER, Role.SERVER: Role.CLIENT}

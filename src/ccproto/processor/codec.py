@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccproto.core.convert import decode_model, encode_model, encode_text, structure_compiled
+from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
+from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text, unstructure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -21,7 +22,7 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
-from ccproto.core.jsonio import loads_fast
+from ccproto.core.jsonio import dumps_plain, loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import class_cache
 from ccproto.core.redact import redact
@@ -206,10 +207,12 @@ def _decode_compiled(
             return None
     if cls is None:
         return None
-    message = structure_compiled(value, cls)
-    if message is None:
+    # convert.structure_compiled, inlined (it runs for every message): None whenever the compiled path defers.
+    function = STRUCTURE_FUNCTIONS.get(cls) or structure_function(cls)
+    try:
+        return function(value), ()
+    except (Fallback, StructureError):
         return None
-    return message, ()
 
 
 def _is_declared(cls: type[Any]) -> bool:
@@ -240,3 +243,18 @@ def encode(message: ProcessorMessage) -> str:
         if text is not None:
             return text
     return message_text(encode_value(message))
+
+
+def _value_and_text(message: ProcessorMessage) -> tuple[dict[str, Any], str]:
+    """``encode_value(message)`` and ``message_text`` of it (what a session sends), by the compiled path if it answers.
+
+    Its value is the one :func:`encode_value` returns, and holds no float: ``dumps_plain`` writes the same text.
+    """
+    if _encodable(type(message)):
+        value = unstructure_compiled(message)
+        if value is not None:
+            text = dumps_plain(value)
+            if text is not None:
+                return value, text
+    value = encode_value(message)
+    return value, message_text(value)

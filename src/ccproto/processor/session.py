@@ -19,8 +19,8 @@ from typing import Any
 
 import attrs
 
-from ccproto.core.connection import ConnectionBase
-from ccproto.core.decoding import message_text, parse_message
+from ccproto.core.connection import ConnectionBase, EarliestDeadline, slot_builder
+from ccproto.core.decoding import parse_message
 from ccproto.core.errors import (
     LimitExceededError,
     ProtocolError,
@@ -55,6 +55,11 @@ __all__ = ["REPORT_NOT_ACTIVE", "PendingCommand", "ProcessorSession"]
 #: Error code of a team-status event whose report is not running.
 REPORT_NOT_ACTIVE = "report-not-active"
 
+# Enum members used for every message, bound once: reading a member off its Enum class takes
+# EnumType.__getattr__'s slow attribute path, several times the cost of a plain class attribute.
+_IDLE, _OPEN, _ANSWER = Exchange.IDLE, Action.OPEN, Action.ANSWER
+_ACTIVE, _INACTIVE = Report.ACTIVE, Report.INACTIVE
+
 _NOUNS = {
     states.Input.REQUEST: "requests",
     states.Input.SUCCESS: "responses",
@@ -85,6 +90,10 @@ class PendingCommand:
     exchange: Exchange = Exchange.AWAITING
     #: Position among all requests of the session (orders ``pending_requests``).
     order: int = attrs.field(default=0, eq=False, repr=False)
+
+
+#: ``PendingCommand(...)`` with every field given positionally, for the hot path (see ``slot_builder``).
+_new_pending = slot_builder(PendingCommand)
 
 
 class ProcessorSession(ConnectionBase):
@@ -118,6 +127,7 @@ class ProcessorSession(ConnectionBase):
         self.confirmation: PrepareSessionConfirm | None = None
         self._queues: dict[str, collections.deque[PendingCommand]] = {}
         self._count = 0
+        self._timer = EarliestDeadline()
         self._sequence = 0
         self._reports: dict[str, Any] = {}  # agent id -> tag of the begin success, while ACTIVE
         # Recently ended reports and expired requests, so a late message is named as such (bounded).
@@ -167,8 +177,12 @@ class ProcessorSession(ConnectionBase):
 
     def get_timer(self) -> float | None:
         """The earliest deadline of an outstanding request (``None`` if there is none)."""
-        deadlines = [p.deadline for q in self._queues.values() for p in q if p.deadline is not None]
-        return min(deadlines) if deadlines else None
+        if self._timer.known:
+            return self._timer.earliest
+        return self._timer.recompute(self._deadlines())
+
+    def _deadlines(self) -> list[float]:
+        return [p.deadline for q in self._queues.values() for p in q if p.deadline is not None]
 
     def handle_timer(self, now: float) -> tuple[PendingCommand, ...]:
         """Expire (and return) every outstanding request whose deadline is at or before ``now``.
@@ -177,6 +191,8 @@ class ProcessorSession(ConnectionBase):
         the next one of its command: after an expiry, treat the connection's
         answers to that command with suspicion (docs/quirks.md P9).
         """
+        if self._timer.surely_not_due(now):
+            return ()
         expired = []
         for command, queue in list(self._queues.items()):
             keep: collections.deque[PendingCommand] = collections.deque()
@@ -188,6 +204,7 @@ class ProcessorSession(ConnectionBase):
                 self._expired[command] += len(gone)
                 self._count -= len(gone)
                 self._set_queue(command, keep)
+        self._timer.recompute(self._deadlines())
         return tuple(sorted(expired, key=lambda p: p.order))
 
     # -- receiving and sending -------------------------------------------------------------
@@ -196,27 +213,28 @@ class ProcessorSession(ConnectionBase):
         self, data: str | bytes | ProcessorMessage, *, now: float | None = None
     ) -> ProcessorMessage:
         """Check one whole message from the peer (JSON text/bytes, or a decoded model)."""
-        self._check_usable(self.their_role)
+        if self.error is not None:
+            self._check_usable(self.their_role)
         if isinstance(data, ProcessorMessage):
             self.observe(data, self.their_role, now=now)
             return data
-        value: dict[str, Any] | None = None
         try:
-            value = parse_message(data, self.limits)
-            message = codec.decode_value(value, registry=self.registry, strict=self.strict).message
+            # decode_value(parse_message(...)), by the compiled path when it answers (then with the same result).
+            decoded = codec.decode_text(data, registry=self.registry, limits=self.limits, strict=self.strict)
         except ProtocolError as exc:
-            if value is not None and isinstance(exc, SchemaViolationError):
-                self.observe_invalid(value, self.their_role, now=now)
+            if isinstance(exc, SchemaViolationError):
+                # Raised once the text was parsed (parse errors are others): note the value it parsed to.
+                self.observe_invalid(parse_message(data, self.limits), self.their_role, now=now)
             raise self._fail(exc, self.their_role) from None
-        self.observe(message, self.their_role, now=now, value=value)
-        return message
+        self.observe(decoded.message, self.their_role, now=now, value=decoded.value)
+        return decoded.message
 
     def send(self, message: ProcessorMessage, *, now: float | None = None) -> str:
         """Check a message we are about to send and return its JSON text (one text frame)."""
-        self._check_usable(self.our_role)
+        if self.error is not None:
+            self._check_usable(self.our_role)
         try:
-            value = codec.encode_value(message)
-            text = message_text(value)
+            value, text = codec._value_and_text(message)  # encode_value, then message_text of it
             check_text_size(text, self.limits, LimitExceededError.Local)
         except ProtocolError as exc:
             raise self._fail(exc, self.our_role) from None
@@ -245,7 +263,8 @@ class ProcessorSession(ConnectionBase):
         A response is matched by position, so one that contradicts its request
         still answers it: the error is raised after the request left the queue.
         """
-        self._check_usable(sender)
+        if self.error is not None:
+            self._check_usable(sender)
         try:
             self._apply(message, sender, now, tag, value)
         except ProtocolError as exc:
@@ -260,7 +279,8 @@ class ProcessorSession(ConnectionBase):
         a string ``command`` is (a processor may answer such a request with a
         failure that repeats it in ``original``).
         """
-        self._check_usable(sender)
+        if self.error is not None:
+            self._check_usable(sender)
         command = value.get("command")
         if sender is not Role.CLIENT or type(command) is not str or "result" in value:
             return False
@@ -276,19 +296,24 @@ class ProcessorSession(ConnectionBase):
         value: Mapping[str, JsonValue] | None,
     ) -> None:
         input_ = states.input_of(message)
-        command = message.command_name if isinstance(message, (Request, Response)) else None
-        if command is not None:
-            # A padded registered command is that command (docs/quirks.md P1), whichever side wrote it.
-            command = quirks.trimmed_command(command, self.registry.has_command) or command
-        exchange = self.exchange_state(command) if command is not None else Exchange.IDLE
+        command: str | None = None
+        exchange = _IDLE
+        if isinstance(message, (Request, Response)):
+            command = message.command_name
+            if command.strip() != command:  # (trimmed_command is None for a command without padding)
+                # A padded registered command is that command (docs/quirks.md P1), whichever side wrote it.
+                command = quirks.trimmed_command(command, self.registry.has_command) or command
+            queue = self._queues.get(command)
+            if queue:  # self.exchange_state(command), without the call
+                exchange = queue[0].exchange
         action = states.EXCHANGE_TRANSITIONS.get((exchange, sender, input_))
         if action is None:
             raise self._unexpected(message, sender, input_, exchange, command)
-        if action is Action.OPEN:
+        if action is _OPEN:
             assert isinstance(message, Request)
             assert command is not None
             self._enqueue(command, message, sender, now, tag, value)
-        elif action is Action.ANSWER:
+        elif action is _ANSWER:
             assert command is not None
             self._answer(message, sender, command, tag, value)
         else:
@@ -309,13 +334,17 @@ class ProcessorSession(ConnectionBase):
             value = codec.encode_value(request)
         self._sequence += 1
         confirms = isinstance(request, Unknown) or self.registry.confirm_class(command) is not None
-        item = PendingCommand(
-            command=command, request=request, sender=sender, since=now,
-            deadline=None if now is None else now + self.limits.request_timeout, tag=tag, value=value,
-            exchange=states.exchange_of(request, command_confirms=confirms), order=self._sequence,
+        deadline = None if now is None else now + self.limits.request_timeout
+        item = _new_pending(
+            command, request, sender, now, deadline, tag, value,
+            states.exchange_of(request, command_confirms=confirms), self._sequence,
         )
-        self._queues.setdefault(command, collections.deque()).append(item)
+        queue = self._queues.get(command)
+        if queue is None:
+            queue = self._queues[command] = collections.deque()
+        queue.append(item)
         self._count += 1
+        self._timer.added(deadline)
 
     def _set_queue(self, command: str, queue: collections.deque[PendingCommand]) -> None:
         if queue:
@@ -329,6 +358,7 @@ class ProcessorSession(ConnectionBase):
         queue = self._queues[command]
         pending = queue.popleft()
         self._count -= 1
+        self._timer.removed(pending.deadline, empty=not self._count)
         self._set_queue(command, queue)
         if command == PREPARE_SESSION:
             # Any answer to a prepareSession (even to an invalid one) replaces the last prompt; a confirm only
@@ -379,7 +409,7 @@ class ProcessorSession(ConnectionBase):
         if found is None:
             return
         input_, agent_id = found
-        current = self.report_state(agent_id)
+        current = _ACTIVE if agent_id in self._reports else _INACTIVE  # self.report_state(agent_id)
         target = states.REPORT_TRANSITIONS.get((current, input_))
         if target is None:
             ended = " (its report was ended)" if agent_id in self._ended else ""
@@ -390,7 +420,7 @@ class ProcessorSession(ConnectionBase):
                 hint="team-status events flow only after report.teamstatus.begin for the agent succeeded "
                 "and until its report.teamstatus.end succeeds",
             )
-        if target is Report.ACTIVE and current is Report.INACTIVE:
+        if target is _ACTIVE and current is _INACTIVE:
             if len(self._reports) >= self.limits.max_pending:
                 # Each running report is state we keep per agent: a peer must not grow it without bound.
                 raise self._blame(
@@ -401,7 +431,7 @@ class ProcessorSession(ConnectionBase):
                 )
             self._reports[agent_id] = tag
             self._ended.pop(agent_id, None)
-        elif target is Report.INACTIVE and current is Report.ACTIVE:
+        elif target is _INACTIVE and current is _ACTIVE:
             del self._reports[agent_id]
             self._ended[agent_id] = tag
             while len(self._ended) > self.limits.max_pending:

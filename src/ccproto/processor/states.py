@@ -13,9 +13,7 @@ who sent it, never by "our" role, so one table checks both sides, and
 
 from __future__ import annotations
 
-import enum
-
-from ccproto.core.roles import Role
+from ccproto.core.roles import IdentityEnum, Role
 from ccproto.processor.models import (
     ConfirmResponse,
     Event,
@@ -44,14 +42,14 @@ __all__ = [
 ]
 
 
-class SessionState(enum.Enum):
+class SessionState(IdentityEnum):
     """The session as a whole: usable, or stopped by a (sticky) protocol error."""
 
     OPEN = "open"
     ERROR = "error"
 
 
-class Exchange(enum.Enum):
+class Exchange(IdentityEnum):
     """What the oldest outstanding request of a message's command allows."""
 
     #: No request of this command is outstanding (events always see this state).
@@ -64,7 +62,7 @@ class Exchange(enum.Enum):
     AWAITING_INVALID = "awaiting-invalid"
 
 
-class Input(enum.Enum):
+class Input(IdentityEnum):
     """What a message is, as the exchange table sees it."""
 
     REQUEST = "request"
@@ -74,7 +72,7 @@ class Input(enum.Enum):
     EVENT = "event"
 
 
-class Action(enum.Enum):
+class Action(IdentityEnum):
     """What an accepted message does to its command's queue of outstanding requests."""
 
     #: Append the request to its command's queue.
@@ -87,6 +85,17 @@ class Action(enum.Enum):
 
 def input_of(message: ProcessorMessage) -> Input:
     """Classify a message for the exchange table."""
+    found = _INPUTS.get(type(message))
+    if found is None:
+        # What a message is depends on its class alone (isinstance): worked out once per class.
+        found = _INPUTS[type(message)] = _classify(message)
+    return found
+
+
+_INPUTS: dict[type[ProcessorMessage], Input] = {}
+
+
+def _classify(message: ProcessorMessage) -> Input:
     if isinstance(message, Request):
         return Input.REQUEST
     if isinstance(message, SuccessResponse):
@@ -127,14 +136,14 @@ EXCHANGE_HINTS: dict[tuple[Exchange, Input], str] = {
 }
 
 
-class Report(enum.Enum):
+class Report(IdentityEnum):
     """Whether team-status events may flow for an agent id."""
 
     INACTIVE = "inactive"
     ACTIVE = "active"
 
 
-class ReportInput(enum.Enum):
+class ReportInput(IdentityEnum):
     """What changes a report's state."""
 
     BEGIN_SUCCEEDED = "report.teamstatus.begin succeeded"
