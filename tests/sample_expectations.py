@@ -36,8 +36,10 @@ PROCESSOR_FAULTY_ERRORS = {
     (9, "sequence", "original-mismatch"),
     # a team-status event after report.teamstatus.end succeeded (record 11)
     (12, "sequence", "report-not-active"),
-    # a getCapabilities success with nothing outstanding
-    (13, "sequence", "no-outstanding-request"),
+    # a getCapabilities success with nothing outstanding (record 13): getCapabilities was never requested and
+    # it comes 6 s after the capture's first record, so it may answer a request from before the capture began:
+    # with no open record, the capture may have joined the connection mid-conversation (named on record 13)
+    (13, "capture", "joined-mid-conversation"),
     # prepareSession with override "false" (a string); the failure answering it (record 15) is fine
     (14, "schema", "schema-violation"),
     # a success whose resource.data differs from request 16's data
@@ -54,8 +56,9 @@ PROCESSOR_FAULTY_ERROR_RECORDS = {record for record, _, _ in PROCESSOR_FAULTY_ER
 
 #: (record, kind, code) of every error in examples/captures/cceb-faulty.jsonl (one error a record).
 CCEB_FAULTY_ERRORS = {
-    # conn f1: an action before the hello
-    (1, "sequence", "out-of-order"),
+    # conn f1: an action before the hello: with no open record, read as a capture that joined the connection
+    # after its hello (an error unless --partial)
+    (1, "capture", "joined-mid-conversation"),
     # conn f2: a hello_reply that does not repeat the hello's uuid (record 2)
     (3, "sequence", "wrong-uuid"),
     # conn f3: a notification between the hello and its hello_reply
@@ -100,6 +103,8 @@ CCEB_FAULTY_ERROR_RECORDS = {record for record, _, _ in CCEB_FAULTY_ERRORS}
 #: (record, kind, code) of the one warning in examples/captures/cceb-faulty.jsonl: a notification type no
 #: registry knows (acme_whisper).
 CCEB_FAULTY_WARNINGS = {(30, "schema", "unknown-notification")}
+#: The warning the cut leaves: f1's action (record 1), read as in a joined connection, is never acked.
+CCEB_FAULTY_CUT_WARNINGS = {(1, "sequence", "unanswered-request")}
 
 
 # -- reading reports (shared by the capture tests) ----------------------------------------------

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 
 from ccproto import bridge
 from ccproto.bridge import NEED_DATA, ControlChannel, Phase, ServerStatus
-from ccproto.bridge.states import PHASE_TRANSITIONS, STATUS_TRANSITIONS, Input, input_of, status_change_allowed
+from ccproto.bridge.states import (
+    JOINED_PHASE_TRANSITIONS,
+    PHASE_TRANSITIONS,
+    STATUS_TRANSITIONS,
+    TRANSITIONS,
+    Input,
+    input_of,
+    status_change_allowed,
+)
 from ccproto.core.errors import (
     DuplicateCorrelationIdError,
     InvalidTransitionError,
@@ -72,12 +80,15 @@ SETUP: list[tuple[Role, bridge.BridgeMessage]] = [
     (S, bridge.DisposeRequest(target=TARGET, request_id=rid(DISPOSE_ID))),
     (C, bridge.DisposeResponse(target=TARGET, request_id=rid(DISPOSE_ID))),
 ]
-# How many setup messages reach each phase.
-SETUP_STEPS = {Phase.AWAITING_INIT: 0, Phase.INITIALIZING: 2, Phase.ACTIVE: 3, Phase.DISPOSING: 4, Phase.CLOSED: 5}
+# How many setup messages reach each phase (JOINED: none, after join()).
+SETUP_STEPS = {Phase.AWAITING_INIT: 0, Phase.INITIALIZING: 2, Phase.ACTIVE: 3, Phase.DISPOSING: 4, Phase.CLOSED: 5,
+               Phase.JOINED: 0}
 
 
 def channel_in(phase: Phase, our_role: Role, **options: bool) -> ControlChannel:
     channel = ControlChannel(our_role, **options)  # type: ignore[arg-type]
+    if phase is Phase.JOINED:
+        channel.join()  # the responses of message_for() then answer requests from before observing began
     for sender, message in SETUP[: SETUP_STEPS[phase]]:
         channel.observe(message, sender)
     assert channel.phase is phase
@@ -94,7 +105,7 @@ def test_every_phase_sender_message_combination_follows_the_table(
 ) -> None:
     channel = channel_in(phase, our_role)
     message = message_for(input_)
-    expected = PHASE_TRANSITIONS.get((phase, sender, input_))
+    expected = TRANSITIONS.get((phase, sender, input_))
     # Through the real entry points: send() for our own messages, receive_data()/next_event() for the peer's.
     if expected is not None:
         if sender is our_role:
@@ -121,7 +132,7 @@ def test_every_phase_sender_message_combination_follows_the_table(
 @pytest.mark.parametrize(("phase", "sender", "input_"), list(itertools.product(SETUP_STEPS, Role, Input)),
                          ids=lambda v: getattr(v, "name", str(v)))
 def test_rejected_message_changes_nothing_when_errors_are_not_sticky(phase: Phase, sender: Role, input_: Input) -> None:
-    if (phase, sender, input_) in PHASE_TRANSITIONS:
+    if (phase, sender, input_) in TRANSITIONS:
         return
     channel = channel_in(phase, S, sticky_errors=False)
     before = channel.pending_requests()
@@ -136,7 +147,7 @@ def encode_frame(message: bridge.BridgeMessage) -> bytes:
 
 
 def test_table_only_lets_queries_and_requests_come_from_the_bridge() -> None:
-    for (_, sender, input_), _ in PHASE_TRANSITIONS.items():
+    for (_, sender, input_), _ in TRANSITIONS.items():
         kind = message_for(input_).TYPE
         assert kind.sender is sender
 
@@ -484,3 +495,54 @@ def test_arbitrary_bytes_only_raise_remote_protocol_errors(data: bytes, sizes: l
                 pass
     except RemoteProtocolError:
         pass  # the only kind of error allowed; anything else fails the test
+
+
+# -- the joined reading (docs/quirks.md V10) ------------------------------------------------------------------
+
+
+def test_joined_rows_start_only_from_joined_and_allow_what_some_phase_allows() -> None:
+    assert set(JOINED_PHASE_TRANSITIONS).isdisjoint(PHASE_TRANSITIONS)
+    for (phase, sender, input_), target in JOINED_PHASE_TRANSITIONS.items():
+        assert phase is Phase.JOINED
+        allowed_in = {p for (p, s, i) in PHASE_TRANSITIONS if s is sender and i is input_}
+        assert allowed_in - {Phase.AWAITING_INIT}, (sender, input_)
+        assert target is Phase.JOINED or target in {PHASE_TRANSITIONS[(p, sender, input_)] for p in allowed_in}
+
+
+def test_joined_answers_from_before_pass_until_history_until() -> None:
+    channel = ControlChannel(S, sticky_errors=False)
+    channel.join(history_until=130.0)
+    response = bridge.CapabilitiesResponse(target=TARGET, request_id=rid(7), **CAPS)
+    channel.observe(response, C, now=120.0)
+    with pytest.raises(UnknownCorrelationIdError, match="already answered"):
+        channel.observe(response, C, now=121.0)
+    late = bridge.CapabilitiesResponse(target=TARGET, request_id=rid(8), **CAPS)
+    with pytest.raises(UnknownCorrelationIdError, match="names no outstanding request"):
+        channel.observe(late, C, now=130.5)
+
+
+def test_joined_createsession_needs_a_status_only_once_one_was_seen() -> None:
+    channel = ControlChannel(S, sticky_errors=False)
+    channel.join()
+    request = bridge.CreateSessionRequest(target=TARGET, request_id=rid(1), agent_id="a", agent_password="p",
+                                          session_id="s", destination="d")
+    channel.observe(request, S)
+    assert channel.phase is Phase.ACTIVE
+    channel.observe(bridge.CreateSessionResponse(target=TARGET, request_id=rid(1)), C)  # status came before
+    channel.observe(bridge.ServerStatusChanged(status=ServerStatus.PAUSING_SERVICE), C)
+    channel.observe(dataclasses_replace(request, request_id=rid(2)), S)
+    with pytest.raises(UnexpectedMessageError, match="pausing-service"):
+        channel.observe(bridge.CreateSessionResponse(target=TARGET, request_id=rid(2)), C)
+
+
+def test_join_comes_first() -> None:
+    channel = ControlChannel(S)
+    channel.observe(bridge.ServerStatusRequest(target=TARGET, request_id=rid(1)), S)
+    with pytest.raises(RuntimeError):
+        channel.join()
+
+
+def dataclasses_replace(message: bridge.CreateSessionRequest, **changes: str) -> bridge.CreateSessionRequest:
+    import attrs
+
+    return attrs.evolve(message, **changes)

@@ -393,9 +393,12 @@ def test_protocol_is_detected_from_the_shape(tmp_path: Path) -> None:
 
 def test_detected_bridge_connection_is_checked(tmp_path: Path) -> None:
     records = clean_session()
-    del records[0]  # no serverstatus request
+    del records[0]  # no serverstatus request: the capture joined the connection mid-conversation
     report = check(tmp_path, records)
-    assert (1, "sequence", "unexpected-message") in errors(report)
+    assert errors(report) == {(1, "capture", "joined-mid-conversation")}
+    records.insert(0, {"from": "client", "open": {}})  # it did not: the bridge skipped its first request
+    report = check(tmp_path, records)
+    assert (2, "sequence", "unexpected-message") in errors(report)
 
 
 #: Every checker but cceb's: cceb then stands for a protocol ccproto does not check.
@@ -481,12 +484,13 @@ def test_the_validator_keeps_going_after_errors(tmp_path: Path) -> None:
     records.insert(3, client(response("cti.query.capabilities", 9, CAPS_BODY)))  # answers nothing
     records.insert(6, client({"header": {"type": "cti.response"}, "body": {}}))  # schema
     records.append(server(request("cti.query.capabilities", 5)))  # after close
+    records.insert(0, {"from": "client", "open": {}})  # the capture holds the connection from its start
     report = check(tmp_path, records)
     assert errors(report) == {
-        (1, "sequence", "unexpected-message"),
-        (4, "sequence", "unknown-correlation-id"),
-        (7, "schema", "schema-violation"),
-        (13, "sequence", "unexpected-message"),
+        (2, "sequence", "unexpected-message"),
+        (5, "sequence", "unknown-correlation-id"),
+        (8, "schema", "schema-violation"),
+        (14, "sequence", "unexpected-message"),
     }
 
 
@@ -622,6 +626,7 @@ def secret_capture() -> list[Any]:
     bad_id["header"]["requestId"] = "not-a-guid"
     missing_fields = request("cti.request.createsession", 16, {"agentPassword": CANARY})
     return [
+        {"from": "client", "open": {}},  # the capture holds the connection from its start
         # out of order: a request with a password before the channel is open
         server(request("cti.request.validateagentcredentials", 20, {
             "agentId": "a", "agentLogin": "a", "agentPassword": CANARY,

@@ -39,8 +39,10 @@ from ccproto.cceb.quirks import AUTH_FAILURE_CLOSE_CODE
 from ccproto.cceb.states import (
     CONNECTION_HINTS,
     CONNECTION_TRANSITIONS,
+    JOINED_TRANSITIONS,
     OFF_HOOK_TRANSITIONS,
-    PHONE_VALIDATION_TRANSITIONS,
+    PHONE_VALIDATION_LOOKUP,
+    TRANSITIONS,
     Effect,
     Input,
     input_of,
@@ -260,7 +262,9 @@ class Reached:
 def reach(state: ConnectionState, our_role: Role, **options: Any) -> Reached:
     conn = CcebConnection(our_role, **options)
     reached = Reached(conn, hello(), action(), presence())
-    if state is not ConnectionState.AWAITING_HELLO:
+    if state is ConnectionState.JOINED:
+        conn.join()  # what reached.message() answers was sent before observing began
+    elif state is not ConnectionState.AWAITING_HELLO:
         conn.observe(reached.hello, C, now=0.0)
     if state in (ConnectionState.OPEN, ConnectionState.CLOSED):
         conn.observe(HelloReply(uuid=reached.hello.uuid), S, now=1.0)
@@ -283,7 +287,7 @@ def deliver(conn: CcebConnection, sender: Role, message: CcebMessage | None) -> 
 
 def expected_error(state: ConnectionState, sender: Role, input_: Input) -> tuple[str, str | None]:
     """(code, hint) of the error for a combination the table lacks."""
-    if not any(key[1] is sender and key[2] is input_ for key in CONNECTION_TRANSITIONS):
+    if not any(key[1] is sender and key[2] is input_ for key in TRANSITIONS):
         return "wrong-direction", DIRECTION_HINT
     return "out-of-order", CONNECTION_HINTS[(state, sender)]
 
@@ -306,7 +310,7 @@ def test_every_state_sender_input_combination_follows_the_table(
     if message is not None:
         assert input_of(message) is input_
     before = conn.in_flight()
-    found = CONNECTION_TRANSITIONS.get((state, sender, input_))
+    found = TRANSITIONS.get((state, sender, input_))
     if found is not None:
         effect, target = found
         event = deliver(conn, sender, message)
@@ -329,7 +333,8 @@ def test_every_state_sender_input_combination_follows_the_table(
         elif effect is Effect.SETTLE:
             settled = reached.notification if sender is C else reached.action
             assert uuids(after) == [uuid for uuid in uuids(before) if uuid != settled.uuid]
-            assert len(after) == len(before) - 1
+            # Joined: the ack settles what was sent before observing began.
+            assert len(after) == len(before) - (state is not ConnectionState.JOINED)
         else:
             assert effect is Effect.CLOSE
             assert event is not None
@@ -356,7 +361,7 @@ def test_every_state_sender_input_combination_follows_the_table(
 REJECTED = [
     pytest.param(state, sender, input_, id=f"{state.value}-{sender.value}-sends-{input_.value}")
     for state, sender, input_ in itertools.product(WALKED_STATES, Role, Input)
-    if (state, sender, input_) not in CONNECTION_TRANSITIONS
+    if (state, sender, input_) not in TRANSITIONS
 ]
 
 
@@ -386,8 +391,36 @@ def test_the_table_and_its_hints_cover_every_state() -> None:
     for (_, _, input_), (_, target) in CONNECTION_TRANSITIONS.items():
         assert (target is ConnectionState.CLOSED) is (input_ is Input.CLOSE)
     for state, sender in itertools.product(WALKED_STATES, Role):
-        if any((state, sender, input_) not in CONNECTION_TRANSITIONS for input_ in Input):
-            assert CONNECTION_HINTS[(state, sender)]
+        # A hint for every state where the sender has something it may send elsewhere but not here.
+        refused = [input_ for input_ in Input if (state, sender, input_) not in TRANSITIONS
+                   and any(key[1] is sender and key[2] is input_ for key in TRANSITIONS)]
+        if refused:
+            assert CONNECTION_HINTS[(state, sender)], (state, sender, refused)
+
+
+def test_the_joined_reading_starts_only_from_joined_and_leads_where_the_protocol_does() -> None:
+    assert set(JOINED_TRANSITIONS).isdisjoint(CONNECTION_TRANSITIONS)
+    for (state, sender, input_), (effect, target) in JOINED_TRANSITIONS.items():
+        assert state is ConnectionState.JOINED
+        assert (effect, target) in {found for (_, s, i), found in CONNECTION_TRANSITIONS.items()
+                                    if s is sender and i is input_}
+
+
+def test_joined_acks_from_before_pass_until_history_until() -> None:
+    conn = CcebConnection(S, sticky_errors=False)
+    conn.join(history_until=30.0)
+    assert conn.phone_validation is PhoneValidationPhase.UNKNOWN
+    first = Ack(uuid=action().uuid)
+    conn.observe(first, S, now=29.0)  # the CCEB acks an action sent before observing began
+    assert conn.state is ConnectionState.OPEN
+    with pytest.raises(UnknownCorrelationIdError) as info:
+        conn.observe(first, S, now=29.5)
+    assert info.value.code == "already-acked"
+    with pytest.raises(UnknownCorrelationIdError) as info:
+        conn.observe(Ack(uuid=action().uuid), S, now=31.0)
+    assert info.value.code == "unknown-uuid"
+    with pytest.raises(RuntimeError):
+        conn.join()
 
 
 def test_wrong_direction_through_send_and_receive() -> None:
@@ -404,6 +437,7 @@ def test_wrong_direction_through_send_and_receive() -> None:
 # -- the phone-validation and off-hook tables ---------------------------------------------------
 
 PV_PATHS: dict[PhoneValidationPhase, tuple[PhoneValidationState, ...]] = {
+    PhoneValidationPhase.UNKNOWN: (),  # a joined connection (docs/quirks.md V11)
     PhoneValidationPhase.IDLE: (),
     PhoneValidationPhase.OFFERING: (PhoneValidationState.OFFERING,),
     PhoneValidationPhase.ANSWERED: (PhoneValidationState.OFFERING, PhoneValidationState.ANSWERED),
@@ -443,7 +477,7 @@ class PhaseTable:
         return getattr(conn, self.attribute)
 
 
-PV = PhaseTable("phone-validation", PHONE_VALIDATION_TRANSITIONS, PV_PATHS, phone_validation, "phone_validation",
+PV = PhaseTable("phone-validation", PHONE_VALIDATION_LOOKUP, PV_PATHS, phone_validation, "phone_validation",
                 "phone-validation-transition")
 OH = PhaseTable("off-hook", OFF_HOOK_TRANSITIONS, OH_PATHS, off_hook, "off_hook", "off-hook-transition")
 PHASE_PAIRS = [
@@ -454,7 +488,13 @@ PHASE_PAIRS = [
 
 
 def phase_reached(table: PhaseTable, phase: Any, our_role: Role, **options: Any) -> CcebConnection:
-    conn = opened(our_role, **options)
+    if phase is PhoneValidationPhase.UNKNOWN:
+        conn = CcebConnection(our_role, **options)
+        conn.join()
+        conn.observe(action(), C)  # the connection is open: its phone validation is still unknown
+        conn.observe(Ack.of(conn.unacked_actions()[0].message), S)  # type: ignore[arg-type]
+    else:
+        conn = opened(our_role, **options)
     for step in table.paths[phase]:
         notification = table.notify(step)
         conn.observe(notification, S)

@@ -305,6 +305,7 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ses
 #: name -> (the peer class serve names, [(sender, what the record shows)] in order, the summary line).
 EXPECTED_SESSIONS: dict[str, tuple[str, list[tuple[str, str]], str]] = {
     "bridge": ("ReferenceBridge", [
+        ("client", "opened"),  # the open record: the recording holds the connection from its start
         ("server", '"name":"cti.request.serverstatus"'),
         ("client", '"type":"cti.response","name":"cti.request.serverstatus"'),
         ("client", '"status":"in-service"'),
@@ -312,16 +313,18 @@ EXPECTED_SESSIONS: dict[str, tuple[str, list[tuple[str, str]], str]] = {
         ("client", '"type":"cti.response","name":"cti.request.createsession"'),
         ("client", "closed"),
         ("server", "closed"),
-    ], "OK: 7 records, 0 errors, 0 warnings"),
+    ], "OK: 8 records, 0 errors, 0 warnings"),
     "processor": ("ReferenceProcessor", [
+        ("client", "opened"),
         ("client", '"command":"prepareSession"'),
         ("server", '"result":"success"'),
         ("client", '"command":"getCapabilities"'),
         ("server", '"result":"success"'),
         ("client", "closed (code 1000)"),
         ("server", "closed (code 1000)"),
-    ], "OK: 6 records, 0 errors, 0 warnings"),
+    ], "OK: 7 records, 0 errors, 0 warnings"),
     "cceb": ("ReferenceCceb", [
+        ("client", "opened"),
         ("client", '"type":"hello"'),
         ("server", '"type":"hello_reply"'),
         ("client", '"type":"action"'),

@@ -254,8 +254,9 @@ def test_a_planted_bug_fails_with_a_replayable_capture_and_no_secret(tmp_path: P
     for key in keys:  # the long-lived session keys the harness issued are secrets too
         assert key not in text
     records = records_of(failure.capture)
-    assert records[0]["message"]["type"] == "hello"
-    assert re.fullmatch(r"secret-\d+", records[0]["message"]["data"]["token"])
+    assert records[0]["open"] == {}  # the capture holds the connection from its start
+    assert records[1]["message"]["type"] == "hello"
+    assert re.fullmatch(r"secret-\d+", records[1]["message"]["data"]["token"])
     path = tmp_path / "capture.jsonl"
     path.write_text(failure.capture, encoding="utf-8")
     report = validate_capture(path)

@@ -1211,11 +1211,12 @@ def test_validator_max_connections() -> None:
         (2, "B", "too-many-connections"),
         (2, "B", "unanswered-request"),  # its end-of-capture findings follow
         (5, "A", "no-outstanding-request"),
-        (8, "B", "no-outstanding-request"),
+        # B again (record 8): the connection ccproto stopped tracking goes on, read as joined mid-conversation
+        # (its answer may answer the request of record 2), with no finding: the bound was ours (issue 18)
         (10, "C", "no-outstanding-request"),
     }
     dropped = next(f for f in report.findings if f.code == "too-many-connections")
-    assert dropped.severity.value == "error"
+    assert (dropped.severity.value, dropped.kind.value) == ("warning", "capture")
     assert "max_connections=2" in dropped.message
     # Under the default bound the same capture only has its own faults (B's answer answers B's request).
     default = validate_capture(CROWDED)

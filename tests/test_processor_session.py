@@ -84,7 +84,11 @@ from ccproto.processor import (
 from ccproto.processor.session import REPORT_NOT_ACTIVE
 from ccproto.processor.states import (
     EXCHANGE_HINTS,
+    EXCHANGE_LOOKUP,
     EXCHANGE_TRANSITIONS,
+    JOINED_EXCHANGE_TRANSITIONS,
+    JOINED_REPORT_TRANSITIONS,
+    REPORT_LOOKUP,
     REPORT_TRANSITIONS,
     Action,
     Input,
@@ -249,17 +253,21 @@ SETUPS = [
     Setup("confirmable-unknown-command", Exchange.AWAITING_CONFIRMABLE, UnknownRequest(command=UNKNOWN, data={"n": 1})),
     Setup("invalid-getCapabilities", Exchange.AWAITING_INVALID, GetCapabilitiesRequest(), INVALID_GC),
     Setup("invalid-prepareSession", Exchange.AWAITING_INVALID, ASK, INVALID_PS),
+    # Joined (docs/quirks.md V12): nothing of this command requested since observing began.
+    Setup("joined-getCapabilities", Exchange.JOINED, GetCapabilitiesRequest()),
 ]
 
 
 def session_in(setup: Setup, our_role: Role, **options: Any) -> ProcessorSession:
     session = ProcessorSession(our_role, **options)
+    if setup.state is Exchange.JOINED:
+        session.join()
     # A running team-status report, reached through another command's exchange (which must not interfere).
     session.observe(TeamStatusBeginRequest(agent_id=AGENT), C)
     session.observe(TeamStatusBeginSuccess(), S)
     if setup.invalid is not None:
         assert session.observe_invalid(setup.invalid, C)
-    elif setup.state is not Exchange.IDLE:
+    elif setup.state not in (Exchange.IDLE, Exchange.JOINED):
         session.observe(setup.request, C)
     assert session.exchange_state(setup.command) is setup.state
     assert session.report_state(AGENT) is Report.ACTIVE
@@ -268,7 +276,7 @@ def session_in(setup: Setup, our_role: Role, **options: Any) -> ProcessorSession
 
 def expected_error(state: Exchange, sender: Role, input_: Input) -> tuple[type[ProtocolError], str, str, str | None]:
     """(kind, code, pointer, hint) of the error for a combination the table lacks."""
-    if not any(key[1] is sender and key[2] is input_ for key in EXCHANGE_TRANSITIONS):
+    if not any(key[1] is sender and key[2] is input_ for key in EXCHANGE_LOOKUP):
         return UnexpectedMessageError, "unexpected-message", "", DIRECTION_HINT
     if state is Exchange.IDLE:
         return UnknownCorrelationIdError, "no-outstanding-request", "/command", EXCHANGE_HINTS[(state, input_)]
@@ -288,7 +296,7 @@ def test_every_exchange_sender_input_combination_follows_the_table(
     assert input_of(message) is input_
     # Events belong to no exchange: whatever requests are outstanding, an event sees IDLE.
     seen = Exchange.IDLE if input_ is Input.EVENT else setup.state
-    action = EXCHANGE_TRANSITIONS.get((seen, sender, input_))
+    action = EXCHANGE_LOOKUP.get((seen, sender, input_))
     before = session.pending_for(setup.command)
     if action is not None:
         deliver(session, sender, message)
@@ -301,7 +309,8 @@ def test_every_exchange_sender_input_combination_follows_the_table(
             assert after[-1].sender is sender
             # An exchange already waiting stays as it is (the new request queues); IDLE moves to the request's state.
             opened = exchange_of(setup.request, command_confirms=REGISTRY.confirm_class(setup.command) is not None)
-            assert session.exchange_state(setup.command) is (opened if setup.state is Exchange.IDLE else setup.state)
+            fresh = setup.state in (Exchange.IDLE, Exchange.JOINED)
+            assert session.exchange_state(setup.command) is (opened if fresh else setup.state)
         elif action is Action.ANSWER:
             assert after == before[1:]
             assert session.exchange_state(setup.command) is Exchange.IDLE
@@ -329,7 +338,7 @@ def test_rejected_message_changes_nothing_when_errors_are_not_sticky(
     setup: Setup, sender: Role, input_: Input
 ) -> None:
     seen = Exchange.IDLE if input_ is Input.EVENT else setup.state
-    if (seen, sender, input_) in EXCHANGE_TRANSITIONS:
+    if (seen, sender, input_) in EXCHANGE_LOOKUP:
         return
     session = session_in(setup, S, sticky_errors=False)
     before = session.pending_requests()
@@ -344,14 +353,16 @@ def test_rejected_message_changes_nothing_when_errors_are_not_sticky(
 
 
 def test_the_table_names_every_state_and_is_keyed_by_sender_not_by_our_role() -> None:
-    assert {state for state, _, _ in EXCHANGE_TRANSITIONS} == set(Exchange)
+    assert {state for state, _, _ in EXCHANGE_LOOKUP} == set(Exchange)
+    assert {state for state, _, _ in EXCHANGE_TRANSITIONS} == set(Exchange) - {Exchange.JOINED}
+    assert {state for state, _, _ in JOINED_EXCHANGE_TRANSITIONS} == {Exchange.JOINED}
     assert {setup.state for setup in SETUPS} == set(Exchange)  # the table test reaches every state
-    for (_, sender, input_), action in EXCHANGE_TRANSITIONS.items():
+    for (_, sender, input_), action in EXCHANGE_LOOKUP.items():
         assert (sender is C) is (input_ is Input.REQUEST)
         assert (action is Action.OPEN) is (input_ is Input.REQUEST)
     # Every absent server-sent answer has a hint.
     for state, input_ in itertools.product(Exchange, (Input.SUCCESS, Input.CONFIRM, Input.FAILURE)):
-        if (state, S, input_) not in EXCHANGE_TRANSITIONS:
+        if (state, S, input_) not in EXCHANGE_LOOKUP:
             assert EXCHANGE_HINTS[(state, input_)]
 
 
@@ -388,6 +399,9 @@ REPORT_SETUPS: dict[str, tuple[Report, list[tuple[Role, ProcessorMessage]]]] = {
         (S, failure_response(TeamStatusEndRequest(agent_id=AGENT), "no", "no")),
     ]),
 }
+#: Joined (docs/quirks.md V12): the report was never mentioned.
+JOINED_REPORT = "joined-unknown"
+REPORT_SETUPS[JOINED_REPORT] = (Report.UNKNOWN, [])
 REPORT_INPUTS: dict[ReportInput, list[tuple[Role, ProcessorMessage]]] = {
     ReportInput.BEGIN_SUCCEEDED: [(C, TeamStatusBeginRequest(agent_id=AGENT)), (S, TeamStatusBeginSuccess())],
     ReportInput.END_SUCCEEDED: [(C, TeamStatusEndRequest(agent_id=AGENT)), (S, TeamStatusEndSuccess())],
@@ -401,14 +415,19 @@ REPORT_INPUTS: dict[ReportInput, list[tuple[Role, ProcessorMessage]]] = {
 def test_every_report_input_combination_follows_the_table(setup: str, input_: ReportInput, our_role: Role) -> None:
     state, steps = REPORT_SETUPS[setup]
     session = ProcessorSession(our_role)
+    if setup == JOINED_REPORT:
+        session.join()
     for sender, message in steps:
         deliver(session, sender, message)
     assert session.report_state(AGENT) is state
     *leading, (last_sender, last) = REPORT_INPUTS[input_]
     for sender, message in leading:
         deliver(session, sender, message)
+    if state is Report.UNKNOWN and input_ is ReportInput.BEGIN_SUCCEEDED:
+        state = Report.INACTIVE  # the begin request made the report known: not running until it succeeds
+    assert session.report_state(AGENT) is state
     assert report_input_of(last, None if input_ is ReportInput.EVENT else leading[-1][1]) == (input_, AGENT)
-    target = REPORT_TRANSITIONS.get((state, input_))
+    target = REPORT_LOOKUP.get((state, input_))
     if target is not None:
         deliver(session, last_sender, last)
         assert session.report_state(AGENT) is target
@@ -424,8 +443,30 @@ def test_every_report_input_combination_follows_the_table(setup: str, input_: Re
 
 
 def test_only_events_need_a_running_report() -> None:
-    assert set(REPORT_TRANSITIONS) == set(itertools.product(Report, ReportInput)) - {
+    known = set(Report) - {Report.UNKNOWN}
+    assert set(REPORT_TRANSITIONS) == set(itertools.product(known, ReportInput)) - {
         (Report.INACTIVE, ReportInput.EVENT)}
+    # Joined: a report never mentioned may be running until an end success says it stopped.
+    assert JOINED_REPORT_TRANSITIONS == {
+        (Report.UNKNOWN, ReportInput.EVENT): Report.UNKNOWN,
+        (Report.UNKNOWN, ReportInput.END_SUCCEEDED): Report.INACTIVE,
+    }
+
+
+def test_joined_answers_from_before_pass_until_history_until() -> None:
+    session = ProcessorSession(S, sticky_errors=False)
+    session.join(history_until=30.0)
+    assert session.exchange_state(GC, now=29.0) is Exchange.JOINED
+    session.observe(GetCapabilitiesSuccess(capabilities={}), S, now=29.0)  # a request from before
+    with pytest.raises(UnknownCorrelationIdError) as info:
+        session.observe(GetCapabilitiesSuccess(capabilities={}), S, now=31.0)
+    assert info.value.code == "no-outstanding-request"
+    session.observe(ASK, C, now=1.0)
+    session.observe(prepared(ASK), S, now=2.0)
+    with pytest.raises(UnknownCorrelationIdError):  # prepareSession was requested since: nothing from before
+        session.observe(prepared(ASK), S, now=3.0)
+    assert not session.has_requested(GC)
+    assert session.has_requested(PS)
 
 
 # -- direction --------------------------------------------------------------------------------------

@@ -169,5 +169,7 @@ def test_every_quirk_constant_is_documented() -> None:
                  "LiveCapture", "Recording", "LiveAdapter", "_live_settings", "_conformance_parser",
                  "loads_fast", "dumps_plain", "FAST_DEPTH_BOUND", "depth_bound", "PLAIN_DEPTH",
                  "DUPLICATE_KEY", "_unique_object", "allow_duplicate_keys", "_read_limits", "LONE_SURROGATE",
-                 "_check_no_surrogates", "json_error", "_drop_idlest", "open_session", "get_timer"):
+                 "_check_no_surrogates", "json_error", "_evict", "open_session", "get_timer",
+                 "JOINED_PHASE_TRANSITIONS", "JOINED_TRANSITIONS", "_history_explains", "_sweep", "_FILE_SHIFT",
+                 "_relocated", "no_repeated_key", "loads_object_fast", "opens_connection", "join"):
         assert name in quirks

@@ -119,7 +119,7 @@ def check_valid(conversation: Conversation) -> None:
     peers = replay(conversation)
     assert all(peer.error is None for peer in peers.values())
     report = validate_capture(io.StringIO(conversation.jsonl()), file="walk")
-    assert report.records == len(conversation.steps)
+    assert report.records == len(conversation.steps) + 1  # and its open record
     errors = [f.to_json() for f in report.findings if f.severity is Severity.ERROR]
     assert not errors, errors
     assert {f.code for f in report.findings} <= ALLOWED_WARNINGS
@@ -191,6 +191,7 @@ def test_records_and_jsonl() -> None:
         Step(sender=Role.CLIENT, message=status, now=10.5),
     ))
     assert bridge.records("c1") == [
+        {"ts": 10.0, "conn": "c1", "from": "client", "protocol": "bridge", "open": {}},
         {"ts": 10.0, "conn": "c1", "from": "server", "protocol": "bridge",
          "message": {"header": {"type": "cti.request", "name": "cti.request.serverstatus", "target": "p1.CONTROL",
                                 "requestId": "0f8fad5b-d9cb-469f-a165-70867728950e"}, "body": {}}},
@@ -204,14 +205,15 @@ def test_records_and_jsonl() -> None:
         Step(sender=Role.CLIENT, message=None, close=(1000, "bye \u2028 \U0001f600"), now=1.0),
         Step(sender=Role.SERVER, message=None, close=(None, ""), now=1.0),
     ))
-    records = cceb.records()
+    records = cceb.records(opened=False)
     assert records[0]["close"] == {"code": 1000, "reason": "bye \u2028 \U0001f600"}
     assert records[1]["close"] == {"reason": ""}
+    assert cceb.records()[1:] == records
     text = cceb.jsonl()
     assert text.isascii()  # no character can split a record's line
-    assert text.count("\n") == 2
+    assert text.count("\n") == 3
     report = validate_capture(io.StringIO(text))
-    assert report.records == 2
+    assert report.records == 3
     assert report.errors == 0
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from sample_expectations import (
+    CCEB_FAULTY_CUT_WARNINGS,
     CCEB_FAULTY_ERRORS,
     CCEB_FAULTY_WARNINGS,
     FAULTY_ERRORS,
@@ -220,7 +221,7 @@ def test_jsonl_file(name: str, status: int, expected: set[Triple]) -> None:
     assert report["summary"]["records"] == len(records_of(sample(name)))
     assert {f["file"] for f in report["findings"]} <= {sample(name)}
     if name == "cceb-faulty.jsonl":
-        assert warning_triples(report) == CCEB_FAULTY_WARNINGS
+        assert warning_triples(report) == CCEB_FAULTY_WARNINGS | CCEB_FAULTY_CUT_WARNINGS
 
 
 @pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl"], ids=["gz-name", "gzip-without-gz-name"])
@@ -440,7 +441,7 @@ def test_json_format(name: str) -> None:
         assert set(finding) == FINDING_KEYS
         assert finding["file"] == sample(name)
         assert finding["severity"] in {"error", "warning"}
-        assert finding["kind"] in {"decode", "schema", "sequence"}
+        assert finding["kind"] in {"decode", "schema", "sequence", "capture"}
         assert isinstance(finding["related"], list)
         assert all(isinstance(r, int) and 1 <= r < finding["record"] for r in finding["related"])
         assert isinstance(finding["excerpt"], str)
@@ -612,8 +613,8 @@ def test_max_findings_text(limit: int) -> None:
     shown = [line for line in cut.stdout.splitlines() if RECORD_LINE.match(line)]
     assert len(shown) == limit
     assert shown == [line for line in full.stdout.splitlines() if RECORD_LINE.match(line)][:limit]
-    assert f"(showing the first {limit} of 20 findings: --max-findings)" in cut.stdout.splitlines()
-    assert cut.stdout.splitlines()[-1] == full.stdout.splitlines()[-1] == "FAILED: 42 records, 19 errors, 1 warning"
+    assert f"(showing the first {limit} of 21 findings: --max-findings)" in cut.stdout.splitlines()
+    assert cut.stdout.splitlines()[-1] == full.stdout.splitlines()[-1] == "FAILED: 42 records, 19 errors, 2 warnings"
 
 
 @pytest.mark.parametrize("limit", [1, 3, 9, 100])
@@ -858,7 +859,9 @@ def secret_records() -> list[dict[str, Any]]:
     uuid = "00000000-0000-4000-8000-0000000000{:02x}".format
     header = {"target": "Acme1.CONTROL"}
     return [
-        # bridge: before the channel is open, so each gets a finding
+        # bridge: the capture holds the connection from its start (an open record) ...
+        {"conn": "b1", "from": "client", "protocol": "bridge", "open": {}},
+        # ... and these come before the channel is open, so each gets a finding
         {"conn": "b1", "from": "server", "protocol": "bridge", "message": {
             "body": {"agentId": "ada", "agentLogin": "ada", "agentPassword": f"{CANARY}-bridge-password"},
             "header": {"type": "cti.request", "name": "cti.request.validateagentcredentials", **header,
@@ -1000,8 +1003,9 @@ def test_secret_inputs_do_produce_findings_with_excerpts(secret_inputs: list[str
         by_file.setdefault(Path(finding["file"].split(" + ")[0]).name, set()).add(finding["record"])
         if "***" in finding["excerpt"] or finding["excerpt"] == "(not shown: it may hold a secret)":
             redacted.setdefault(Path(finding["file"].split(" + ")[0]).name, set()).add(finding["record"])
-    # JSON Lines (plain and gzip): every record but the first hello is reported with a redacted excerpt
-    assert redacted["secrets.jsonl"] >= {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14}
+    # JSON Lines (plain and gzip): every record but the open record and the first hello is reported with a
+    # redacted excerpt
+    assert redacted["secrets.jsonl"] >= {2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15}
     assert redacted["secrets.jsonl.gz"] == redacted["secrets.jsonl"]
     # HAR: the wrong-uuid hello_reply, the second hello, the vendor notification, the binary hello
     assert redacted["secrets.har"] >= {2, 3, 4, 5}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import io
 import os
@@ -56,7 +57,17 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--max-findings", type=_positive_int, metavar="N",
                           help="show only the first N findings (the summary and exit status count them all)")
     validate.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                          help="validate N files at once in separate processes (one merged report)")
+                          help="use N processes (one merged report, the same as with one): several files are "
+                          "validated side by side; one file (or --one-capture) is split by connection")
+    validate.add_argument("--partial", action="store_true",
+                          help="the capture may begin after connections opened (a rotated, sampled or "
+                          "late-started capture): a connection joined mid-conversation is a warning, not an error")
+    validate.add_argument("--one-capture", action="store_true",
+                          help="read the FILEs as one capture, in the order given (a capture rotated into "
+                          "pieces): a connection goes on from one file to the next")
+    validate.add_argument("--idle-timeout", action="append", default=[], metavar="[PROTOCOL=]SECONDS",
+                          help="finish a connection silent for SECONDS of capture time as if the capture ended "
+                          "(default: bridge 86400, processor and cceb 3600; 'off' never; repeatable)")
     validate.add_argument("--input-format", choices=("auto", "jsonl", "har"), default="auto",
                           help="what the FILEs are (default: told apart by their first line)")
     validate.add_argument(
@@ -73,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("--max-pending", type=_positive_int, metavar="N",
                         help="most requests or unacked messages outstanding on one connection (default 1024)")
     limits.add_argument("--max-connections", type=_positive_int, metavar="N",
-                        help="most connections tracked at once; the one idle longest is dropped (default 10000)")
+                        help="most connections tracked at once; past it the one idle longest is no longer "
+                        "tracked, with a warning (default 100000)")
     validate.add_argument(
         "--extension",
         action="append",
@@ -229,20 +241,13 @@ def _import_extensions(modules: Sequence[str]) -> None:
             raise _Usage(f"cannot import extension {module!r}: {type(exc).__name__}: {exc}") from None
 
 
-def _validate_file(path: str, options: dict[str, Any], progress: bool) -> Report:
-    """One file (or standard input) into a report; ``OSError`` if it cannot be read."""
-    from ccproto.capture.validator import read_capture, validate_records
-
-    kind = options["kind"]
+@contextlib.contextmanager
+def _opened(path: str, progress: bool) -> Iterator[IO[bytes]]:
+    """A capture file (or standard input) opened for reading, through a progress bar when it is worth one."""
     handle: IO[bytes] = sys.stdin.buffer if path == _STDIN else open(path, "rb")  # noqa: SIM115
-    name = "<stdin>" if path == _STDIN else path
-    bar = _progress_for(name, handle) if progress else None
+    bar = _progress_for("<stdin>" if path == _STDIN else path, handle) if progress else None
     try:
-        source: IO[bytes] = io.BufferedReader(_CountingReader(handle, bar.advance)) if bar else handle
-        return validate_records(
-            read_capture(source, file=name, kind=kind, limits=options["limits"]), limits=options["limits"],
-            strict=options["strict"], coverage=options["coverage"], all_connections=options["all_connections"],
-        )
+        yield io.BufferedReader(_CountingReader(handle, bar.advance)) if bar else handle
     finally:
         if bar is not None:
             bar.close()
@@ -250,10 +255,48 @@ def _validate_file(path: str, options: dict[str, Any], progress: bool) -> Report
             handle.close()
 
 
+def _run(paths: Sequence[str], options: dict[str, Any], shard: tuple[int, int], progress: bool) -> Any:
+    """Validate ``paths`` (one capture if ``--one-capture``, else each its own), checking one shard."""
+    from ccproto.capture.validator import validate_sources
+
+    sources = [("<stdin>" if path == _STDIN else path, functools.partial(_opened, path, progress))
+               for path in paths]
+    return validate_sources(
+        sources, shard=shard, strict=options["strict"], limits=options["limits"], coverage=options["coverage"],
+        kind=options["kind"], all_connections=options["all_connections"], partial=options["partial"],
+        idle_timeouts=options["idle_timeouts"], series=options["series"],
+    )
+
+
+def _validate_file(path: str, options: dict[str, Any], progress: bool) -> Report:
+    """One file (or standard input) into a report; ``OSError`` if it cannot be read."""
+    report: Report = _run([path], options, (0, 1), progress).report
+    return report
+
+
 def _worker(path: str, options: dict[str, Any]) -> Report:
     """``--jobs``: validate one file in a worker process (extensions imported there too)."""
     _import_extensions(options["extensions"])
     return _validate_file(path, options, progress=False)
+
+
+def _shard_worker(paths: Sequence[str], options: dict[str, Any], shard: tuple[int, int]) -> Any:
+    """``--jobs`` on one capture: check one shard of its connections in a worker process."""
+    _import_extensions(options["extensions"])
+    return _run(paths, options, shard, progress=False)
+
+
+def _sharded(paths: Sequence[str], options: dict[str, Any], jobs: int) -> Report:
+    """One capture checked by ``jobs`` processes, each a shard of its connections (this one the first)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ccproto.capture.validator import merge_shards
+
+    with ProcessPoolExecutor(max_workers=jobs - 1) as pool:
+        futures = [pool.submit(_shard_worker, paths, options, (k, jobs)) for k in range(1, jobs)]
+        mine = _run(paths, options, (0, jobs), progress=True)
+        report: Report = merge_shards([mine, *(future.result() for future in futures)])
+    return report
 
 
 def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -287,6 +330,28 @@ def _validate_streams(specs: Sequence[str], options: dict[str, Any]) -> Report:
             handle.close()
 
 
+def _idle_timeouts(specs: Sequence[str]) -> dict[str, float | None]:
+    """``--idle-timeout [PROTOCOL=]SECONDS`` options as protocol -> seconds (``None``: never idle)."""
+    found: dict[str, float | None] = {}
+    for spec in specs:
+        protocol, sep, text = spec.rpartition("=")
+        protocols = [protocol] if sep else list(PROTOCOL_NAMES)
+        if sep and protocol not in PROTOCOL_NAMES:
+            raise _Usage(f"--idle-timeout: unknown protocol {protocol!r} (one of {', '.join(PROTOCOL_NAMES)})")
+        seconds: float | None
+        if text == "off":
+            seconds = None
+        else:
+            try:
+                seconds = float(text)
+            except ValueError:
+                seconds = -1.0
+            if not seconds > 0 or seconds == float("inf"):
+                raise _Usage(f"--idle-timeout takes [PROTOCOL=]SECONDS (a positive number) or 'off', not {spec!r}")
+        found.update(dict.fromkeys(protocols, seconds))
+    return found
+
+
 #: The ``Limits`` fields ``ccproto validate`` takes as options (``--max-depth`` sets ``max_depth``).
 _LIMIT_OPTIONS = ("max_message_bytes", "max_depth", "max_pending", "max_connections")
 
@@ -300,7 +365,8 @@ def _validate(args: argparse.Namespace) -> int:
     bounds = {name: getattr(args, name) for name in _LIMIT_OPTIONS if getattr(args, name) is not None}
     options = {
         "kind": args.input_format, "strict": args.strict, "coverage": args.coverage, "extensions": args.extension,
-        "limits": Limits(**bounds),
+        "limits": Limits(**bounds), "partial": args.partial, "series": args.one_capture,
+        "idle_timeouts": _idle_timeouts(args.idle_timeout),
         # JUnit has a test case per connection, clean ones too: only then is every connection's name kept.
         "all_connections": args.format == "junit",
     }
@@ -311,16 +377,24 @@ def _validate(args: argparse.Namespace) -> int:
     _import_extensions(args.extension)
     report = Report()
     try:
-        parallel = [path for path in args.files if path != _STDIN] if args.jobs > 1 else []
-        done: dict[str, Report] = {}
-        if len(parallel) > 1:
-            from concurrent.futures import ProcessPoolExecutor
+        # Every process reads the whole capture, so standard input (readable once) is validated in this one.
+        splittable = args.jobs > 1 and _STDIN not in args.files
+        if args.one_capture and args.files:
+            report.merge(_sharded(args.files, options, args.jobs) if splittable
+                         else _run(args.files, options, (0, 1), progress=True).report)
+        elif splittable and len(args.files) == 1:
+            report.merge(_sharded(args.files, options, args.jobs))
+        else:
+            parallel = [path for path in args.files if path != _STDIN] if args.jobs > 1 else []
+            done: dict[str, Report] = {}
+            if len(parallel) > 1:
+                from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=min(args.jobs, len(parallel))) as pool:
-                futures = {path: pool.submit(_worker, path, options) for path in parallel}
-                done = {path: future.result() for path, future in futures.items()}
-        for path in args.files:
-            report.merge(done[path] if path in done else _validate_file(path, options, progress=True))
+                with ProcessPoolExecutor(max_workers=min(args.jobs, len(parallel))) as pool:
+                    futures = {path: pool.submit(_worker, path, options) for path in parallel}
+                    done = {path: future.result() for path, future in futures.items()}
+            for path in args.files:
+                report.merge(done[path] if path in done else _validate_file(path, options, progress=True))
         if args.bridge_stream:
             report.merge(_validate_streams(args.bridge_stream, options))
     except OSError as exc:

@@ -109,6 +109,23 @@ class ControlChannel(ConnectionBase):
         # Recently answered or expired ids, so a second answer is named as such (bounded).
         self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._frames = FrameDecoder(limits=limits)
+        #: Whether the channel is observed from the middle of its conversation (:meth:`join`).
+        self.joined = False
+        self._history_until: float | None = None
+
+    def join(self, *, history_until: float | None = None) -> None:
+        """Observe the channel from the middle of its conversation (a capture that began after it opened).
+
+        Before any message.  The channel starts in ``Phase.JOINED`` (any phase but ``AWAITING_INIT``,
+        until a message pins it), a response to a request never observed is accepted while ``now`` is at
+        most ``history_until`` (``None``: always; it may answer a request sent before observing began),
+        and ``createsession`` may succeed before any status was observed (docs/quirks.md V10).
+        """
+        if self.phase is not Phase.AWAITING_INIT or self._pending or self._finished or self.server_status:
+            raise RuntimeError("join() comes before the channel observes any message")
+        self.phase = Phase.JOINED
+        self.joined = True
+        self._history_until = history_until
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -225,14 +242,14 @@ class ControlChannel(ConnectionBase):
 
     def _apply(self, message: BridgeMessage, sender: Role, now: float | None, tag: Any) -> None:
         input_ = states.input_of(message)
-        next_phase = states.PHASE_TRANSITIONS.get((self.phase, sender, input_))
+        next_phase = states.TRANSITIONS.get((self.phase, sender, input_))
         if next_phase is None:
             raise self._blame(UnexpectedMessageError, sender, self._unexpected_detail(message, sender, input_),
                               hint=self._unexpected_hint(sender, input_), pointer="/header/name")
         if isinstance(message, Request):
             self._open(message, sender, now, tag)
         elif isinstance(message, Response):
-            self._close(message, sender)
+            self._close(message, sender, now)
         self.phase = next_phase
         if isinstance(message, ServerStatusChanged):
             last, self.server_status = self.server_status, message.status
@@ -245,7 +262,8 @@ class ControlChannel(ConnectionBase):
                     hint="allowed next: " + ", ".join(sorted(s.value for s in states.STATUS_TRANSITIONS[last])),
                     code="invalid-status-transition",
                 )
-        elif isinstance(message, CreateSessionResponse) and self.server_status is not states.SESSION_STATUS:
+        elif (isinstance(message, CreateSessionResponse) and self.server_status is not states.SESSION_STATUS
+              and not (self.joined and self.server_status is None)):  # joined: the status came before
             reported = self.server_status.value if self.server_status else "no status"
             raise self._blame(
                 UnexpectedMessageError, sender,
@@ -275,10 +293,15 @@ class ControlChannel(ConnectionBase):
         self._timer.added(deadline)
         self._finished.pop(request.request_id, None)
 
-    def _close(self, response: Response, sender: Role) -> None:
+    def _close(self, response: Response, sender: Role, now: float | None) -> None:
         pending = self._pending.get(response.request_id)
         if pending is None:
             seen = self._finished.get(response.request_id)
+            if seen is None and self.joined and (
+                now is None or self._history_until is None or now <= self._history_until
+            ):
+                self._remember(response.request_id, "answered")  # a request sent before observing began
+                return
             detail = (
                 f"requestId {response.request_id!r} was already {seen}"
                 if seen else f"requestId {response.request_id!r} names no outstanding request"

@@ -37,6 +37,7 @@ from ccproto.core.redact import redact
 __all__ = [
     "Decoded",
     "decode",
+    "decode_fast",
     "decode_text",
     "decode_value",
     "encode",
@@ -180,6 +181,16 @@ _BY_WIRE: dict[tuple[Any, Any, Any], type[BridgeMessage]] = {
     for (type_, name, result), cls in MESSAGE_CLASSES.items()
 }
 _ALTERNATE_KEYS = frozenset(quirks.ALTERNATE_RESPONSE_HEADER_KEYS)
+
+
+def decode_fast(value: dict[str, Any], *, strict: bool = False) -> Decoded[BridgeMessage] | None:
+    """:func:`decode_value` for the common case only: a value parsed from text by a fast parser, or ``None``.
+
+    ``None`` whenever the exact path must decide (an error, a quirk, an unknown name, a float): it never
+    answers anything :func:`decode_value` would not, and is several times faster on what it answers.
+    """
+    found = _decode_compiled(value, strict)
+    return Decoded(found[0], value, found[1]) if found is not None else None
 
 
 def _decode_compiled(

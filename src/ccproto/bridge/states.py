@@ -21,7 +21,9 @@ from ccproto.bridge.models import (
 from ccproto.core.roles import IdentityEnum, Role
 
 __all__ = [
+    "JOINED_PHASE_TRANSITIONS",
     "PHASE_TRANSITIONS",
+    "TRANSITIONS",
     "STATUS_TRANSITIONS",
     "Input",
     "Phase",
@@ -43,6 +45,9 @@ class Phase(IdentityEnum):
     DISPOSING = "disposing"
     #: The client answered ``dispose``: nothing more may flow.
     CLOSED = "closed"
+    #: Observed from the middle of the conversation (a capture that began after the channel opened): any phase
+    #: but ``AWAITING_INIT``, until a message pins it (:data:`JOINED_PHASE_TRANSITIONS`).
+    JOINED = "joined"
     #: A protocol error happened; the channel is unusable (sticky).
     ERROR = "error"
 
@@ -110,6 +115,24 @@ PHASE_TRANSITIONS: dict[tuple[Phase, Role, Input], Phase] = {
     (Phase.DISPOSING, _C, Input.STATUS_EVENT): Phase.DISPOSING,
     (Phase.DISPOSING, _C, Input.DISPOSE_RESPONSE): Phase.CLOSED,
 }
+
+#: The joined reading (docs/quirks.md V10): a channel observed from the middle of its conversation may be
+#: initializing, active or disposing.  Whatever either side may send in one of those phases is accepted, and a
+#: message that only one phase allows pins the channel there.  Kept apart from :data:`PHASE_TRANSITIONS`: it
+#: reads a capture, it is not a rule of the protocol (nor a transition to cover, nor in the state diagram).
+JOINED_PHASE_TRANSITIONS: dict[tuple[Phase, Role, Input], Phase] = {
+    **{(Phase.JOINED, _S, q): Phase.JOINED for q in (*_QUERIES, Input.SERVER_STATUS_REQUEST)},
+    # createsession waits for the first status report: the channel was active.
+    (Phase.JOINED, _S, Input.CREATE_SESSION_REQUEST): Phase.ACTIVE,
+    (Phase.JOINED, _S, Input.DISPOSE_REQUEST): Phase.DISPOSING,
+    (Phase.JOINED, _C, Input.RESPONSE): Phase.JOINED,
+    # A status report may come while initializing (-> active), active or disposing: it pins nothing.
+    (Phase.JOINED, _C, Input.STATUS_EVENT): Phase.JOINED,
+    (Phase.JOINED, _C, Input.DISPOSE_RESPONSE): Phase.CLOSED,
+}
+
+#: Every transition a channel looks up: the protocol's and the joined reading's.
+TRANSITIONS: dict[tuple[Phase, Role, Input], Phase] = {**PHASE_TRANSITIONS, **JOINED_PHASE_TRANSITIONS}
 
 #: Why a combination is absent, for the error's hint: (phase, sender) -> hint.
 PHASE_HINTS: dict[tuple[Phase, Role], str] = {

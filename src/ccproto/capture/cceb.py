@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from ccproto.capture.checker import AddFinding, MessageChecker, describe
+from ccproto.capture.checker import AddFinding, MessageChecker, Start, describe
 from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.records import Record
 from ccproto.cceb import codec, states
@@ -36,6 +36,7 @@ from ccproto.cceb.quirks import SESSION_LIFETIME
 from ccproto.cceb.sessions import is_resumable, key_digest
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import ProtocolError
+from ccproto.core.jsonio import parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
 from ccproto.core.roles import Role
@@ -45,7 +46,9 @@ __all__ = [
     "SESSION_EXPIRED_RESUMED",
     "SESSION_NOT_RESUMED",
     "CcebConnectionChecker",
+    "CcebSessionShadow",
     "connection_label",
+    "opens_connection",
 ]
 
 #: Finding code: a session resumed although its last connection ended more than 72 h before.
@@ -83,6 +86,150 @@ class _CaptureSessions:
     closed: dict[str, tuple[float, int]] = attrs.Factory(dict)
 
 
+def opens_connection(value: dict[str, Any], sender: Role) -> bool:
+    """Whether a message (its JSON value) can be a CCEB connection's first: only the client's hello."""
+    return sender is Role.CLIENT and value.get("type") == "hello"
+
+
+class _SessionFeed:
+    """What one CCEB connection tells the capture's sessions, and the session findings it earns.
+
+    The connection's checker and, when another shard checks the connection (``--jobs``), its
+    :class:`CcebSessionShadow` feed the capture's sessions through this same class, so every shard
+    keeps the same sessions.  The session hello is the connection's first hello from the client (if it
+    is valid and the capture did not join the connection mid-conversation); every valid ``hello_reply``
+    registers its key, and one that answers a session hello with a ``session_key`` is judged.
+    """
+
+    def __init__(self, sessions: _CaptureSessions, start: Start) -> None:
+        self._sessions = sessions
+        self._start = start
+        self._placed = False
+        self._joined = False
+        self._hello_seen = False
+        self.hello: Hello | None = None
+        self.hello_ts: float | None = None
+        self._issued: list[bytes] = []  # digests of the keys this connection was given
+
+    def closed(self, record: Record) -> None:
+        """A close record of the connection."""
+        if record.ts is not None:
+            self._sessions.closed.setdefault(record.conn, (record.ts, record.number))
+
+    def message(self, record: Record, value: dict[str, Any], registry: Registry) -> None:
+        """A record of the connection whose message parsed as a JSON object (before it is decoded)."""
+        if not self._placed:
+            self._placed = True
+            self._joined = self._start is not Start.OPENED and not opens_connection(value, record.sender)
+        if record.sender is Role.CLIENT and not self._hello_seen and value.get("type") == "hello":
+            self._hello_seen = True
+            if not self._joined:
+                try:
+                    hello = codec.decode_value(value, registry=registry).message
+                except ProtocolError:
+                    return
+                if isinstance(hello, Hello):
+                    self.hello, self.hello_ts = hello, record.ts
+
+    def seen(self, record: Record) -> None:
+        """Any record of the connection, last: its time is the connection's latest."""
+        if record.ts is not None:
+            self._sessions.last_seen[record.conn] = (record.ts, record.number)
+
+    def reply(self, reply: HelloReply, record: Record) -> list[tuple[str, str, str, tuple[int, ...]]]:
+        """Apply the cross-connection session rules to a valid ``hello_reply``: ``(code, pointer, detail, related)``."""
+        found: list[tuple[str, str, str, tuple[int, ...]]] = []
+        hello = self.hello
+        if hello is not None and hello.session_key is not None and self.hello_ts is not None:
+            issued = self._sessions.keys.get(key_digest(hello.session_key))
+            closed: tuple[float, int] | None = None
+            last: tuple[float, int] | None = None
+            if issued is not None and issued.ended is not None:
+                last, closed = issued.ended, (issued.ended if issued.closed else None)
+            elif issued is not None:
+                closed = self._sessions.closed.get(issued.conn)
+                last = closed or self._sessions.last_seen.get(issued.conn)
+            if issued is not None and last is not None and (issued.conn != record.conn or issued.ended):
+                # Without a close record the old connection ended at its last record or later: that can prove a
+                # session still valid, never one expired.
+                disconnected_at, last_record = last
+                after = _duration(self.hello_ts - disconnected_at)
+                resumable = is_resumable(disconnected_at, self.hello_ts)
+                related = tuple(dict.fromkeys((issued.record, last_record)))
+                if reply.resumed and not resumable and closed is not None:
+                    found.append((SESSION_EXPIRED_RESUMED, "/data/resumed",
+                                  f"session resumed {after} after its connection {issued.conn!r} ended "
+                                  f"(sessions expire {SESSION_LIFETIME / 3600:g} h after disconnection)", related))
+                elif not reply.resumed and resumable:
+                    found.append((SESSION_NOT_RESUMED, "/data/resumed",
+                                  f"the key's session was still valid ({after} after its connection {issued.conn!r} "
+                                  f"ended, under {SESSION_LIFETIME / 3600:g} h) but was not resumed", related))
+        if reply.session_key is not None:
+            digest = key_digest(reply.session_key)
+            keys = self._sessions.keys
+            keys.pop(digest, None)  # re-inserted last: the oldest sessions are forgotten first
+            keys[digest] = _Issued(conn=record.conn, record=record.number)
+            self._issued.append(digest)
+            if len(keys) > MAX_TRACKED_SESSIONS:
+                del keys[next(iter(keys))]
+        return found
+
+    def finish(self, conn: str) -> None:
+        """The connection ended: its times move into its sessions' entries (nothing is kept per connection)."""
+        closed = self._sessions.closed.pop(conn, None)
+        last = self._sessions.last_seen.pop(conn, None)
+        for digest in self._issued:
+            issued = self._sessions.keys.get(digest)
+            if issued is not None and issued.conn == conn and issued.ended is None:
+                issued.ended, issued.closed = closed or last, closed is not None
+
+
+class CcebSessionShadow:
+    """Follows a CCEB connection another shard checks, so this shard's capture sessions stay the same.
+
+    Made by the validator for ``--jobs`` on one capture: it reads only what the session rules need (the
+    hello and hello_reply messages, times, closes) and reports nothing.
+    """
+
+    def __init__(self, conn: str, *, start: Start, limits: Limits, capture: dict[str, Any],
+                 registry: Registry | None = None) -> None:
+        self._limits = limits
+        self._registry = registry if registry is not None else REGISTRY
+        sessions: _CaptureSessions = capture.setdefault("cceb", _CaptureSessions())
+        self._conn = conn
+        self._feed = _SessionFeed(sessions, start)
+
+    def check(self, record: Record) -> None:
+        """Follow one record."""
+        if record.close is not None:
+            self._feed.closed(record)
+        elif record.open is None:
+            value = _parsed(record, self._limits)
+            if value is not None:
+                self._feed.message(record, value, self._registry)
+                if value.get("type") == "hello_reply":
+                    try:
+                        reply = codec.decode_value(value, registry=self._registry).message
+                    except ProtocolError:
+                        reply = None
+                    if isinstance(reply, HelloReply):
+                        self._feed.reply(reply, record)
+        self._feed.seen(record)
+
+    def finish(self) -> None:
+        """The connection ended."""
+        self._feed.finish(self._conn)
+
+
+def _parsed(record: Record, limits: Limits) -> dict[str, Any] | None:
+    """A record's message as the standard parser reads it, if it is a JSON object."""
+    try:
+        value = parse_object(record.raw, limits=limits) if record.raw is not None else record.exact_message()
+    except ProtocolError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def connection_label(state: states.ConnectionState, sender: Role, input_: states.Input,
                      target: states.ConnectionState) -> str:
     """The coverage label of a connection-table transition."""
@@ -117,9 +264,25 @@ class CcebConnectionChecker(MessageChecker):
         self._registry = registry if registry is not None else REGISTRY
         self._connection = CcebConnection(Role.SERVER, registry=self._registry, limits=limits, sticky_errors=False)
         self._sessions: _CaptureSessions = self._capture.setdefault("cceb", _CaptureSessions())
-        self._hello_ts: float | None = None
-        self._issued: list[bytes] = []  # digests of the keys this connection was given
+        self._feed = _SessionFeed(self._sessions, Start.OPENED)
         self._declare_coverage()
+
+    def begin(self, start: Start, *, partial: bool = False, history_until: float | None = None) -> None:
+        """Say where the connection's first record stands (see :class:`MessageChecker`)."""
+        super().begin(start, partial=partial, history_until=history_until)
+        self._feed = _SessionFeed(self._sessions, start)
+
+    def _opens(self, value: dict[str, Any], sender: Role) -> bool:
+        return opens_connection(value, sender)
+
+    def _join(self) -> None:
+        super()._join()
+        self._connection.join(history_until=self._history_until)
+
+    @staticmethod
+    def _what(value: dict[str, Any]) -> str:
+        kind = value.get("type")
+        return f"a {kind!r} message" if isinstance(kind, str) and len(kind) <= 40 else "a message"
 
     def universe(self) -> Mapping[str, Sequence[str]]:
         """Every message type, action, connection transition and notification phase transition."""
@@ -142,12 +305,17 @@ class CcebConnectionChecker(MessageChecker):
     def check(self, record: Record) -> list[Finding]:
         """Findings for one record (and note its time as the connection's latest)."""
         findings = super().check(record)
-        if record.ts is not None:
-            self._sessions.last_seen[record.conn] = (record.ts, record.number)
+        self._feed.seen(record)
         return findings
+
+    def _message_parsed(self, value: dict[str, Any], record: Record) -> None:
+        self._feed.message(record, value, self._registry)
 
     def _decode(self, value: dict[str, Any]) -> Decoded[CcebMessage]:
         return codec.decode_value(value, registry=self._registry)
+
+    def _decode_fast(self, value: dict[str, Any]) -> Decoded[CcebMessage] | None:
+        return codec.decode_fast(value, registry=self._registry)
 
     def _schema_finding(self, value: dict[str, Any], pointer: str, detail: str) -> tuple[str, str]:
         named = codec.reserved_field_error(pointer, local=False) if value.get("type") == "action" else None
@@ -162,13 +330,13 @@ class CcebConnectionChecker(MessageChecker):
 
     def _closed(self, record: Record, add: AddFinding) -> None:
         code, reason = record.close or (None, "")
-        if record.ts is not None:
-            self._sessions.closed.setdefault(record.conn, (record.ts, record.number))
+        self._feed.closed(record)
         state = self._connection.state
         try:
             self._connection.observe_close(record.sender, code=code, reason=reason, now=record.ts, tag=record.number)
-            self._cover("transitions", connection_label(state, record.sender, states.Input.CLOSE,
-                                                        self._connection.state))
+            if (state, record.sender, states.Input.CLOSE) in states.CONNECTION_TRANSITIONS:
+                self._cover("transitions", connection_label(state, record.sender, states.Input.CLOSE,
+                                                            self._connection.state))
         except ProtocolError as exc:
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc))
 
@@ -196,64 +364,28 @@ class CcebConnectionChecker(MessageChecker):
             accepted = False
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc),
                 related if isinstance(related, tuple) else (related,) if isinstance(related, int) else ())
-        if isinstance(message, Hello):
-            self._hello_ts = record.ts
-        elif isinstance(message, HelloReply) and self._connection.hello is not None:
-            accepted = self._check_session(self._connection.hello, message, record, add) and accepted
+        if isinstance(message, HelloReply):
+            for code, pointer, detail, found_related in self._feed.reply(message, record):
+                accepted = False
+                add(Severity.ERROR, Kind.SEQUENCE, code, pointer, detail, found_related)
         if accepted and self._coverage is not None:
             self._cover_message(message, record.sender, before)  # a record with an error exercises nothing
 
     def _cover_message(self, message: CcebMessage, sender: Role, before: tuple[Any, Any, Any]) -> None:
         state, phone_validation, off_hook = before
         self._cover("message types", message.message_type)
-        self._cover("transitions", connection_label(state, sender, states.input_of(message), self._connection.state))
+        input_ = states.input_of(message)
+        if (state, sender, input_) in states.CONNECTION_TRANSITIONS:  # not the joined reading's rows
+            self._cover("transitions", connection_label(state, sender, input_, self._connection.state))
         if isinstance(message, Action):
             self._cover("actions", message.action)
         elif isinstance(message, PhoneValidation):
-            self._cover("phone validation", _phase_label(
-                "phone_validation", phone_validation, message.state, self._connection.phone_validation
-            ))
+            if phone_validation is not states.PhoneValidationPhase.UNKNOWN:  # not the joined reading's rows
+                self._cover("phone validation", _phase_label(
+                    "phone_validation", phone_validation, message.state, self._connection.phone_validation
+                ))
         elif isinstance(message, OffHook):
             self._cover("off hook", _phase_label("off_hook", off_hook, message.state, self._connection.off_hook))
-
-    def _check_session(self, hello: Hello, reply: HelloReply, record: Record, add: AddFinding) -> bool:
-        """Apply the cross-connection session rules to a reply; whether it kept them."""
-        kept = True
-        if hello.session_key is not None and self._hello_ts is not None:
-            issued = self._sessions.keys.get(key_digest(hello.session_key))
-            closed: tuple[float, int] | None = None
-            last: tuple[float, int] | None = None
-            if issued is not None and issued.ended is not None:
-                last, closed = issued.ended, (issued.ended if issued.closed else None)
-            elif issued is not None:
-                closed = self._sessions.closed.get(issued.conn)
-                last = closed or self._sessions.last_seen.get(issued.conn)
-            if issued is not None and last is not None and (issued.conn != record.conn or issued.ended):
-                # Without a close record the old connection ended at its last record or later: that can prove a
-                # session still valid, never one expired.
-                disconnected_at, last_record = last
-                after = _duration(self._hello_ts - disconnected_at)
-                resumable = is_resumable(disconnected_at, self._hello_ts)
-                related = tuple(dict.fromkeys((issued.record, last_record)))
-                if reply.resumed and not resumable and closed is not None:
-                    kept = False
-                    add(Severity.ERROR, Kind.SEQUENCE, SESSION_EXPIRED_RESUMED, "/data/resumed",
-                        f"session resumed {after} after its connection {issued.conn!r} ended "
-                        f"(sessions expire {SESSION_LIFETIME / 3600:g} h after disconnection)", related)
-                elif not reply.resumed and resumable:
-                    kept = False
-                    add(Severity.ERROR, Kind.SEQUENCE, SESSION_NOT_RESUMED, "/data/resumed",
-                        f"the key's session was still valid ({after} after its connection {issued.conn!r} "
-                        f"ended, under {SESSION_LIFETIME / 3600:g} h) but was not resumed", related)
-        if reply.session_key is not None:
-            digest = key_digest(reply.session_key)
-            keys = self._sessions.keys
-            keys.pop(digest, None)  # re-inserted last: the oldest sessions are forgotten first
-            keys[digest] = _Issued(conn=record.conn, record=record.number)
-            self._issued.append(digest)
-            if len(keys) > MAX_TRACKED_SESSIONS:
-                del keys[next(iter(keys))]
-        return kept
 
     def _expire(self, now: float) -> list[tuple[Any, str, str]]:
         return [
@@ -261,18 +393,13 @@ class CcebConnectionChecker(MessageChecker):
             for item in self._connection.handle_timer(now)
         ]
 
-    def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
-        """Warnings for what was never answered before the capture ended (captures get cut).
+    def finish(self, file: str, conn: str, last_record: int, *, ended: str = "the capture ended") -> list[Finding]:
+        """Warnings for what was never answered before the connection's part of the capture ended.
 
         The connection's times move into its sessions' entries, so nothing is kept per finished connection.
         """
-        closed = self._sessions.closed.pop(conn, None)
-        last = self._sessions.last_seen.pop(conn, None)
-        for digest in self._issued:
-            issued = self._sessions.keys.get(digest)
-            if issued is not None and issued.conn == conn and issued.ended is None:
-                issued.ended, issued.closed = closed or last, closed is not None
+        self._feed.finish(conn)
         return self._unanswered(file, conn, last_record, [
             (item.tag, "/uuid", f"{item.message_type} from the {item.sender.value}")
             for item in self._connection.in_flight()
-        ])
+        ], ended)

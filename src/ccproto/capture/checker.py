@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -11,24 +12,44 @@ from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.records import Record
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import DecodeError, LimitExceededError, ProtocolError, SchemaViolationError
-from ccproto.core.jsonio import parse_object
+from ccproto.core.jsonio import loads_fast, parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
 from ccproto.core.redact import REDACTED, redact, secret_keys
+from ccproto.core.roles import Role
 from ccproto.core.schema import iter_schema_findings
 
 #: Finding code: a request, action or notification a later record shows went unanswered past ``request_timeout``.
 ANSWER_TIMEOUT = "answer-timeout"
 #: Finding code: a message in a binary WebSocket frame (a warning; an error with ``--strict``).
 BINARY_FRAME = "binary-frame"
+#: Finding code: the capture holds a connection from the middle of its conversation, not from its start.
+JOINED = "joined-mid-conversation"
+
+
+class Start(enum.Enum):
+    """What the capture says about where a connection's first record stands in its conversation."""
+
+    #: The capture holds the connection from its start: an ``open`` record, or a source that holds
+    #: connections whole (a HAR entry, raw bridge streams).  Never read as joined.
+    OPENED = "opened"
+    #: Nothing says: the first record tells.  If it cannot open a connection, the capture joined the
+    #: connection mid-conversation (a finding: an error, a warning with ``--partial``).
+    UNKNOWN = "unknown"
+    #: ccproto stopped tracking the connection (a bound: evicted, or idle too long) and it went on: read
+    #: as joined unless its next record opens a connection, with no finding (the bound was ours).
+    RESUMED = "resumed"
 
 __all__ = [
+    "ANSWER_TIMEOUT",
     "BINARY_FRAME",
     "COVERAGE_KEY",
     "EXCERPT_LENGTH",
+    "JOINED",
     "SUSPECT_NAME_PARTS",
     "AddFinding",
     "MessageChecker",
+    "Start",
     "excerpt",
 ]
 
@@ -100,6 +121,9 @@ class MessageChecker:
     """
 
     protocol = ""
+    #: Seconds of capture time without a record after which the validator finishes a connection as at the
+    #: end of the capture (``None``: never).  Each protocol sets its own (``--idle-timeout`` overrides).
+    idle_timeout: float | None = None
 
     def __init__(self, *, limits: Limits, strict: bool, capture: dict[str, Any] | None = None) -> None:
         self._limits = limits
@@ -109,6 +133,59 @@ class MessageChecker:
         self._coverage: Coverage | None = self._capture.get(COVERAGE_KEY)
         #: Whether the connection's rules apply (off: decoding and schema only, e.g. one message on its own).
         self.check_sequence = True
+        self._start = Start.OPENED
+        self._partial = False
+        self._history_until: float | None = None
+        #: Whether the first message has been seen (and the connection read as opened or joined).
+        self._placed = True
+        #: Whether the connection is read as joined mid-conversation.
+        self.joined = False
+
+    def begin(self, start: Start, *, partial: bool = False, history_until: float | None = None) -> None:
+        """Say where the connection's first record stands (the validator calls this before any record).
+
+        ``history_until``: the capture time until which a message may still answer one sent before the
+        capture began (the capture's first time plus ``Limits.request_timeout``; ``None``: unbounded).
+        """
+        self._start = start
+        self._partial = partial
+        self._history_until = history_until
+        self._placed = start is Start.OPENED
+
+    # -- joining a connection mid-conversation (each protocol says what can open a connection) ----------
+
+    def _opens(self, value: dict[str, Any], sender: Role) -> bool:
+        """Whether a message (its JSON value, sent by ``sender``) can be the first of a connection."""
+        return True
+
+    def _join(self) -> None:
+        """Read the connection as joined mid-conversation from now on (the connection object relaxes)."""
+        self.joined = True
+
+    @staticmethod
+    def _what(value: dict[str, Any]) -> str:
+        """A few words naming a message (for the joined finding), never its content."""
+        return "a message"
+
+    def _joined_finding(self, add: AddFinding, value: dict[str, Any], sender: Role) -> None:
+        severity = Severity.WARNING if self._partial else Severity.ERROR
+        hint = (
+            "the capture began after the connection opened (--partial)" if self._partial else
+            "if the capture began after the connection opened (a rotated, sampled or late-started capture), "
+            "pass --partial; otherwise its first message is missing"
+        )
+        add(severity, Kind.CAPTURE, JOINED, "",
+            f"the capture joins this {self.protocol} connection mid-conversation: its first record is "
+            f"{self._what(value)} from the {sender.value}, which cannot open a connection ({hint})")
+
+    def _place(self, value: dict[str, Any], record: Record, add: AddFinding) -> None:
+        """Read the connection as opened or joined, from its first message."""
+        self._placed = True
+        if self._opens(value, record.sender):
+            return
+        self._join()
+        if self._start is Start.UNKNOWN:
+            self._joined_finding(add, value, record.sender)
 
     def _declare_coverage(self) -> None:
         """Declare this protocol's universe to the capture's coverage (call at the end of ``__init__``)."""
@@ -129,6 +206,10 @@ class MessageChecker:
     def _decode(self, value: dict[str, Any]) -> Decoded[Any]:
         raise NotImplementedError
 
+    def _decode_fast(self, value: dict[str, Any]) -> Decoded[Any] | None:
+        """The compiled path's decoding of a fast-parsed value, or ``None`` (the exact path decides)."""
+        return None
+
     def _normalised(self, value: dict[str, Any]) -> dict[str, Any]:
         """``value`` with the protocol's accepted quirks undone (they are warnings, not schema violations)."""
         return value
@@ -140,6 +221,9 @@ class MessageChecker:
     def _observe(self, decoded: Decoded[Any], record: Record, add: AddFinding) -> None:
         raise NotImplementedError
 
+    def _message_parsed(self, value: dict[str, Any], record: Record) -> None:
+        """A record's message parsed as a JSON object (before it is decoded); nothing by default."""
+
     def _invalid(self, value: dict[str, Any], record: Record) -> None:
         """Note a message that could not be decoded (e.g. so its answer is recognised); nothing by default."""
 
@@ -150,20 +234,25 @@ class MessageChecker:
     def _closed(self, record: Record, add: AddFinding) -> None:
         """Note that ``record.sender`` closed the connection; nothing by default."""
 
-    def finish(self, file: str, conn: str, last_record: int) -> list[Finding]:
-        """Findings for what is still open when the capture ends."""
+    def finish(self, file: str, conn: str, last_record: int, *, ended: str = "the capture ended") -> list[Finding]:
+        """Findings for what is still open when the connection's part of the capture ends.
+
+        ``ended`` says why, in words that follow "before" (``"the capture ended"``; the validator also
+        finishes a connection that went idle or that it stopped tracking).
+        """
         raise NotImplementedError
 
     @staticmethod
     def _unanswered(
-        file: str, conn: str, last_record: int, open_requests: list[tuple[Any, str, str]]
+        file: str, conn: str, last_record: int, open_requests: list[tuple[Any, str, str]],
+        ended: str = "the capture ended",
     ) -> list[Finding]:
         """Warnings for requests still open at the end: ``(tag, pointer, what)`` each (captures get cut)."""
         return [
             Finding(
                 file=file, record=tag if isinstance(tag, int) else last_record, conn=conn, severity=Severity.WARNING,
                 kind=Kind.SEQUENCE, code="unanswered-request", path=path,
-                message=f"{what} was never answered before the capture ended",
+                message=f"{what} was never answered before {ended}",
             )
             for tag, path, what in open_requests
         ]
@@ -214,32 +303,47 @@ class MessageChecker:
         if record.close is not None:
             self._closed(record, add)
             return findings
+        if record.open is not None:
+            return findings  # the validator reads it (the connection starts here): nothing to check
+        decoded: Decoded[Any] | None = None
         try:
-            parsed: Any = parse_object(record.raw, limits=self._limits) if record.raw is not None else record.message
-            if not isinstance(parsed, dict):
-                value = parsed  # a JSON value, just not an object: safe to show once redacted
-                raise DecodeError("a message must be a JSON object")
+            if record.raw is not None:
+                fast = loads_fast(record.raw, self._limits)
+                decoded = self._decode_fast(fast) if fast is not None else None
+                value = fast if decoded is not None else parse_object(record.raw, limits=self._limits)
+            else:
+                value = record.message
+                if record.source is not None and value.__class__ is dict:
+                    decoded = self._decode_fast(value)
+                    if decoded is None:
+                        value = record.exact_message()  # orjson read it: where it could differ, read it again
+                if not isinstance(value, dict):
+                    raise DecodeError("a message must be a JSON object")  # a JSON value: safe to show redacted
         except (DecodeError, LimitExceededError) as exc:
             self._binary(record, add)
             add(Severity.ERROR, Kind.DECODE, exc.code, exc.pointer, exc.detail)
             return findings
-        value = parsed
         self._binary(record, add)
-        try:
-            decoded = self._decode(value)
-        except SchemaViolationError as exc:
-            for pointer, detail in self._all_schema_findings(value, exc):
-                # Where the decoder stopped, its own words (and hint) say more than the schema's.
-                code, detail = (exc.code, describe(exc)) if pointer == exc.pointer else self._schema_finding(
-                    value, pointer, detail
-                )
-                add(Severity.ERROR, Kind.SCHEMA, code, pointer, detail)
-            self._invalid(value, record)
-            return findings
-        except ProtocolError as exc:
-            add(Severity.ERROR, Kind.SCHEMA, exc.code, exc.pointer, describe(exc))
-            self._invalid(value, record)
-            return findings
+        if self.check_sequence:
+            if not self._placed:
+                self._place(value, record, add)
+            self._message_parsed(value, record)
+        if decoded is None:
+            try:
+                decoded = self._decode(value)
+            except SchemaViolationError as exc:
+                for pointer, detail in self._all_schema_findings(value, exc):
+                    # Where the decoder stopped, its own words (and hint) say more than the schema's.
+                    code, detail = (exc.code, describe(exc)) if pointer == exc.pointer else self._schema_finding(
+                        value, pointer, detail
+                    )
+                    add(Severity.ERROR, Kind.SCHEMA, code, pointer, detail)
+                self._invalid(value, record)
+                return findings
+            except ProtocolError as exc:
+                add(Severity.ERROR, Kind.SCHEMA, exc.code, exc.pointer, describe(exc))
+                self._invalid(value, record)
+                return findings
         for warning in decoded.warnings:
             severity = Severity.ERROR if self._strict else Severity.WARNING
             add(severity, Kind.SCHEMA, warning.code, warning.pointer, warning.detail)

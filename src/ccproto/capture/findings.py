@@ -28,6 +28,9 @@ class Kind(enum.Enum):
     SCHEMA = "schema"
     #: A valid message in the wrong place: order, correlation, status rules.
     SEQUENCE = "sequence"
+    #: What the capture holds or leaves out, not what the traffic did: a connection the capture joined
+    #: mid-conversation, one the validator stopped tracking to stay within its bounds.
+    CAPTURE = "capture"
 
 
 @attrs.frozen(kw_only=True)

@@ -106,8 +106,13 @@ def read_har(data: bytes | str, *, file: str) -> Iterator[Record | BadRecord]:
             order = seconds if seconds is not None else math.inf  # unusable times last (they are bad records)
             frames.append((order, index, position, len(frames), conn, frame))
     frames.sort(key=lambda item: (item[0], item[3]))
+    started: set[str] = set()  # a HAR entry holds its WebSocket from the start: its first record opens it
     for number, (_, index, position, _, conn, frame) in enumerate(frames, start=1):
-        yield _record(file, number, f"/log/entries/{index}/_webSocketMessages/{position}", conn, frame)
+        item = _record(file, number, f"/log/entries/{index}/_webSocketMessages/{position}", conn, frame)
+        if isinstance(item, Record) and conn not in started:
+            started.add(conn)
+            item.starts_connection = True
+        yield item
 
 
 def _record(file: str, number: int, location: str, conn: str, frame: Any) -> Record | BadRecord:

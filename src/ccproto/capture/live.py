@@ -51,6 +51,10 @@ class LiveCapture:
         """One message crossed ``conn``; returns its findings (already printed)."""
         return self._take(self._recording.message(conn=conn, sender=sender, protocol=protocol, now=now, text=text))
 
+    def opened(self, *, conn: str, sender: Role, protocol: str, now: float) -> list[Finding]:
+        """``sender`` opened ``conn`` (the recording then holds it from its start); returns its findings (none)."""
+        return self._take(self._recording.opened(conn=conn, sender=sender, protocol=protocol, now=now))
+
     def close(
         self, *, conn: str, sender: Role, protocol: str, now: float, code: int | None = None, reason: str = ""
     ) -> list[Finding]:
@@ -68,12 +72,16 @@ class LiveCapture:
             self.file.write(record_line(value))
             self.file.flush()  # a recording must survive the server being killed
         item = _record(self.name, self._records, value)
+        assert item is not None
         report = self.validator.report
         before = len(report.findings)
         self.validator.feed(item)
         findings = report.findings[before:]
         close = value.get("close")
-        shown = _closed(close) if isinstance(close, dict) else excerpt(value.get("message"), _raw(value))
+        shown = (
+            _closed(close) if isinstance(close, dict) else "opened" if "open" in value
+            else excerpt(value.get("message"), _raw(value))
+        )
         conn, protocol, sender = value["conn"], value["protocol"], value["from"]
         self.write(f"record {self._records} connection {conn!r} ({protocol}) {sender}: {shown}")
         for finding in findings:

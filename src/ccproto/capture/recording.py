@@ -26,7 +26,7 @@ def record_line(record: dict[str, JsonValue]) -> str:
 
 
 class Recording:
-    """Makes capture records of messages and closes, with secrets replaced; keeps them in ``records`` if ``keep``."""
+    """Makes capture records of opens, messages and closes, with secrets replaced (kept in ``records`` if ``keep``)."""
 
     def __init__(self, *, keep: bool = True) -> None:
         self.keep = keep
@@ -45,6 +45,10 @@ class Recording:
         else:
             record["raw"] = redact_text(text)
         return self._kept(record)
+
+    def opened(self, *, conn: str, sender: Role, protocol: str, now: float) -> dict[str, JsonValue]:
+        """The record of ``sender`` opening the connection: the capture holds it from its start."""
+        return self._kept({"ts": now, "conn": conn, "from": sender.value, "protocol": protocol, "open": {}})
 
     def close(
         self, *, conn: str, sender: Role, protocol: str, now: float, code: int | None = None, reason: str = ""

@@ -1,11 +1,15 @@
 """Reading captures: JSON Lines, one record a line.
 
 A record is ``{"ts", "conn", "from", "protocol", "message"}`` (or ``"raw"``
-text in place of ``"message"``, or ``"close": {"code", "reason"}`` when the
-side ``from`` closed the connection, e.g. a WebSocket close frame).  ``ts`` is an RFC 3339 string or epoch
-seconds; ``conn`` defaults to one connection; ``protocol`` may be left out and
-is then detected from the message's shape.  Blank lines are allowed and keep
-their line numbers, so record numbers are line numbers.
+text in place of ``"message"``; ``"close": {"code", "reason"}`` when the
+side ``from`` closed the connection, e.g. a WebSocket close frame; ``"open": {...}``
+when the side ``from`` opened it, so the capture holds the connection from its start).
+``ts`` is an RFC 3339 string or epoch seconds; ``conn`` defaults to one connection;
+``protocol`` may be left out and is then detected from the message's shape.  Blank
+lines are allowed and keep their line numbers, so record numbers are line numbers.
+
+Lines are parsed with orjson where it provably gives what the standard parser gives
+(``core.jsonio.loads_object_fast``), and with the standard parser otherwise.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ from typing import Any
 import attrs
 
 from ccproto.core.errors import ProtocolError
-from ccproto.core.jsonio import DUPLICATE_KEY, JsonValue, check_parsed, json_error, json_loads_strict
+from ccproto.core.jsonio import (
+    DUPLICATE_KEY,
+    JsonValue,
+    check_parsed,
+    json_error,
+    json_loads_strict,
+    loads_object_fast,
+)
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
 
@@ -26,15 +37,25 @@ __all__ = [
     "record_bytes",
 ]
 
+#: The record's ``from``.
+_SENDERS = {role.value: role for role in Role}
+#: Floats of smaller magnitude are read alike by orjson and the standard parser (larger ones may have been
+#: integers beyond 64 bits in the text).
+_EXACT_FLOAT = 2.0**53
+
 #: The protocols a record may name.
 PROTOCOLS = ("bridge", "processor", "cceb")
 #: The connection a record without ``conn`` belongs to.
 DEFAULT_CONN = "default"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class Record:
-    """One message as captured."""
+    """One message as captured (or one side closing or opening its connection).
+
+    Not frozen: a capture is read at millions of records a second and a frozen
+    class's ``__init__`` costs as much as parsing the record.  Treat it as read-only.
+    """
 
     file: str
     number: int
@@ -52,6 +73,21 @@ class Record:
     location: str | None = None
     #: The text arrived in a binary WebSocket frame (the protocols use text frames).
     binary: bool = False
+    #: For an open record: the ``open`` object as written (the capture holds the connection from here).
+    open: dict[str, JsonValue] | None = attrs.field(default=None, repr=False)
+    #: The source holds this record's connection from its start and this is its first record (HAR, raw streams).
+    starts_connection: bool = False
+    #: The line this record was read from, when orjson parsed it: ``message`` holds what orjson read, which
+    #: differs from the standard parser's reading only in integers beyond 64 bits (read as floats), so a
+    #: checker that meets a float in ``message`` reads the message again from here (``exact_message``).
+    source: bytes | None = attrs.field(default=None, repr=False, eq=False)
+
+    def exact_message(self) -> JsonValue:
+        """``message`` as the standard parser reads it (the same object unless orjson read the line)."""
+        if self.source is None:
+            return self.message
+        value = json_loads_strict(self.source)
+        return value.get("message") if isinstance(value, dict) else None
 
 
 @attrs.frozen(kw_only=True)
@@ -68,7 +104,10 @@ class BadRecord:
 
 def parse_timestamp(value: Any) -> float:
     """Epoch seconds from an RFC 3339 string or a number; raises ``ValueError``."""
-    if isinstance(value, bool):
+    kind = value.__class__
+    if kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is bool:
         raise ValueError("ts must be an RFC 3339 string or epoch seconds")
     if isinstance(value, (int, float)):
         return float(value)
@@ -93,7 +132,13 @@ def detect_protocol(message: JsonValue) -> str | None:
     return None
 
 
-def _record(file: str, number: int, value: Any) -> Record | BadRecord:
+def _record(file: str, number: int, value: Any, source: bytes | None = None) -> Record | BadRecord | None:
+    """The record (or bad record) a parsed line holds.
+
+    With ``source`` (orjson parsed the line) ``None`` means: read the line again with the standard parser
+    (a value whose reading could differ, i.e. an integer beyond 64 bits read as a float where a record
+    member must be an integer).
+    """
     if not isinstance(value, dict):
         return BadRecord(file=file, number=number, conn=None, detail="a record must be a JSON object")
     conn = value.get("conn", DEFAULT_CONN)
@@ -103,36 +148,43 @@ def _record(file: str, number: int, value: Any) -> Record | BadRecord:
     def bad(detail: str) -> BadRecord:
         return BadRecord(file=file, number=number, conn=conn, detail=detail)
 
-    try:
-        sender = Role(value.get("from"))
-    except ValueError:
+    sender = value.get("from")
+    sender = _SENDERS.get(sender) if sender.__class__ is str else None
+    if sender is None:
         return bad("'from' must be 'client' or 'server'")
     protocol = value.get("protocol")
     if protocol is not None and protocol not in PROTOCOLS:
         return bad("'protocol' must be one of " + ", ".join(repr(p) for p in PROTOCOLS))
     ts: float | None = None
     if "ts" in value:
+        stamp = value["ts"]
+        if stamp.__class__ is float and source is not None and not -_EXACT_FLOAT < stamp < _EXACT_FLOAT:
+            return None  # perhaps an integer beyond 64 bits, read as a float: the standard parser decides
         try:
-            ts = parse_timestamp(value["ts"])
+            ts = parse_timestamp(stamp)
         except (ValueError, OverflowError):
             return bad("'ts' must be an RFC 3339 string (with offset) or epoch seconds")
-    has_message, has_raw, has_close = "message" in value, "raw" in value, "close" in value
-    if has_message + has_raw + has_close != 1:
-        return bad("a record has exactly one of 'message', 'raw' and 'close'")
+    if ("message" in value) + ("raw" in value) + ("close" in value) + ("open" in value) != 1:
+        return bad("a record has exactly one of 'message', 'raw', 'close' and 'open'")
     raw = value.get("raw")
-    if has_raw and not isinstance(raw, str):
+    if "raw" in value and not isinstance(raw, str):
         return bad("'raw' must be a string")
     close: tuple[int | None, str] | None = None
-    if has_close:
+    if "close" in value:
         spec = value["close"]
         code = spec.get("code") if isinstance(spec, dict) else None
         reason = spec.get("reason", "") if isinstance(spec, dict) else None
+        if source is not None and code.__class__ is float:
+            return None  # perhaps an integer beyond 64 bits: the standard parser decides
         if not isinstance(spec, dict) or (code is not None and type(code) is not int) or not isinstance(reason, str):
             return bad("'close' must be an object with an optional integer 'code' and string 'reason'")
         close = (code, reason)
+    opened = value.get("open")
+    if "open" in value and not isinstance(opened, dict):
+        return bad("'open' must be an object")
     return Record(
         file=file, number=number, ts=ts, conn=conn, sender=sender, protocol=protocol,
-        message=value.get("message"), raw=raw, close=close,
+        message=value.get("message"), raw=raw, close=close, open=opened, source=source,
     )
 
 
@@ -145,34 +197,52 @@ def record_bytes(limits: Limits) -> int:
 
 
 class _Overlong(bytes):
-    """What :func:`bounded_lines` gives for a line over its bound (the line's start; the rest was skipped)."""
+    """What :func:`bounded_lines` gives for a line over its bound (nothing of it is kept)."""
 
     length = 0
     limit = 0
 
 
+#: How much of a capture is read at once (lines are cut from it in C, not read one by one).
+_CHUNK = 1 << 20
+
+
+def _overlong(length: int, limit: int) -> _Overlong:
+    marker = _Overlong(b"")
+    marker.length, marker.limit = length, limit
+    return marker
+
+
 def bounded_lines(stream: Any, limit: int) -> Iterator[bytes]:
-    """The lines of a binary stream, none longer than ``limit`` bytes held in memory.
+    """The lines of a binary stream (without their ``\\n``), none longer than ``limit`` bytes held in memory.
 
     A longer line is read past in pieces and given as a marker that :func:`read_jsonl` reports as a bad
     record, so one huge line neither exhausts memory nor stops the lines after it.
     """
+    rest = b""
+    skipping = 0  # bytes of an overlong line read past so far (its end not seen yet)
     while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        if len(line) <= limit or line.endswith(b"\n"):
-            yield line
-            continue
-        length = len(line)
-        while not line.endswith(b"\n"):
-            line = stream.readline(65536)
-            if not line:
-                break
-            length += len(line)
-        marker = _Overlong(b"")
-        marker.length, marker.limit = length, limit
-        yield marker
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        if skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                skipping += len(chunk)
+                continue
+            yield _overlong(skipping + end + 1, limit)
+            skipping = 0
+            chunk = chunk[end + 1:]
+        lines = (rest + chunk if rest else chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line if len(line) < limit else _overlong(len(line) + 1, limit)
+        if len(rest) > limit:
+            skipping, rest = len(rest), b""
+    if skipping:
+        yield _overlong(skipping, limit)
+    elif rest:
+        yield rest if len(rest) <= limit else _overlong(len(rest), limit)
 
 
 def read_jsonl(
@@ -184,7 +254,15 @@ def read_jsonl(
     surrogates): breaking one makes the record a bad record naming it.
     """
     for number, line in enumerate(lines, start=1):
-        if isinstance(line, _Overlong):
+        if line.__class__ is bytes:
+            # The fast path: orjson, where it provably reads what the standard parser reads (no repeated key).
+            fast = loads_object_fast(line, limits)
+            if fast is not None:
+                found = _record(file, number, fast, line)
+                if found is not None:
+                    yield found
+                    continue
+        elif isinstance(line, _Overlong):
             yield BadRecord(file=file, number=number, conn=None,
                             detail=f"line of {line.length} bytes is over the {line.limit} a record may have"
                                    " (6 x max_message_bytes + 64 KiB); skipped")
@@ -215,6 +293,7 @@ def read_jsonl(
             yield BadRecord(file=file, number=number, conn=None, detail=detail + where)
             continue
         item = _record(file, number, value)
+        assert item is not None  # only a record read by orjson is read again
         if isinstance(item, Record) and item.message is not None:
             try:
                 check_parsed(item.message, line, limits)

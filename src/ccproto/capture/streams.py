@@ -108,6 +108,7 @@ def read_bridge_streams(
     requested: set[str] = set()
     number = 0
     opened = False
+    started = False
     while client_head is not None or server_head is not None:
         take_client = client_head is not None and (
             server_head is None
@@ -131,6 +132,9 @@ def read_bridge_streams(
             yield BadRecord(file=file, number=number, conn=STREAM_CONN, detail=current.detail,
                             location=current.location)
         else:
+            # The two streams hold the connection from its start: its first record opens it.
             yield Record(file=file, number=number, ts=None, conn=STREAM_CONN, sender=current.sender,
-                         protocol="bridge", message=None, raw=current.text, location=current.location)
+                         protocol="bridge", message=None, raw=current.text, location=current.location,
+                         starts_connection=not started)
+            started = True
 

@@ -2,14 +2,30 @@
 
 Validation streams: records are checked one at a time and only per-connection
 state is kept.  A connection is finished when both sides have closed it (two
-close records); its end-of-capture checks run then and its state is dropped,
-so memory follows the connections open at once, not the length of the
-capture.  A later record naming the same connection starts a new one.
+close records), when another ``open`` record starts a connection of the same
+name, when it has been idle (by capture time) longer than its protocol's idle
+bound, or, past ``Limits.max_connections`` open at once, when it is the one idle
+longest; its end-of-capture checks run then and its state is dropped, so memory
+follows the connections open at once, not the length of the capture.
+
+A connection whose first record cannot open it was joined mid-conversation by
+the capture (``joined-mid-conversation``: an error, a warning with ``partial``);
+it is then checked as far as the capture allows (each protocol's joined reading,
+docs/quirks.md).  A later record of a connection the validator stopped tracking
+(idle, evicted) is read the same way, without a finding: the bound was ours.
+
+``shard=(k, n)`` checks only the connections whose name hashes to ``k`` of ``n``
+while following every connection's life, so that ``n`` processes each given one
+shard of the same capture together give the report one process gives
+(``ccproto validate --jobs n`` on one file): see :func:`merge_shards`.
 """
 
 from __future__ import annotations
 
+import collections
+import functools
 import gzip
+import hashlib
 import io
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -19,8 +35,8 @@ from typing import IO, Any, Protocol
 import attrs
 
 from ccproto.capture.bridge import BridgeConnectionChecker
-from ccproto.capture.cceb import CcebConnectionChecker
-from ccproto.capture.checker import COVERAGE_KEY, MessageChecker
+from ccproto.capture.cceb import CcebConnectionChecker, CcebSessionShadow
+from ccproto.capture.checker import COVERAGE_KEY, MessageChecker, Start
 from ccproto.capture.coverage import Coverage
 from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.har import looks_like_har, read_har
@@ -44,16 +60,26 @@ __all__ = [
     "INPUT_KINDS",
     "CaptureValidator",
     "ConnectionChecker",
+    "default_idle_timeouts",
+    "merge_shards",
     "read_capture",
+    "shard_of",
+    "ShardResult",
     "validate_capture",
     "validate_files",
     "validate_message",
     "validate_records",
+    "validate_shard",
+    "validate_sources",
 ]
 
 
 class ConnectionChecker(Protocol):
-    """Checks the records of one connection of one protocol."""
+    """Checks the records of one connection of one protocol.
+
+    A checker may also have ``begin(start, *, partial, history_until)`` (called before its first record:
+    see :class:`~ccproto.capture.checker.MessageChecker`); every built-in checker does.
+    """
 
     def check(self, record: Record) -> list[Finding]: ...
 
@@ -67,10 +93,47 @@ CHECKERS: dict[str, Callable[..., ConnectionChecker]] = {
     "cceb": CcebConnectionChecker,
 }
 
+#: protocol -> what follows a connection that another shard checks, for rules across connections (the CCEB's
+#: long-lived sessions): every shard keeps that shared state alike (``--jobs`` on one file).
+SHADOWS: dict[str, Callable[..., Any]] = {"cceb": CcebSessionShadow}
+
 #: What a capture file may be: ``auto`` tells JSON Lines and HAR apart by their first line.
 INPUT_KINDS = ("auto", "jsonl", "har")
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF = 4096
+
+#: Record numbers of the n-th file of a series are ``n << _FILE_SHIFT | line``: one number names a record
+#: across files (what a connection keeps), and the report gives each file its own line numbers again.
+_FILE_SHIFT = 40
+_LINE_MASK = (1 << _FILE_SHIFT) - 1
+
+#: Why a connection's part of the capture ended (the words follow "before").
+_ENDED = "the capture ended"
+_EVICTED = "ccproto stopped tracking the connection (--max-connections)"
+
+
+def _idle_words(seconds: float) -> str:
+    return f"the connection went idle for over {seconds:g} s (its idle bound: the validator finished it)"
+
+
+def _factory_attribute(factory: Callable[..., Any], name: str) -> Any:
+    """A class attribute of the checker class behind ``factory`` (a class or a ``functools.partial`` of one)."""
+    while isinstance(factory, functools.partial):
+        factory = factory.func
+    return getattr(factory, name, None)
+
+
+def default_idle_timeouts(
+    checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
+) -> dict[str, float | None]:
+    """Each protocol's idle bound: seconds of capture time after which a silent connection is finished."""
+    return {protocol: _factory_attribute(factory, "idle_timeout")
+            for protocol, factory in (CHECKERS if checkers is None else checkers).items()}
+
+
+def shard_of(conn: str, shards: int) -> int:
+    """Which of ``shards`` checks connection ``conn`` (the same in every process: no salted hash)."""
+    return zlib.crc32(conn.encode("utf-8", "surrogatepass")) % shards if shards > 1 else 0
 
 
 def _guess(record: Record, limits: Limits) -> str | None:
@@ -85,18 +148,72 @@ def _guess(record: Record, limits: Limits) -> str | None:
     return detect_protocol(message)
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Connection:
     """What the validator holds for one open connection."""
 
+    name: str
+    start: Start
+    #: Whether this process checks it (``shard``); otherwise only its life (and a shadow) is followed.
+    owned: bool
     protocol: str | None = None
     checker: ConnectionChecker | None = None
+    #: A stand-in for rules across connections, when another shard checks it.
+    shadow: Any = None
+    #: Record number of its latest record (the validator's numbering: see ``_FILE_SHIFT``).
     last: int = 0
+    #: The validator's sequence number of its latest record (the idlest connection has the lowest).
+    seq: int = 0
+    #: Latest ``ts`` of its records (``None``: none had one yet).
+    last_ts: float | None = None
+    first_ts: float | None = None
+    #: Which sides sent a close record.
     closed_by: set[Role] = attrs.Factory(set)
     #: How many findings its records gave (a connection without any is not kept in the report unless asked).
     findings: int = 0
     #: Close records seen before any record revealed the protocol (replayed once it is known).
     early_closes: list[Record] = attrs.Factory(list)
+    #: Files (series index) its findings are in.
+    files: set[int] = attrs.Factory(set)
+    #: The lane it is in: its protocol's once a record had a time (idle bounds), else the untimed one.
+    lane: collections.OrderedDict[str, Any] = attrs.Factory(collections.OrderedDict)
+
+
+#: The lane of connections no record with a time has touched yet (never idle).
+_UNTIMED = "(untimed)"
+
+
+class _NameFilter:
+    """A Bloom filter of connection names: fixed memory, no false negatives, rare false positives.
+
+    Remembers the names of connections the validator finished by one of its own bounds (idle, evicted), so
+    that their later records read as a connection that went on (joined, no finding) however many there
+    are.  A false positive only makes a connection the capture cut read as one that went on: its cut is
+    then not reported, but it is still checked the same way (docs/quirks.md V13).
+    """
+
+    #: 2**26 bits (8 MiB, allocated on first use) and 4 hashes: about 1 false positive in 100,000 names
+    #: looked up after a million were added, 1 in 20 after ten million.
+    BITS = 1 << 26
+    HASHES = 4
+
+    def __init__(self) -> None:
+        self._bits: bytearray | None = None
+
+    def _positions(self, name: str) -> list[int]:
+        digest = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4 * self.HASHES).digest()
+        return [int.from_bytes(digest[i:i + 4], "little") % self.BITS for i in range(0, 4 * self.HASHES, 4)]
+
+    def add(self, name: str) -> None:
+        if self._bits is None:
+            self._bits = bytearray(self.BITS // 8)
+        bits = self._bits
+        for position in self._positions(name):
+            bits[position >> 3] |= 1 << (position & 7)
+
+    def __contains__(self, name: str) -> bool:
+        bits = self._bits
+        return bits is not None and all(bits[p >> 3] & (1 << (p & 7)) for p in self._positions(name))
 
 
 class CaptureValidator:
@@ -111,6 +228,12 @@ class CaptureValidator:
     protocol; with ``all_connections=False`` only those that had findings, so
     that memory does not grow with the number of connections (``ccproto
     validate`` does that except for JUnit output, which has a test case for each).
+
+    ``partial=True`` says the capture may begin after connections opened (a
+    rotated or sampled capture): a connection joined mid-conversation is then a
+    warning, not an error.  ``idle_timeouts`` overrides protocols' idle bounds
+    (seconds; ``None``: never idle).  Records of several files read as one capture
+    (``--series``) are fed after :meth:`begin_file` for each file.
     """
 
     def __init__(
@@ -122,87 +245,225 @@ class CaptureValidator:
         checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
         coverage: bool = False,
         all_connections: bool = True,
+        partial: bool = False,
+        idle_timeouts: Mapping[str, float | None] | None = None,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.report = report if report is not None else Report()
         self._all_connections = all_connections
         self._strict = strict
+        self._partial = partial
         # A capture with a repeated key is reported whatever the limits allow: the validator's job is to find
         # what two parsers could read differently (docs/security.md).
         self._limits = attrs.evolve(limits, allow_duplicate_keys=False)
         self._factories = CHECKERS if checkers is None else checkers
+        self._idle = {**default_idle_timeouts(self._factories), **(idle_timeouts or {})}
         self._shared: dict[str, Any] = {}  # what the checkers of this capture share (cross-connection rules)
         if coverage:
             if self.report.coverage is None:
                 self.report.coverage = Coverage()
             self._shared[COVERAGE_KEY] = self.report.coverage
+        self._shard, self._shards = shard
         self._open: dict[str, _Connection] = {}
+        # Open connections by protocol (each its own idle bound), least recently active first.
+        self._lanes: dict[str | None, collections.OrderedDict[str, _Connection]] = {}
+        #: Names of connections ended by one of our bounds (a later record resumes them, read as joined).
+        self._forgotten = _NameFilter()
+        self._files: list[str] = []
         self._file: str | None = None
+        self._index = 0
+        self._now: float | None = None  # the latest time seen (capture time)
+        self._earliest: float | None = None  # the earliest time seen: the capture's start, as far as it shows
+        self._sweep_at = float("inf")  # no idle connection can be due before this time
+        self._seq = 0
+        self._step = 0
+        #: With shards: (sequence, step, index) of each finding, to merge shards in one process's order.
+        self.keys: list[tuple[int, int, int]] | None = [] if self._shards > 1 else None
+        #: With shards: (sequence, step) at which each connection was registered in the report.
+        self.ended: list[tuple[str, str, tuple[int, int]]] | None = [] if self._shards > 1 else None
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def begin_file(self, file: str) -> None:
+        """The records that follow come from ``file`` (the next of a series read as one capture)."""
+        if file in self._files:
+            self._index = self._files.index(file)
+        else:
+            self._index = len(self._files)
+            self._files.append(file)
+        self._file = file
+        self.report.connections.setdefault(file, {})
 
     def _protocols(self, file: str) -> dict[str, str | None]:
         return self.report.connections.setdefault(file, {})
 
-    def _add(self, findings: Iterable[Finding]) -> None:
-        self.report.findings.extend(findings)
+    def _tag(self, number: int) -> int:
+        return number | self._index << _FILE_SHIFT if self._index else number
+
+    def _place(self, number: int) -> tuple[str, int]:
+        """(file, line) of a record number."""
+        index = number >> _FILE_SHIFT
+        return (self._files[index] if index < len(self._files) else self._file or ""), number & _LINE_MASK
+
+    # -- findings ------------------------------------------------------------------------------------------
+
+    def _emit(self, findings: Iterable[Finding], conn: _Connection | None = None) -> None:
+        """Add findings to the report (the current step of the current record emitted them)."""
+        out = self.report.findings
+        keys = self.keys
+        for index, finding in enumerate(findings):
+            file, line = self._place(finding.record)
+            if file != finding.file or line != finding.record or any(r > _LINE_MASK for r in finding.related):
+                finding = self._relocated(finding, file, line)
+            out.append(finding)
+            if keys is not None:
+                keys.append((self._seq, self._step, index))
+            if conn is not None:
+                conn.findings += 1
+                if self._files:
+                    conn.files.add(self._files.index(finding.file) if finding.file in self._files else 0)
+
+    def _relocated(self, finding: Finding, file: str, line: int) -> Finding:
+        """The finding with its record numbers back in their files' own numbering (series)."""
+        related: list[int] = []
+        elsewhere: list[str] = []
+        for number in finding.related:
+            where, at = self._place(number)
+            if where == file:
+                related.append(at)
+            else:
+                elsewhere.append(f"record {at} of {where}")
+        message = finding.message + (f" (see {', '.join(elsewhere)})" if elsewhere else "")
+        return attrs.evolve(finding, file=file, record=line, related=tuple(related), message=message)
+
+    def _finding(self, item: Record | BadRecord, severity: Severity, kind: Kind, code: str, message: str,
+                 conn: _Connection | None = None) -> None:
+        self._emit([Finding(
+            file=item.file, record=item.number, conn=item.conn, severity=severity, kind=kind,
+            code=code, path="", message=message, location=item.location,
+        )], conn)
+
+    # -- records -------------------------------------------------------------------------------------------
 
     def feed(self, item: Record | BadRecord) -> None:
         """Check one record (or note a bad one)."""
         report = self.report
         report.records += 1
+        self._seq += 1
+        self._step = 0
         if self._file is None:
-            self._file = item.file
-            self._protocols(item.file)
+            self.begin_file(item.file)
+        if self._index:
+            item = attrs.evolve(item, number=self._tag(item.number))
         if isinstance(item, BadRecord):
-            report.findings.append(Finding(
-                file=item.file, record=item.number, conn=item.conn, severity=Severity.ERROR, kind=Kind.DECODE,
-                code="bad-record", path="", message=item.detail, location=item.location,
-            ))
-            if item.conn is not None and item.conn in self._open:
-                self._open[item.conn].findings += 1
+            conn = self._open.get(item.conn) if item.conn is not None else None
+            if (conn.owned if conn is not None else shard_of(item.conn or "", self._shards) == self._shard):
+                self._finding(item, Severity.ERROR, Kind.DECODE, "bad-record", item.detail, conn)
             return
-        conn = self._open.pop(item.conn, None)  # re-inserted below: the one idle longest stays first
+        ts = item.ts
+        if ts is not None:
+            if self._now is None or ts > self._now:
+                self._now = ts
+                if ts > self._sweep_at:
+                    self._sweep(ts)
+            if self._earliest is None or ts < self._earliest:
+                self._earliest = ts
+        name = item.conn
+        conn = self._open.get(name)
+        if item.open is not None and conn is not None:
+            self._end(conn, "another connection of the same name opened")
+            conn = None
         if conn is None:
-            conn = _Connection()
-            if len(self._open) >= self._limits.max_connections:
-                self._drop_idlest(item.file)
-        self._open[item.conn] = conn
+            start = Start.OPENED if item.open is not None or item.starts_connection else (
+                Start.RESUMED if name in self._forgotten else Start.UNKNOWN
+            )
+            conn = self._new(name, start)
         conn.last = item.number
-        before = len(report.findings)
+        conn.seq = self._seq
+        if ts is not None and (conn.last_ts is None or ts > conn.last_ts):
+            if conn.last_ts is None:
+                conn.first_ts = ts
+                conn.last_ts = ts
+                self._move(conn, conn.protocol)  # out of the untimed lane: it can go idle now
+            conn.last_ts = ts
+        conn.lane.move_to_end(name)
+        self._step += 1
         self._check(item, conn)
-        conn.findings += len(report.findings) - before
         if item.close is not None:
-            self._closed(item, conn)
+            conn.closed_by.add(item.sender)
+            if len(conn.closed_by) == len(Role):
+                self._end(conn, _ENDED)  # closed by both sides (even with no message to tell its protocol)
 
-    def _drop_idlest(self, file: str) -> None:
-        """Stop tracking the connection idle longest, with a finding saying so (memory stays bounded)."""
-        name, conn = next(iter(self._open.items()))
-        self.report.findings.append(Finding(
-            file=file, record=conn.last, conn=name, severity=Severity.ERROR, kind=Kind.DECODE,
-            code="too-many-connections", path="",
-            message=f"more than max_connections={self._limits.max_connections} connections open at once: this one,"
-                    " idle longest, is no longer checked (a later record of it starts a new connection)",
-        ))
-        conn.findings += 1
-        self._end(name, file)
+    def _move(self, conn: _Connection, key: str | None) -> None:
+        """Put ``conn`` last in the lane ``key`` (its protocol's, once it has a time; else the untimed one)."""
+        conn.lane.pop(conn.name, None)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = collections.OrderedDict()
+        if not lane and key != _UNTIMED and conn.last_ts is not None:
+            bound = self._idle.get(key) if key is not None else None
+            if bound is not None:
+                self._sweep_at = min(self._sweep_at, conn.last_ts + bound)
+        lane[conn.name] = conn
+        conn.lane = lane
+
+    def _new(self, name: str, start: Start) -> _Connection:
+        if len(self._open) >= self._limits.max_connections:
+            self._evict()
+        conn = _Connection(name=name, start=start, owned=shard_of(name, self._shards) == self._shard)
+        self._open[name] = conn
+        self._move(conn, _UNTIMED)
+        return conn
+
+    def _evict(self) -> None:
+        """Stop tracking the connection idle longest, with a warning saying so (memory stays bounded)."""
+        heads = [next(iter(lane.values())) for lane in self._lanes.values() if lane]
+        conn = min(heads, key=lambda c: c.seq)
+        self._step += 1
+        if conn.owned:
+            file, line = self._place(conn.last)
+            self._emit([Finding(
+                file=file, record=line, conn=conn.name, severity=Severity.WARNING, kind=Kind.CAPTURE,
+                code="too-many-connections", path="",
+                message=f"more than max_connections={self._limits.max_connections} connections open at once: "
+                        "this one, idle longest, is no longer tracked (what it left unanswered is reported as at "
+                        "the end of the capture; its later records are checked as joined mid-conversation)",
+            )], conn)
+        self._end(conn, _EVICTED, forget=True)
+
+    def _sweep(self, now: float) -> None:
+        """Finish every connection idle longer than its protocol's bound by ``now``."""
+        due = float("inf")
+        for protocol, lane in self._lanes.items():
+            bound = self._idle.get(protocol) if protocol not in (None, _UNTIMED) else None
+            if bound is None:
+                continue
+            while lane:
+                conn = next(iter(lane.values()))
+                assert conn.last_ts is not None
+                if conn.last_ts + bound >= now:
+                    due = min(due, conn.last_ts + bound)
+                    break
+                self._end(conn, _idle_words(bound), forget=True)
+        self._sweep_at = due
 
     def _check(self, item: Record, conn: _Connection) -> None:
         if conn.protocol is None:
-            if item.close is not None and item.protocol is None:
-                conn.early_closes.append(item)  # says nothing about the protocol: replayed once known
+            if (item.close is not None and item.protocol is None) or (item.open is not None and item.protocol is None):
+                if item.close is not None:
+                    conn.early_closes.append(item)  # says nothing about the protocol: replayed once known
                 return
             if not self._start(item, conn):
                 return
         elif item.protocol is not None and item.protocol != conn.protocol:
-            self._finding(item, Severity.ERROR, "protocol-changed",
-                          f"record says {item.protocol!r} but the connection is {conn.protocol!r}")
+            if conn.owned:
+                self._finding(item, Severity.ERROR, Kind.DECODE, "protocol-changed",
+                              f"record says {item.protocol!r} but the connection is {conn.protocol!r}", conn)
             return
         if conn.checker is not None:
-            self._add(conn.checker.check(item))
-
-    def _finding(self, item: Record, severity: Severity, code: str, message: str) -> None:
-        self.report.findings.append(Finding(
-            file=item.file, record=item.number, conn=item.conn, severity=severity, kind=Kind.DECODE,
-            code=code, path="", message=message, location=item.location,
-        ))
+            self._emit(conn.checker.check(item), conn)
+        elif conn.shadow is not None:
+            conn.shadow.check(item)
 
     def _start(self, item: Record, conn: _Connection) -> bool:
         """Tell the connection's protocol from ``item`` and make its checker; whether ``item`` is then checked."""
@@ -210,40 +471,103 @@ class CaptureValidator:
         # must not hide the rest of the connection).
         protocol = _guess(item, self._limits)
         if protocol is None:
-            self._finding(item, Severity.ERROR, "unknown-protocol",
-                          "cannot tell the message's protocol from its shape: give 'protocol' in the record")
+            if conn.owned:
+                self._finding(item, Severity.ERROR, Kind.DECODE, "unknown-protocol",
+                              "cannot tell the message's protocol from its shape: give 'protocol' in the record",
+                              conn)
             return False
         conn.protocol = protocol
+        if conn.last_ts is not None:
+            self._move(conn, protocol)
         factory = self._factories.get(protocol)
         if factory is None:
-            self._finding(item, Severity.WARNING, "protocol-not-checked",
-                          f"ccproto does not check {protocol} traffic yet; the connection is skipped")
+            if conn.owned:
+                self._finding(item, Severity.WARNING, Kind.DECODE, "protocol-not-checked",
+                              f"ccproto does not check {protocol} traffic yet; the connection is skipped", conn)
             return False
-        conn.checker = factory(limits=self._limits, strict=self._strict, capture=self._shared)
+        history = self._earliest if conn.start is not Start.RESUMED else (conn.first_ts or self._earliest)
+        history_until = None if history is None else history + self._limits.request_timeout
+        if conn.owned:
+            conn.checker = factory(limits=self._limits, strict=self._strict, capture=self._shared)
+            begin = getattr(conn.checker, "begin", None)
+            if begin is not None:
+                begin(conn.start, partial=self._partial, history_until=history_until)
+        elif protocol in SHADOWS:
+            conn.shadow = SHADOWS[protocol](conn.name, start=conn.start, limits=self._limits, capture=self._shared)
+        else:
+            return False
         for close in conn.early_closes:
-            self._add(conn.checker.check(close))
+            self._check(close, conn)
         conn.early_closes.clear()
         return True
 
-    def _closed(self, item: Record, conn: _Connection) -> None:
-        conn.closed_by.add(item.sender)
-        if len(conn.closed_by) == len(Role):
-            self._end(item.conn, item.file)  # closed by both sides (even with no message to tell its protocol)
-
-    def _end(self, name: str, file: str) -> None:
-        conn = self._open.pop(name)
+    def _end(self, conn: _Connection, ended: str, *, forget: bool = False) -> None:
+        name = conn.name
+        del self._open[name]
+        del conn.lane[name]
+        self._step += 1
+        if forget:
+            self._forgotten.add(name)
+        if conn.shadow is not None:
+            conn.shadow.finish()
+        if not conn.owned:
+            return
         if conn.checker is not None:
-            before = len(self.report.findings)
-            self._add(conn.checker.finish(file, name, conn.last))
-            conn.findings += len(self.report.findings) - before
+            file, _ = self._place(conn.last)
+            if isinstance(conn.checker, MessageChecker):
+                found = conn.checker.finish(file, name, conn.last, ended=ended)
+            else:
+                found = conn.checker.finish(file, name, conn.last)
+            self._emit(found, conn)
         if conn.findings or self._all_connections:
-            self._protocols(file)[name] = conn.protocol
+            files = conn.files or {conn.last >> _FILE_SHIFT}
+            for index in sorted(files):
+                file = self._files[index] if index < len(self._files) else self._file or ""
+                self._protocols(file)[name] = conn.protocol
+                if self.ended is not None:
+                    self.ended.append((file, name, (self._seq, self._step)))
 
     def finish(self) -> Report:
         """End of the capture: what is still open is reported (captures get cut) and dropped."""
-        for name in list(self._open):
-            self._end(name, self._file or "")
+        self._seq += 1
+        self._step = 0
+        for conn in list(self._open.values()):
+            self._end(conn, _ENDED)
         return self.report
+
+
+@attrs.define
+class ShardResult:
+    """What one shard of a validation gives (:func:`validate_shard`): merged by :func:`merge_shards`."""
+
+    report: Report
+    #: For each finding of ``report``, where one process would have emitted it: (run, sequence, step, index).
+    keys: list[tuple[int, int, int, int]]
+    #: Each connection registered in ``report.connections``: (run, sequence, step), file, name.
+    ended: list[tuple[tuple[int, int, int], str, str]]
+
+
+def merge_shards(shards: list[ShardResult]) -> Report:
+    """One report from every shard of the same files: the report one process would have given."""
+    report = Report()
+    report.records = shards[0].report.records  # every shard reads every record
+    for file in shards[0].report.connections:
+        report.connections.setdefault(file, {})
+    keyed: list[tuple[tuple[int, int, int, int], Finding]] = []
+    ended: list[tuple[tuple[int, int, int], str, str, str | None]] = []
+    for shard in shards:
+        keyed.extend(zip(shard.keys, shard.report.findings, strict=True))
+        ended.extend((at, file, name, shard.report.connections[file][name]) for at, file, name in shard.ended)
+        if shard.report.coverage is not None:
+            if report.coverage is None:
+                report.coverage = Coverage()
+            report.coverage.merge(shard.report.coverage)
+    keyed.sort(key=lambda item: item[0])
+    report.findings = [finding for _, finding in keyed]
+    for _, file, name, protocol in sorted(ended, key=lambda item: item[0]):
+        report.connections.setdefault(file, {})[name] = protocol
+    report.sort()
+    return report
 
 
 def validate_records(
@@ -255,13 +579,15 @@ def validate_records(
     checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
     coverage: bool = False,
     all_connections: bool = True,
+    partial: bool = False,
+    idle_timeouts: Mapping[str, float | None] | None = None,
 ) -> Report:
     """Check the records of one capture, one state machine per connection; add findings to ``report``.
 
-    See :class:`CaptureValidator` for ``checkers``, ``coverage`` and ``all_connections``.
+    See :class:`CaptureValidator` for the options.
     """
     validator = CaptureValidator(report=report, strict=strict, limits=limits, checkers=checkers, coverage=coverage,
-                                 all_connections=all_connections)
+                                 all_connections=all_connections, partial=partial, idle_timeouts=idle_timeouts)
     for item in records:
         validator.feed(item)
     return validator.finish()
@@ -304,24 +630,107 @@ def validate_files(
     coverage: bool = False,
     kind: str = "auto",
     all_connections: bool = True,
+    partial: bool = False,
+    idle_timeouts: Mapping[str, float | None] | None = None,
+    series: bool = False,
 ) -> Report:
-    """Validate capture files (JSON Lines or HAR, plain or gzip); raises ``OSError`` for an unreadable file."""
+    """Validate capture files (JSON Lines or HAR, plain or gzip); raises ``OSError`` for an unreadable file.
+
+    Each file is its own capture, unless ``series``: then the files are one capture, in the order given
+    (rotated files: a connection goes on from one file to the next; findings still name each file and its
+    own record numbers).  See :class:`CaptureValidator` for the other options.
+    """
+    result = validate_shard(
+        paths, shard=(0, 1), strict=strict, limits=limits, checkers=checkers, coverage=coverage, kind=kind,
+        all_connections=all_connections, partial=partial, idle_timeouts=idle_timeouts, series=series,
+    )
+    return result.report
+
+
+def validate_shard(
+    paths: Iterable[str | Path],
+    *,
+    shard: tuple[int, int],
+    strict: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+    checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
+    coverage: bool = False,
+    kind: str = "auto",
+    all_connections: bool = True,
+    partial: bool = False,
+    idle_timeouts: Mapping[str, float | None] | None = None,
+    series: bool = False,
+) -> ShardResult:
+    """:func:`validate_files`, checking only shard ``k`` of ``n`` (``shard=(k, n)``) of the connections.
+
+    Every shard reads every record (to follow every connection's life alike); :func:`merge_shards` of the
+    ``n`` results is the report of :func:`validate_files`.  ``ccproto validate --jobs n`` runs the shards in
+    ``n`` processes.
+    """
+    sources = [(str(path), functools.partial(Path(path).open, "rb")) for path in paths]
+    return validate_sources(
+        sources, shard=shard, strict=strict, limits=limits, checkers=checkers, coverage=coverage, kind=kind,
+        all_connections=all_connections, partial=partial, idle_timeouts=idle_timeouts, series=series,
+    )
+
+
+#: A capture source: its name in findings, and how to open it (a context manager giving a binary file).
+Source = tuple[str, Callable[[], Any]]
+
+
+def validate_sources(
+    sources: Iterable[Source],
+    *,
+    shard: tuple[int, int] = (0, 1),
+    strict: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+    checkers: Mapping[str, Callable[..., ConnectionChecker]] | None = None,
+    coverage: bool = False,
+    kind: str = "auto",
+    all_connections: bool = True,
+    partial: bool = False,
+    idle_timeouts: Mapping[str, float | None] | None = None,
+    series: bool = False,
+) -> ShardResult:
+    """:func:`validate_shard` on sources the caller opens (standard input, a file read through a progress bar)."""
     report = Report()
-    for path in paths:
-        path = Path(path)
-        with path.open("rb") as handle:
-            validate_records(
-                read_capture(handle, file=str(path), kind=kind, limits=limits),
-                report=report, strict=strict, limits=limits, checkers=checkers, coverage=coverage,
-                all_connections=all_connections,
-            )
-    report.sort()
-    return report
+    keys: list[tuple[int, int, int, int]] = []
+    ended: list[tuple[tuple[int, int, int], str, str]] = []
+    options: dict[str, Any] = {
+        "strict": strict, "limits": limits, "checkers": checkers, "coverage": coverage,
+        "all_connections": all_connections, "partial": partial, "idle_timeouts": idle_timeouts, "shard": shard,
+    }
+    validator: CaptureValidator | None = None
+    run = 0
+
+    def close(validator: CaptureValidator) -> None:
+        validator.finish()
+        if validator.keys is not None and validator.ended is not None:
+            keys.extend((run, *key) for key in validator.keys)
+            ended.extend(((run, *at), file, name) for file, name, at in validator.ended)
+
+    for name, open_source in sources:
+        if validator is None or not series:
+            if validator is not None:
+                close(validator)
+                run += 1
+            validator = CaptureValidator(report=report, **options)
+        validator.begin_file(name)
+        with open_source() as handle:
+            for item in read_capture(handle, file=name, kind=kind, limits=limits):
+                validator.feed(item)
+    if validator is not None:
+        close(validator)
+    if shard[1] == 1:
+        report.sort()
+    return ShardResult(report=report, keys=keys, ended=ended)
 
 
 def _records_of(items: Iterable[Any], file: str) -> Iterator[Record | BadRecord]:
     for number, item in enumerate(items, start=1):
-        yield item if isinstance(item, (Record, BadRecord)) else _record(file, number, item)
+        found = item if isinstance(item, (Record, BadRecord)) else _record(file, number, item)
+        assert found is not None  # only a record read by orjson is read again
+        yield found
 
 
 def validate_capture(
@@ -333,6 +742,8 @@ def validate_capture(
     coverage: bool = False,
     kind: str = "auto",
     file: str | None = None,
+    partial: bool = False,
+    idle_timeouts: Mapping[str, float | None] | None = None,
 ) -> Report:
     """Validate one capture and return its :class:`Report` (the findings ``ccproto validate`` prints).
 
@@ -340,8 +751,10 @@ def validate_capture(
     gzip; text: JSON Lines) or an iterable of records (:class:`Record`
     objects, or dicts as in a JSON Lines capture).  ``file`` names the source
     in findings (default: the path, the file object's name, or ``"capture"``).
+    ``partial`` and ``idle_timeouts``: see :class:`CaptureValidator`.
     """
-    options: dict[str, Any] = {"strict": strict, "limits": limits, "checkers": checkers, "coverage": coverage}
+    options: dict[str, Any] = {"strict": strict, "limits": limits, "checkers": checkers, "coverage": coverage,
+                               "partial": partial, "idle_timeouts": idle_timeouts}
     if isinstance(source, (str, Path)):
         with Path(source).open("rb") as handle:
             report = validate_records(

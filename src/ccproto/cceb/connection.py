@@ -157,6 +157,29 @@ class CcebConnection(ConnectionBase):
         self._refused: collections.OrderedDict[str, Any] = collections.OrderedDict()
         self._sequence = 0
         self._timer = EarliestDeadline()
+        #: Whether the connection is observed from the middle of its conversation (:meth:`join`).
+        self.joined = False
+        self._history_until: float | None = None
+
+    def join(self, *, history_until: float | None = None) -> None:
+        """Observe the connection from the middle of its conversation (a capture that began after it opened).
+
+        Before any message.  The connection starts in ``ConnectionState.JOINED``: the hello is unknown and
+        its ``hello_reply`` may still come (nothing about the hello is checked), and any message of an open
+        connection settles it open; the phone validation starts ``UNKNOWN``.  An ack, or a ``hello_reply``,
+        of something never observed is accepted while ``now`` is at most ``history_until`` (``None``:
+        always; it may answer what was sent before observing began) (docs/quirks.md V11).
+        """
+        if self.state is not ConnectionState.AWAITING_HELLO or self._sequence or self.closed is not None:
+            raise RuntimeError("join() comes before the connection observes any message")
+        self.state = ConnectionState.JOINED
+        self.phone_validation = PhoneValidationPhase.UNKNOWN
+        self.joined = True
+        self._history_until = history_until
+
+    def _from_before(self, now: float | None) -> bool:
+        """Whether an answer to something never observed may answer what was sent before observing began."""
+        return self.joined and (now is None or self._history_until is None or now <= self._history_until)
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -360,14 +383,18 @@ class CcebConnection(ConnectionBase):
             self._set_hello_in_flight(self._item(None, sender, now, tag, uuid=uuid, message_type=message_type))
             return True
         if (sender is Role.SERVER and message_type == envelope.HELLO_REPLY
-                and self.state is ConnectionState.AWAITING_HELLO_REPLY):
+                and self.state in (ConnectionState.AWAITING_HELLO_REPLY, ConnectionState.JOINED)):
             self.state = ConnectionState.OPEN  # broken, but the client is in: what follows is checked as usual
             self._set_hello_in_flight(None)
             return True
         notification = message_type not in (envelope.HELLO, envelope.HELLO_REPLY, envelope.ACTION, envelope.ACK)
         table = self._in_flight[sender]
-        if sender is not Role.SERVER or not notification or self.state is not ConnectionState.OPEN or uuid in table:
+        if sender is not Role.SERVER or not notification or uuid in table or self.state not in (
+            ConnectionState.OPEN, ConnectionState.JOINED
+        ):
             return False
+        if self.state is ConnectionState.JOINED:
+            self.state = ConnectionState.OPEN  # a notification flows: the connection was open
         if self._acks_awaited() >= self.limits.max_pending:
             return False
         item = table[uuid] = self._item(None, sender, now, tag, uuid=uuid, message_type=message_type)
@@ -399,7 +426,7 @@ class CcebConnection(ConnectionBase):
 
     def _transition(self, input_: Input, sender: Role, message: CcebMessage | None) -> Effect:
         """Move the connection for ``message`` (``None``: a close) or raise why it may not be sent now."""
-        found = states.CONNECTION_TRANSITIONS.get((self.state, sender, input_))
+        found = states.TRANSITIONS.get((self.state, sender, input_))
         if found is None:
             party = "client" if sender is Role.CLIENT else "CCEB"
             if message is None:
@@ -433,9 +460,9 @@ class CcebConnection(ConnectionBase):
             self._set_hello_in_flight(self._item(message, sender, now, tag))
         elif effect is Effect.ANSWER_HELLO:
             assert isinstance(message, HelloReply)
-            self._answer_hello(message, sender)
+            self._answer_hello(message, sender, now)
         else:
-            self._settle(message.uuid, sender, tag)
+            self._settle(message.uuid, sender, tag, now)
 
     def _item(
         self, message: CcebMessage | None, sender: Role, now: float | None, tag: Any, *, uuid: str = "",
@@ -448,11 +475,13 @@ class CcebConnection(ConnectionBase):
         deadline = None if now is None else now + self.limits.request_timeout
         return _new_in_flight(uuid, message_type, message, sender, now, deadline, tag, self._sequence)
 
-    def _answer_hello(self, reply: HelloReply, sender: Role) -> None:
+    def _answer_hello(self, reply: HelloReply, sender: Role, now: float | None) -> None:
         pending = self._hello_in_flight
         self._set_hello_in_flight(None)
         self.hello_reply = reply
         hello = self.hello
+        if pending is None and hello is None and self._from_before(now):
+            return  # joined: it answers a hello sent before observing began
         if pending is None:
             # Expired by handle_timer: the reply still counts, but it came too late.
             raise self._blame(
@@ -504,7 +533,7 @@ class CcebConnection(ConnectionBase):
         # In flight first: the peer acks what it received even when its content breaks a rule below.
         if isinstance(message, PhoneValidation):
             self.phone_validation = self._phase(
-                states.PHONE_VALIDATION_TRANSITIONS, self.phone_validation, message.state, sender,
+                states.PHONE_VALIDATION_LOOKUP, self.phone_validation, message.state, sender,
                 "phone validation", "phone-validation-transition",
             )
         elif isinstance(message, OffHook):
@@ -526,7 +555,7 @@ class CcebConnection(ConnectionBase):
             )
         return target
 
-    def _settle(self, uuid: str, sender: Role, tag: Any) -> None:
+    def _settle(self, uuid: str, sender: Role, tag: Any, now: float | None) -> None:
         owner = _SERVER if sender is _CLIENT else _CLIENT  # sender.peer, without a property call
         item = self._in_flight[owner].pop(uuid, None)
         if item is not None:
@@ -534,6 +563,10 @@ class CcebConnection(ConnectionBase):
             self._remember(self._settled[owner], uuid, (item.tag, tag))
             return
         what, article = ("notification", "a") if owner is Role.SERVER else ("action", "an")
+        if (uuid not in self._settled[owner] and uuid not in self._expired[owner] and uuid not in self._refused
+                and self._from_before(now)):
+            self._remember(self._settled[owner], uuid, (None, tag))  # joined: it acks what came before
+            return
         if owner is Role.CLIENT and uuid in self._refused:
             raise self._blame(
                 UnexpectedMessageError, sender, "the CCEB acked an action it had to refuse", pointer="/uuid",

@@ -27,8 +27,12 @@ from ccproto.core.roles import IdentityEnum, Role
 __all__ = [
     "CONNECTION_HINTS",
     "CONNECTION_TRANSITIONS",
+    "JOINED_PHONE_VALIDATION_TRANSITIONS",
+    "JOINED_TRANSITIONS",
     "OFF_HOOK_TRANSITIONS",
+    "PHONE_VALIDATION_LOOKUP",
     "PHONE_VALIDATION_TRANSITIONS",
+    "TRANSITIONS",
     "ConnectionState",
     "Effect",
     "Input",
@@ -52,6 +56,9 @@ class ConnectionState(IdentityEnum):
     OPEN = "open"
     #: The WebSocket was closed.
     CLOSED = "closed"
+    #: Observed from the middle of the conversation (a capture that began after the connection opened):
+    #: the hello is not known, and the reply may still come (:data:`JOINED_TRANSITIONS`).
+    JOINED = "joined"
     #: A (sticky) protocol error stopped the connection.
     ERROR = "error"
 
@@ -127,6 +134,22 @@ CONNECTION_TRANSITIONS: dict[tuple[ConnectionState, Role, Input], tuple[Effect, 
     },
 }
 
+#: The joined reading (docs/quirks.md V11): a connection observed from the middle of its conversation may be
+#: waiting for its hello_reply or open.  The reply (answering a hello from before) or any open-state message
+#: settles it open.  Kept apart from :data:`CONNECTION_TRANSITIONS`: it reads a capture, it is not a rule of the
+#: protocol (nor a transition to cover, nor in the state diagram).
+JOINED_TRANSITIONS: dict[tuple[ConnectionState, Role, Input], tuple[Effect, ConnectionState]] = {
+    (ConnectionState.JOINED, _S, Input.HELLO_REPLY): (Effect.ANSWER_HELLO, ConnectionState.OPEN),
+    (ConnectionState.JOINED, _C, Input.ACTION): (Effect.AWAIT_ACK, ConnectionState.OPEN),
+    (ConnectionState.JOINED, _S, Input.NOTIFICATION): (Effect.AWAIT_ACK, ConnectionState.OPEN),
+    (ConnectionState.JOINED, _C, Input.ACK): (Effect.SETTLE, ConnectionState.OPEN),
+    (ConnectionState.JOINED, _S, Input.ACK): (Effect.SETTLE, ConnectionState.OPEN),
+    **{(ConnectionState.JOINED, sender, Input.CLOSE): (Effect.CLOSE, ConnectionState.CLOSED) for sender in Role},
+}
+
+#: Every transition a connection looks up: the protocol's and the joined reading's.
+TRANSITIONS = {**CONNECTION_TRANSITIONS, **JOINED_TRANSITIONS}
+
 #: Why a combination is absent, for the error's hint: (state, sender) -> hint.
 CONNECTION_HINTS: dict[tuple[ConnectionState, Role], str] = {
     (ConnectionState.AWAITING_HELLO, _C): "the client's first message is hello",
@@ -137,12 +160,15 @@ CONNECTION_HINTS: dict[tuple[ConnectionState, Role], str] = {
     (ConnectionState.OPEN, _S): "hello_reply answers the hello once; then notifications and acks of actions",
     (ConnectionState.CLOSED, _C): "the connection is closed: open a new one (and resume with the session_key)",
     (ConnectionState.CLOSED, _S): "the connection is closed",
+    (ConnectionState.JOINED, _C): "hello is sent once, first; then actions and acks of notifications",
 }
 
 
 class PhoneValidationPhase(IdentityEnum):
     """Where the connection's workplace phone validation is (``IDLE``: none yet)."""
 
+    #: Observed from the middle of the conversation: the first notification says where it is.
+    UNKNOWN = "unknown"
     IDLE = "idle"
     OFFERING = "offering"
     ANSWERED = "answered"
@@ -169,6 +195,15 @@ PHONE_VALIDATION_TRANSITIONS: dict[tuple[PhoneValidationPhase, PhoneValidationSt
     (PhoneValidationPhase.ANSWERED, _PV.INVALID): PhoneValidationPhase.INVALID,
     (PhoneValidationPhase.ANSWERED, _PV.DROPPED): PhoneValidationPhase.DROPPED,
 }
+
+#: The joined reading: a validation observed from the middle of the conversation is where its first
+#: notification says (as the off-hook phase always starts).  Kept apart, as :data:`JOINED_TRANSITIONS`.
+JOINED_PHONE_VALIDATION_TRANSITIONS: dict[tuple[PhoneValidationPhase, PhoneValidationState], PhoneValidationPhase] = {
+    (PhoneValidationPhase.UNKNOWN, state): PhoneValidationPhase(state.value) for state in _PV
+}
+
+#: Every phone-validation transition a connection looks up.
+PHONE_VALIDATION_LOOKUP = {**PHONE_VALIDATION_TRANSITIONS, **JOINED_PHONE_VALIDATION_TRANSITIONS}
 
 
 class OffHookPhase(IdentityEnum):

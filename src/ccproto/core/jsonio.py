@@ -41,6 +41,8 @@ __all__ = [
     "json_type",
     "loads",
     "loads_fast",
+    "loads_object_fast",
+    "no_repeated_key",
     "parse_object",
 ]
 
@@ -355,17 +357,64 @@ def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
     if value.__class__ is not dict:
         return None
     result: dict[str, JsonValue] = value
-    if not limits.allow_duplicate_keys and _orjson.dumps(result) != (
-        data.encode() if isinstance(data, str) else data
-    ):
-        # orjson keeps the last of a repeated key silently.  A text that is exactly orjson's own writing of
-        # what it parsed cannot repeat a key (quirk J4); any other text (spaces, escapes, a repeated key)
-        # is left to the exact parser, which finds repeated keys.
+    # orjson keeps the last of a repeated key silently: trust it only where no key can have repeated (J4).
+    raw = data.encode() if isinstance(data, str) else data
+    if not limits.allow_duplicate_keys and not no_repeated_key(result, raw):
         return None
     if limits.max_depth < FAST_DEPTH_BOUND:
         text = data if isinstance(data, str) else data.decode("utf-8")
         if text.count("[") + text.count("{") > limits.max_depth:  # cheap bound; near the limit, measure exactly
             return None
+    return result
+
+
+#: How a ':' can be written inside a JSON string other than as itself (``\\u003a``, ``\\u003A``; the other
+#: ``\\u003X`` escapes are counted in too, which only sends a few more texts to the exact parser).
+_COLON_ESCAPE = b"\\u003"
+
+
+def no_repeated_key(value: dict[str, JsonValue], data: bytes) -> bool:
+    """Whether ``data``, which orjson parsed into ``value``, provably repeats no key in any object (quirk J4).
+
+    orjson keeps the last of a repeated key without a word.  Outside strings, every object member holds
+    exactly one ``:``; inside a string a ``:`` is written as itself or as a ``\\u003a`` escape.  So when the
+    text has no such escape, its ``:`` count is at least the members it holds plus the ``:`` in the strings
+    that were kept, which is exactly the ``:`` count of orjson's own writing of ``value``; the two counts are
+    equal only if no member was dropped, i.e. no key was repeated.  (Spaces, other escapes, key order and
+    number spelling do not matter; a text that is byte for byte orjson's writing is accepted at once.)
+    """
+    assert _orjson is not None
+    try:
+        written = _orjson.dumps(value)
+    except TypeError:  # orjson writes at most 254 levels (it reads more): too deep to prove anything
+        return False
+    return written == data or (written.count(b":") == data.count(b":") and _COLON_ESCAPE not in data)
+
+
+def loads_object_fast(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, JsonValue] | None:
+    """One JSON object parsed by orjson, or ``None`` whenever the exact parser must decide (quirk J2).
+
+    For texts that hold other texts' values (a capture's record around a message): no size limit is applied
+    and floats are not deferred here (orjson turns integers beyond 64 bits into floats: a caller that
+    structures a value parsed this way trusts it only where no float is seen, as the compiled functions do,
+    and parses the text again with :func:`json_loads_strict` otherwise).  ``None`` when orjson is not
+    installed, refuses the text (the exact parser words the error), the value is not an object, a key may
+    be repeated (whatever ``limits.allow_duplicate_keys`` says: the capture reader refuses them always), or
+    the text nests deeper than ``limits.max_depth``.
+    """
+    if _orjson is None:
+        return None
+    try:
+        value = _orjson.loads(data)
+    except _orjson.JSONDecodeError:
+        return None
+    if value.__class__ is not dict:
+        return None
+    if not no_repeated_key(value, data):
+        return None
+    if data.count(b"[") + data.count(b"{") > limits.max_depth and _depth(value) > limits.max_depth:
+        return None  # the exact parser words the error
+    result: dict[str, JsonValue] = value
     return result
 
 

@@ -25,8 +25,9 @@ class Limits:
     max_depth: int = attrs.field(default=64, validator=_positive)
     #: Most requests/queries outstanding on one connection at once.
     max_pending: int = attrs.field(default=1024, validator=_positive)
-    #: Most connections the capture validator tracks at once (over it, the one idle longest is dropped).
-    max_connections: int = attrs.field(default=10_000, validator=_positive)
+    #: Most connections the capture validator tracks at once (over it, the one idle longest is no longer
+    #: tracked, with a warning), and most names of connections it finished by a bound that it remembers.
+    max_connections: int = attrs.field(default=100_000, validator=_positive)
     #: Most long-lived sessions a CCEB :class:`~ccproto.cceb.SessionStore` holds.
     max_sessions: int = attrs.field(default=100_000, validator=_positive)
     #: Accept a key repeated in one JSON object, keeping its last value (as Python's ``json`` does).

@@ -45,7 +45,9 @@ from ccproto.processor.models import (
     UnknownSuccess,
 )
 
-__all__ = ["decode", "decode_text", "decode_value", "encode", "encode_value", "message_class_for", "normalise"]
+__all__ = [
+    "decode", "decode_fast", "decode_text", "decode_value", "encode", "encode_value", "message_class_for", "normalise",
+]
 
 _RESULTS = {result.value: result for result in Result}
 _MISSING: Any = object()
@@ -173,6 +175,18 @@ def decode_text(
         if found is not None:
             return Decoded(found[0], value, found[1])
     return decode_value(parse_message(data, limits), registry=registry, strict=strict)
+
+
+def decode_fast(
+    value: dict[str, Any], *, registry: Registry = REGISTRY, strict: bool = False
+) -> Decoded[ProcessorMessage] | None:
+    """:func:`decode_value` for the common case only: a value parsed from text by a fast parser, or ``None``.
+
+    ``None`` whenever the exact path must decide (an error, a quirk, an unknown name, a float): it never
+    answers anything :func:`decode_value` would not, and is several times faster on what it answers.
+    """
+    found = _decode_compiled(value, registry, strict)
+    return Decoded(found[0], value, found[1]) if found is not None else None
 
 
 def _decode_compiled(

@@ -46,14 +46,17 @@ from ccproto.processor.models import (
     Registry,
     Request,
     Response,
+    TeamStatusBeginRequest,
     Unknown,
 )
-from ccproto.processor.states import Action, Exchange, Report, SessionState
+from ccproto.processor.states import Action, Exchange, Report, ReportInput, SessionState
 
-__all__ = ["REPORT_NOT_ACTIVE", "PendingCommand", "ProcessorSession"]
+__all__ = ["NO_OUTSTANDING_REQUEST", "REPORT_NOT_ACTIVE", "PendingCommand", "ProcessorSession"]
 
 #: Error code of a team-status event whose report is not running.
 REPORT_NOT_ACTIVE = "report-not-active"
+#: Error code of an answer when no request of its command is outstanding.
+NO_OUTSTANDING_REQUEST = "no-outstanding-request"
 
 # Enum members used for every message, bound once: reading a member off its Enum class takes
 # EnumType.__getattr__'s slow attribute path, several times the cost of a plain class attribute.
@@ -133,6 +136,39 @@ class ProcessorSession(ConnectionBase):
         # Recently ended reports and expired requests, so a late message is named as such (bounded).
         self._ended: collections.OrderedDict[str, Any] = collections.OrderedDict()
         self._expired: collections.Counter[str] = collections.Counter()
+        #: Whether the session is read as observed from the middle of its conversation (:meth:`join`).
+        self.joined = False
+        self._history_until: float | None = None
+        # What the session has seen of commands and reports, for the joined reading (bounded: beyond, lenient).
+        self._requested: set[str] = set()
+        self._known_agents: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def join(self, *, history_until: float | None = None) -> None:
+        """Read the session as observed from the middle of its conversation (a capture that began after it).
+
+        May come after messages were observed (no message opens a session: a capture may show it was cut
+        only later).  From then on an answer of a command not requested since observing began answers a
+        request from before (while ``now`` is at most ``history_until``; ``None``: always), and team-status
+        events pass for an agent whose report was never mentioned (no begin request, no begin or end
+        success) until an end success stops it (docs/quirks.md V12).
+        """
+        self.joined = True
+        self._history_until = history_until
+
+    def has_requested(self, command: str) -> bool:
+        """Whether a request of ``command`` was observed (bounded memory: a few commands may be forgotten)."""
+        return command in self._requested
+
+    def report_known(self, agent_id: str) -> bool:
+        """Whether a begin request, or a begin or end success, of ``agent_id``'s report was observed."""
+        return agent_id in self._reports or agent_id in self._known_agents
+
+    def _know(self, agent_id: str) -> None:
+        known = self._known_agents
+        known[agent_id] = None
+        known.move_to_end(agent_id)
+        while len(known) > 4 * self.limits.max_pending:
+            known.popitem(last=False)
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -153,14 +189,24 @@ class ProcessorSession(ConnectionBase):
         """Outstanding requests of one command, in the order they will be answered."""
         return tuple(self._queues.get(command, ()))
 
-    def exchange_state(self, command: str) -> Exchange:
-        """What the oldest outstanding request of ``command`` allows."""
+    def exchange_state(self, command: str, now: float | None = None) -> Exchange:
+        """What the oldest outstanding request of ``command`` allows (at ``now``, for a joined session)."""
+        if self.joined and not self._queues.get(command) and self._from_before(command, now):
+            return Exchange.JOINED
         queue = self._queues.get(command)
         return queue[0].exchange if queue else Exchange.IDLE
 
     def report_state(self, agent_id: str) -> Report:
-        """Whether team-status events may flow for ``agent_id``."""
-        return Report.ACTIVE if agent_id in self._reports else Report.INACTIVE
+        """Whether team-status events may flow for ``agent_id`` (``UNKNOWN``: joined, never mentioned)."""
+        if agent_id in self._reports:
+            return Report.ACTIVE
+        return Report.UNKNOWN if self.joined and agent_id not in self._known_agents else Report.INACTIVE
+
+    def _from_before(self, command: str, now: float | None) -> bool:
+        """Whether an answer of ``command`` may answer a request from before observing began (joined)."""
+        return command not in self._requested and (
+            now is None or self._history_until is None or now <= self._history_until
+        )
 
     @property
     def active_reports(self) -> Mapping[str, Any]:
@@ -306,7 +352,9 @@ class ProcessorSession(ConnectionBase):
             queue = self._queues.get(command)
             if queue:  # self.exchange_state(command), without the call
                 exchange = queue[0].exchange
-        action = states.EXCHANGE_TRANSITIONS.get((exchange, sender, input_))
+            elif self.joined and self._from_before(command, now):
+                exchange = Exchange.JOINED
+        action = states.EXCHANGE_LOOKUP.get((exchange, sender, input_))
         if action is None:
             raise self._unexpected(message, sender, input_, exchange, command)
         if action is _OPEN:
@@ -316,6 +364,9 @@ class ProcessorSession(ConnectionBase):
         elif action is _ANSWER:
             assert command is not None
             self._answer(message, sender, command, tag, value)
+        elif action is Action.ANSWER_EARLIER:
+            if command == PREPARE_SESSION:
+                self.confirmation = message if isinstance(message, PrepareSessionConfirm) else None
         else:
             assert isinstance(message, Event)
             self._report(message, None, sender, tag)
@@ -345,6 +396,10 @@ class ProcessorSession(ConnectionBase):
         queue.append(item)
         self._count += 1
         self._timer.added(deadline)
+        if len(self._requested) < 4 * self.limits.max_pending:
+            self._requested.add(command)
+        if isinstance(request, TeamStatusBeginRequest):
+            self._know(request.agent_id)
 
     def _set_queue(self, command: str, queue: collections.deque[PendingCommand]) -> None:
         if queue:
@@ -409,8 +464,12 @@ class ProcessorSession(ConnectionBase):
         if found is None:
             return
         input_, agent_id = found
-        current = _ACTIVE if agent_id in self._reports else _INACTIVE  # self.report_state(agent_id)
-        target = states.REPORT_TRANSITIONS.get((current, input_))
+        current = _ACTIVE if agent_id in self._reports else (  # self.report_state(agent_id)
+            Report.UNKNOWN if self.joined and agent_id not in self._known_agents else _INACTIVE
+        )
+        target = states.REPORT_LOOKUP.get((current, input_))
+        if input_ is not ReportInput.EVENT:
+            self._know(agent_id)
         if target is None:
             ended = " (its report was ended)" if agent_id in self._ended else ""
             raise self._blame(
@@ -420,7 +479,7 @@ class ProcessorSession(ConnectionBase):
                 hint="team-status events flow only after report.teamstatus.begin for the agent succeeded "
                 "and until its report.teamstatus.end succeeds",
             )
-        if target is _ACTIVE and current is _INACTIVE:
+        if target is _ACTIVE and current is not _ACTIVE:
             if len(self._reports) >= self.limits.max_pending:
                 # Each running report is state we keep per agent: a peer must not grow it without bound.
                 raise self._blame(
@@ -453,7 +512,7 @@ class ProcessorSession(ConnectionBase):
             )
             return self._blame(
                 UnknownCorrelationIdError, sender, f"{what} answers no outstanding request{late}",
-                pointer="/command", hint=states.EXCHANGE_HINTS.get((exchange, input_)), code="no-outstanding-request",
+                pointer="/command", hint=states.EXCHANGE_HINTS.get((exchange, input_)), code=NO_OUTSTANDING_REQUEST,
             )
         return self._blame(
             UnexpectedMessageError, sender,

@@ -28,7 +28,11 @@ from ccproto.processor.models import (
 
 __all__ = [
     "EXCHANGE_HINTS",
+    "EXCHANGE_LOOKUP",
     "EXCHANGE_TRANSITIONS",
+    "JOINED_EXCHANGE_TRANSITIONS",
+    "JOINED_REPORT_TRANSITIONS",
+    "REPORT_LOOKUP",
     "REPORT_TRANSITIONS",
     "Action",
     "Exchange",
@@ -60,6 +64,9 @@ class Exchange(IdentityEnum):
     AWAITING_CONFIRMABLE = "awaiting-confirmable"
     #: A request that broke its schema: only a failure (echoing it) can answer it.
     AWAITING_INVALID = "awaiting-invalid"
+    #: Observed from the middle of the conversation: a command not requested since, whose answer may still
+    #: answer a request from before (:data:`JOINED_EXCHANGE_TRANSITIONS`).
+    JOINED = "joined"
 
 
 class Input(IdentityEnum):
@@ -81,6 +88,8 @@ class Action(IdentityEnum):
     ANSWER = "answer"
     #: Nothing (an event; the report table decides whether it may flow).
     NOTIFY = "notify"
+    #: Nothing to remove: the answer is to a request sent before observing began (the joined reading).
+    ANSWER_EARLIER = "answer earlier"
 
 
 def input_of(message: ProcessorMessage) -> Input:
@@ -113,7 +122,7 @@ _C, _S = Role.CLIENT, Role.SERVER
 #: (state of the command's exchange, sender, input) -> action.  An absent combination is a protocol error.
 EXCHANGE_TRANSITIONS: dict[tuple[Exchange, Role, Input], Action] = {
     # The client may send any request at any time, several of one command at once (answered in order).
-    **{(state, _C, Input.REQUEST): Action.OPEN for state in Exchange},
+    **{(state, _C, Input.REQUEST): Action.OPEN for state in Exchange if state is not Exchange.JOINED},
     (Exchange.AWAITING, _S, Input.SUCCESS): Action.ANSWER,
     (Exchange.AWAITING, _S, Input.FAILURE): Action.ANSWER,
     (Exchange.AWAITING_CONFIRMABLE, _S, Input.SUCCESS): Action.ANSWER,
@@ -123,6 +132,18 @@ EXCHANGE_TRANSITIONS: dict[tuple[Exchange, Role, Input], Action] = {
     # Events belong to no exchange.
     (Exchange.IDLE, _S, Input.EVENT): Action.NOTIFY,
 }
+
+#: The joined reading (docs/quirks.md V12): on a connection observed from the middle of its conversation, an
+#: answer of a command not requested since may answer a request from before.  Kept apart from
+#: :data:`EXCHANGE_TRANSITIONS`: it reads a capture, it is not a rule of the protocol.
+JOINED_EXCHANGE_TRANSITIONS: dict[tuple[Exchange, Role, Input], Action] = {
+    (Exchange.JOINED, _C, Input.REQUEST): Action.OPEN,
+    **{(Exchange.JOINED, _S, answer): Action.ANSWER_EARLIER
+       for answer in (Input.SUCCESS, Input.CONFIRM, Input.FAILURE)},
+}
+
+#: Every exchange transition a session looks up.
+EXCHANGE_LOOKUP = {**EXCHANGE_TRANSITIONS, **JOINED_EXCHANGE_TRANSITIONS}
 
 #: Why a combination is absent, for the error's hint: (state, input) -> hint (server-sent inputs).
 EXCHANGE_HINTS: dict[tuple[Exchange, Input], str] = {
@@ -141,6 +162,8 @@ class Report(IdentityEnum):
 
     INACTIVE = "inactive"
     ACTIVE = "active"
+    #: Observed from the middle of the conversation: a report the capture has not mentioned may be running.
+    UNKNOWN = "unknown"
 
 
 class ReportInput(IdentityEnum):
@@ -161,6 +184,17 @@ REPORT_TRANSITIONS: dict[tuple[Report, ReportInput], Report] = {
     # Ending a report that is not running ends nothing (the processor may still say success).
     (Report.INACTIVE, ReportInput.END_SUCCEEDED): Report.INACTIVE,
 }
+
+#: The joined reading: a report the capture never mentioned may have begun before it; its events pass until an
+#: end success says it stopped (a begin request makes the report known: not running until it succeeds).  Kept
+#: apart, as :data:`JOINED_EXCHANGE_TRANSITIONS`.
+JOINED_REPORT_TRANSITIONS: dict[tuple[Report, ReportInput], Report] = {
+    (Report.UNKNOWN, ReportInput.EVENT): Report.UNKNOWN,
+    (Report.UNKNOWN, ReportInput.END_SUCCEEDED): Report.INACTIVE,
+}
+
+#: Every report transition a session looks up.
+REPORT_LOOKUP = {**REPORT_TRANSITIONS, **JOINED_REPORT_TRANSITIONS}
 
 
 def report_input_of(message: ProcessorMessage, answered: Request | None) -> tuple[ReportInput, str] | None:

@@ -222,6 +222,10 @@ class Capture:
         """The ``conn`` of the ``index``-th connection."""
         return f"{self.name}-{index}"
 
+    def opened(self, *, conn: str, now: float) -> None:
+        """Record that a connection opened (the capture holds it from its start: never read as joined)."""
+        self._recording.opened(conn=conn, sender=Role.CLIENT, protocol=self.protocol, now=now)
+
     def message(self, *, conn: str, sender: Role, now: float, text: str) -> None:
         """Record one message as it crossed (text that is not a JSON object is kept as ``raw``)."""
         self._recording.message(conn=conn, sender=sender, protocol=self.protocol, now=now, text=text)
@@ -378,6 +382,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.index += 1
         self.conn = self.new_connection()
         self.open = True
+        self.capture.opened(conn=self.conn_name, now=self.now)
         _call_optional(self.adapter, "connect")
         self.collect(data)
 

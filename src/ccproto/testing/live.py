@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from ccproto.capture.live import LiveCapture
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.roles import Role
 from ccproto.testing.harness import BaseAdapter
 from ccproto.testing.peers.base import ReferencePeer
 from ccproto.transports import TextLink, open_link, parse_target
@@ -63,6 +64,9 @@ async def run_peer(
         if live is not None:
             live.close(conn=conn, sender=sender, protocol=protocol, now=clock(), code=code, reason=reason)
 
+    if live is not None:
+        # The recording holds the connection from its start, so `ccproto validate` never reads it as joined.
+        live.opened(conn=conn, sender=Role.CLIENT, protocol=protocol, now=clock())
     try:
         await send(peer.connect(now=clock()))
         while True:

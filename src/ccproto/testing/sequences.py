@@ -143,13 +143,18 @@ class Conversation:
     steps: tuple[Step, ...]
     transitions: tuple[Transition, ...] = attrs.field(default=(), repr=False)
 
-    def records(self, conn: str = "conversation") -> list[dict[str, JsonValue]]:
+    def records(self, conn: str = "conversation", *, opened: bool = True) -> list[dict[str, JsonValue]]:
         """The conversation as capture records (``ccproto validate``'s JSON Lines records), one per step.
 
-        The records hold the messages as they cross the wire, secrets included: they are test data.
+        With ``opened`` an open record comes first (at the first step's time): the conversation is the whole
+        connection, so ``ccproto validate`` never reads it as joined mid-conversation.  The records hold the
+        messages as they cross the wire, secrets included: they are test data.
         """
         encode = _encoder(self.protocol)
         found: list[dict[str, JsonValue]] = []
+        if opened:
+            start = self.steps[0].now if self.steps else 0.0
+            found.append({"ts": start, "conn": conn, "from": "client", "protocol": self.protocol, "open": {}})
         for step in self.steps:
             record: dict[str, JsonValue] = {
                 "ts": step.now, "conn": conn, "from": step.sender.value, "protocol": self.protocol,
@@ -162,11 +167,11 @@ class Conversation:
             found.append(record)
         return found
 
-    def jsonl(self, conn: str = "conversation") -> str:
+    def jsonl(self, conn: str = "conversation", *, opened: bool = True) -> str:
         """The records as JSON Lines text (ASCII-only JSON, so no character can split a line)."""
         return "".join(
             json.dumps(record, ensure_ascii=True, separators=(",", ":"), allow_nan=False) + "\n"
-            for record in self.records(conn)
+            for record in self.records(conn, opened=opened)
         )
 
 
