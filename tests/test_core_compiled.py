@@ -1033,7 +1033,7 @@ def test_codecs_agree_with_and_without_orjson_on_valid_messages(protocol: str) -
         value = parse_object(text)
         registry = () if protocol == "bridge" else (codec.REGISTRY,)
         if orjson_friendly(value) and not result[1].warnings:
-            assert codec._decode_compiled(loads_fast(data), *registry, False) is not None
+            assert codec.decode_compiled(loads_fast(data), *registry, False) is not None
 
     check()
 

@@ -143,6 +143,10 @@ class ControlChannel(ConnectionBase):
         """Outstanding queries and requests, oldest first."""
         return tuple(self._pending.values())
 
+    def pending_request(self, request_id: str) -> PendingRequest | None:
+        """The outstanding query or request of ``request_id`` (``None`` if there is none)."""
+        return self._pending.get(request_id)
+
     def outstanding(self) -> tuple[PendingRequest, ...]:
         """Outstanding queries and requests, oldest first (the same as :meth:`pending_requests`)."""
         return self.pending_requests()

@@ -37,6 +37,7 @@ from ccproto.core.redact import redact
 __all__ = [
     "Decoded",
     "decode",
+    "decode_compiled",
     "decode_fast",
     "decode_text",
     "decode_value",
@@ -157,7 +158,7 @@ def decode(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS, strict: bool =
     """Decode one message from JSON text (or UTF-8 bytes); raises a ``RemoteProtocolError``."""
     value = loads_fast(data, limits)
     if value is not None:
-        found = _decode_compiled(value, strict)
+        found = decode_compiled(value, strict)
         if found is not None:
             return found[0]
     return decode_value(parse_message(data, limits), strict=strict).message
@@ -169,7 +170,7 @@ def decode_text(
     """Like :func:`decode`, keeping the warnings and the raw JSON value."""
     value = loads_fast(data, limits)
     if value is not None:
-        found = _decode_compiled(value, strict)
+        found = decode_compiled(value, strict)
         if found is not None:
             return Decoded(found[0], value, found[1])
     return decode_value(parse_message(data, limits), strict=strict)
@@ -189,11 +190,11 @@ def decode_fast(value: dict[str, Any], *, strict: bool = False) -> Decoded[Bridg
     ``None`` whenever the exact path must decide (an error, a quirk, an unknown name, a float): it never
     answers anything :func:`decode_value` would not, and is several times faster on what it answers.
     """
-    found = _decode_compiled(value, strict)
+    found = decode_compiled(value, strict)
     return Decoded(found[0], value, found[1]) if found is not None else None
 
 
-def _decode_compiled(
+def decode_compiled(
     value: dict[str, Any], strict: bool
 ) -> tuple[BridgeMessage, tuple[ProtocolWarning, ...]] | None:
     """The message and its warnings by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path.

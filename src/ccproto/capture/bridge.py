@@ -120,12 +120,18 @@ class BridgeConnectionChecker(MessageChecker):
     def _schema_class(self, value: dict[str, Any]) -> type[Model]:
         return codec.message_class_for(value)
 
+    def _deadline(self) -> float | None:
+        return self._channel.get_timer()
+
     def _observe(self, decoded: Decoded[Any], record: Record, add: AddFinding) -> None:
         message: BridgeMessage = decoded.message
-        pending = {p.request_id: p for p in self._channel.pending_requests()}
-        phase, status = self._channel.phase, self._channel.server_status
+        channel = self._channel
+        phase, status = channel.phase, channel.server_status
+        request_id = getattr(message, "request_id", None)
+        # What it answers (or repeats), before observing it settles that (for a finding's related record).
+        pending = channel.pending_request(request_id) if request_id is not None else None
         try:
-            self._channel.observe(message, record.sender, now=record.ts, tag=record.number)
+            channel.observe(message, record.sender, now=record.ts, tag=record.number)
             if self._coverage is not None:
                 self._cover("message types", message_label(message))
                 input_ = states.input_of(message)
@@ -135,9 +141,8 @@ class BridgeConnectionChecker(MessageChecker):
                     self._cover("server-status changes", status_label(status, message.status))
         except ProtocolError as exc:
             related: tuple[int, ...] = ()
-            request_id = getattr(message, "request_id", None)
-            if request_id in pending and isinstance(pending[request_id].tag, int):
-                related = (pending[request_id].tag,)
+            if pending is not None and isinstance(pending.tag, int):
+                related = (pending.tag,)
             add(Severity.ERROR, Kind.SEQUENCE, exc.code, exc.pointer, describe(exc), related)
 
     def _expire(self, now: float) -> list[tuple[Any, str, str]]:

@@ -36,7 +36,7 @@ from ccproto.cceb.quirks import SESSION_LIFETIME
 from ccproto.cceb.sessions import is_resumable, key_digest
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import ProtocolError
-from ccproto.core.jsonio import parse_object
+from ccproto.core.jsonio import loads_fast, parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
 from ccproto.core.roles import Role
@@ -115,6 +115,11 @@ class _SessionFeed:
         """A close record of the connection."""
         if record.ts is not None:
             self._sessions.closed.setdefault(record.conn, (record.ts, record.number))
+
+    @property
+    def placed(self) -> bool:
+        """Whether the connection's first message was seen (and the connection read as joined or not)."""
+        return self._placed
 
     def message(self, record: Record, value: dict[str, Any], registry: Registry) -> None:
         """A record of the connection whose message parsed as a JSON object (before it is decoded)."""
@@ -204,7 +209,11 @@ class CcebSessionShadow:
         if record.close is not None:
             self._feed.closed(record)
         elif record.open is None:
-            value = _parsed(record, self._limits)
+            value = record.message if record.raw is None else loads_fast(record.raw, self._limits)
+            if value.__class__ is dict and value.get("type") not in _SESSION_TYPES and self._feed.placed:
+                value = None  # neither hello nor hello_reply: nothing for the sessions (and no need to parse)
+            else:
+                value = _parsed(record, self._limits)
             if value is not None:
                 self._feed.message(record, value, self._registry)
                 if value.get("type") == "hello_reply":
@@ -219,6 +228,10 @@ class CcebSessionShadow:
     def finish(self) -> None:
         """The connection ended."""
         self._feed.finish(self._conn)
+
+
+#: The messages the capture's sessions learn from.
+_SESSION_TYPES = frozenset({"hello", "hello_reply"})
 
 
 def _parsed(record: Record, limits: Limits) -> dict[str, Any] | None:
@@ -308,8 +321,13 @@ class CcebConnectionChecker(MessageChecker):
         self._feed.seen(record)
         return findings
 
+    _wants_values = True
+
     def _message_parsed(self, value: dict[str, Any], record: Record) -> None:
         self._feed.message(record, value, self._registry)
+
+    def _deadline(self) -> float | None:
+        return self._connection.get_timer()
 
     def _decode(self, value: dict[str, Any]) -> Decoded[CcebMessage]:
         return codec.decode_value(value, registry=self._registry)

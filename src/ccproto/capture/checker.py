@@ -140,6 +140,11 @@ class MessageChecker:
         self._placed = True
         #: Whether the connection is read as joined mid-conversation.
         self.joined = False
+        # The record being checked, its message's JSON value and excerpt, its findings (see check()).
+        self._record: Record
+        self._value: Any = None
+        self._shown: str | None = None
+        self._found: list[Finding] = []
 
     def begin(self, start: Start, *, partial: bool = False, history_until: float | None = None) -> None:
         """Say where the connection's first record stands (the validator calls this before any record).
@@ -281,31 +286,44 @@ class MessageChecker:
 
     # -- the shared part ---------------------------------------------------------------------
 
+    def _deadline(self) -> float | None:
+        """The earliest time something of the connection's is due (``None``: nothing; no expiry at all)."""
+        return None
+
+    def _add(
+        self, severity: Severity, kind: Kind, code: str, path: str, message: str, related: tuple[int, ...] = ()
+    ) -> None:
+        """Record one finding for the record being checked (see :data:`AddFinding`)."""
+        record = self._record
+        shown = self._shown
+        if shown is None:
+            value = self._value
+            shown = self._shown = (
+                excerpt(value, record.raw if value is None else None) if record.close is None else ""
+            )
+        self._found.append(Finding(
+            file=record.file, record=record.number, conn=record.conn, severity=severity, kind=kind,
+            code=code, path=path, message=message, related=related, excerpt=shown, location=record.location,
+        ))
+
     def check(self, record: Record) -> list[Finding]:
         """Findings for one record, in order: decoding, schema, then sequence."""
-        findings: list[Finding] = []
-        value: Any = None
-        shown: list[str] = []  # the record's excerpt, made once and only if a finding needs it
-
-        def add(
-            severity: Severity, kind: Kind, code: str, path: str, message: str, related: tuple[int, ...] = ()
-        ) -> None:
-            if not shown:
-                shown.append(excerpt(value, record.raw if value is None else None) if record.close is None else "")
-            findings.append(Finding(
-                file=record.file, record=record.number, conn=record.conn, severity=severity, kind=kind,
-                code=code, path=path, message=message, related=related, excerpt=shown[0],
-                location=record.location,
-            ))
-
-        if record.ts is not None and self.check_sequence:
-            findings.extend(self._timeouts(record))
+        # Per-record state lives on the checker (no closure per record: this runs for every record).
+        found: list[Finding] = []
+        self._found, self._record, self._value, self._shown = found, record, None, None
+        add = self._add
+        ts = record.ts
+        if ts is not None and self.check_sequence:
+            due = self._deadline()
+            if due is not None and due <= ts:
+                found.extend(self._timeouts(record))
         if record.close is not None:
             self._closed(record, add)
-            return findings
+            return found
         if record.open is not None:
-            return findings  # the validator reads it (the connection starts here): nothing to check
+            return found  # the validator reads it (the connection starts here): nothing to check
         decoded: Decoded[Any] | None = None
+        value: Any
         try:
             if record.raw is not None:
                 fast = loads_fast(record.raw, self._limits)
@@ -318,16 +336,21 @@ class MessageChecker:
                     if decoded is None:
                         value = record.exact_message()  # orjson read it: where it could differ, read it again
                 if not isinstance(value, dict):
-                    raise DecodeError("a message must be a JSON object")  # a JSON value: safe to show redacted
+                    self._value = value  # a JSON value, not an object: safe to show redacted
+                    raise DecodeError("a message must be a JSON object")
         except (DecodeError, LimitExceededError) as exc:
-            self._binary(record, add)
+            if record.binary:
+                self._binary(record, add)
             add(Severity.ERROR, Kind.DECODE, exc.code, exc.pointer, exc.detail)
-            return findings
-        self._binary(record, add)
+            return found
+        self._value = value
+        if record.binary:
+            self._binary(record, add)
         if self.check_sequence:
             if not self._placed:
                 self._place(value, record, add)
-            self._message_parsed(value, record)
+            if self._wants_values:
+                self._message_parsed(value, record)
         if decoded is None:
             try:
                 decoded = self._decode(value)
@@ -338,23 +361,28 @@ class MessageChecker:
                         value, pointer, detail
                     )
                     add(Severity.ERROR, Kind.SCHEMA, code, pointer, detail)
-                self._invalid(value, record)
-                return findings
+                if self.check_sequence:
+                    self._invalid(value, record)
+                return found
             except ProtocolError as exc:
                 add(Severity.ERROR, Kind.SCHEMA, exc.code, exc.pointer, describe(exc))
-                self._invalid(value, record)
-                return findings
-        for warning in decoded.warnings:
+                if self.check_sequence:
+                    self._invalid(value, record)
+                return found
+        if decoded.warnings:
             severity = Severity.ERROR if self._strict else Severity.WARNING
-            add(severity, Kind.SCHEMA, warning.code, warning.pointer, warning.detail)
+            for warning in decoded.warnings:
+                add(severity, Kind.SCHEMA, warning.code, warning.pointer, warning.detail)
         if self.check_sequence:
             self._observe(decoded, record, add)
-        return findings
+        return found
+
+    #: Whether :meth:`_message_parsed` does anything (it is called for every record only if so).
+    _wants_values = False
 
     def _binary(self, record: Record, add: AddFinding) -> None:
-        if record.binary:
-            add(Severity.ERROR if self._strict else Severity.WARNING, Kind.DECODE, BINARY_FRAME, "",
-                "the message came in a binary WebSocket frame; the protocol sends text frames")
+        add(Severity.ERROR if self._strict else Severity.WARNING, Kind.DECODE, BINARY_FRAME, "",
+            "the message came in a binary WebSocket frame; the protocol sends text frames")
 
     def _all_schema_findings(self, value: dict[str, Any], first: SchemaViolationError) -> list[tuple[str, str]]:
         """Every schema violation of the message, via JSON Schema (the one-pass decoder stops at the first)."""

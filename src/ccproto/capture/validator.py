@@ -27,6 +27,7 @@ import functools
 import gzip
 import hashlib
 import io
+import math
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
+from ccproto.bridge import codec as bridge_codec
 from ccproto.capture.bridge import BridgeConnectionChecker
 from ccproto.capture.cceb import CcebConnectionChecker, CcebSessionShadow
 from ccproto.capture.checker import COVERAGE_KEY, MessageChecker, Start
@@ -50,10 +52,14 @@ from ccproto.capture.records import (
     read_jsonl,
     record_bytes,
 )
+from ccproto.cceb import codec as cceb_codec
+from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
 from ccproto.core.errors import ProtocolError
-from ccproto.core.jsonio import loads
+from ccproto.core.jsonio import loads, loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
+from ccproto.processor import codec as processor_codec
+from ccproto.processor.models import REGISTRY as PROCESSOR_REGISTRY
 
 __all__ = [
     "CHECKERS",
@@ -272,8 +278,8 @@ class CaptureValidator:
         self._files: list[str] = []
         self._file: str | None = None
         self._index = 0
-        self._now: float | None = None  # the latest time seen (capture time)
-        self._earliest: float | None = None  # the earliest time seen: the capture's start, as far as it shows
+        self._latest = -math.inf  # the latest time seen (capture time)
+        self._first = math.inf  # the earliest time seen: the capture's start, as far as it shows
         self._sweep_at = float("inf")  # no idle connection can be due before this time
         self._seq = 0
         self._step = 0
@@ -362,33 +368,39 @@ class CaptureValidator:
             return
         ts = item.ts
         if ts is not None:
-            if self._now is None or ts > self._now:
-                self._now = ts
+            if ts > self._latest:
+                self._latest = ts
                 if ts > self._sweep_at:
                     self._sweep(ts)
-            if self._earliest is None or ts < self._earliest:
-                self._earliest = ts
+            if ts < self._first:
+                self._first = ts
         name = item.conn
         conn = self._open.get(name)
-        if item.open is not None and conn is not None:
-            self._end(conn, "another connection of the same name opened")
-            conn = None
-        if conn is None:
+        if conn is None or item.open is not None:
+            if conn is not None:
+                self._end(conn, "another connection of the same name opened")
             start = Start.OPENED if item.open is not None or item.starts_connection else (
                 Start.RESUMED if name in self._forgotten else Start.UNKNOWN
             )
             conn = self._new(name, start)
         conn.last = item.number
         conn.seq = self._seq
-        if ts is not None and (conn.last_ts is None or ts > conn.last_ts):
-            if conn.last_ts is None:
-                conn.first_ts = ts
-                conn.last_ts = ts
+        if ts is not None:
+            last_ts = conn.last_ts
+            if last_ts is None:
+                conn.first_ts = conn.last_ts = ts
                 self._move(conn, conn.protocol)  # out of the untimed lane: it can go idle now
-            conn.last_ts = ts
+            elif ts > last_ts:
+                conn.last_ts = ts
         conn.lane.move_to_end(name)
         self._step += 1
-        self._check(item, conn)
+        checker = conn.checker
+        if checker is not None and (item.protocol is None or item.protocol == conn.protocol):
+            found = checker.check(item)  # the common case, without the calls of _check
+            if found:
+                self._emit(found, conn)
+        else:
+            self._check(item, conn)
         if item.close is not None:
             conn.closed_by.add(item.sender)
             if len(conn.closed_by) == len(Role):
@@ -485,7 +497,8 @@ class CaptureValidator:
                 self._finding(item, Severity.WARNING, Kind.DECODE, "protocol-not-checked",
                               f"ccproto does not check {protocol} traffic yet; the connection is skipped", conn)
             return False
-        history = self._earliest if conn.start is not Start.RESUMED else (conn.first_ts or self._earliest)
+        earliest = self._first if self._first != math.inf else None
+        history = earliest if conn.start is not Start.RESUMED else (conn.first_ts or earliest)
         history_until = None if history is None else history + self._limits.request_timeout
         if conn.owned:
             conn.checker = factory(limits=self._limits, strict=self._strict, capture=self._shared)
@@ -788,14 +801,73 @@ def validate_message(
     its schema only: decoding, schema and quirk warnings (a message on its own has no
     conversation whose order it could break).
     """
-    sender = Role(direction)
-    if protocol not in CHECKERS:
-        raise ValueError(f"protocol must be one of {', '.join(CHECKERS)}, not {protocol!r}")
-    text = obj if isinstance(obj, str) else None
+    sender = _SENDERS.get(direction) if isinstance(direction, str) else direction
+    if sender.__class__ is not Role:
+        sender = Role(direction)
+    checker = _DEFAULT_ONE_MESSAGE.get((protocol, strict)) if limits is DEFAULT_LIMITS else None
+    if checker is None:
+        checker = _message_checker(protocol, strict, limits)
+    text = obj if obj.__class__ is str else None
+    # The common case first: a valid message, decoded by the compiled path, with nothing to report.
+    fast = loads_fast(text, checker.limits) if text is not None else obj
+    if fast.__class__ is dict and checker.compiled is not None:
+        found = checker.compiled(fast)
+        if found is not None and not found[1]:
+            return []
     record = Record(file="message", number=1, ts=None, conn="message", sender=sender, protocol=protocol,
                     message=None if text is not None else obj, raw=text)
-    limits = attrs.evolve(limits, allow_duplicate_keys=False)  # repeated keys are always findings
-    checker = CHECKERS[protocol](limits=limits, strict=strict, capture={})
+    return checker.checker.check(record)
+
+
+@attrs.define
+class _OneMessage:
+    """What :func:`validate_message` keeps per protocol, strictness and limits (made once: it costs more than
+    checking a message)."""
+
+    checker: ConnectionChecker
+    limits: Limits
+    #: The codec's compiled decoding: (message, warnings) or ``None`` (then the checker decides).
+    compiled: Callable[[dict[str, Any]], tuple[Any, Any] | None] | None
+
+
+_SENDERS = {role.value: role for role in Role}
+_ONE_MESSAGE: dict[tuple[str, bool, Limits], _OneMessage] = {}
+
+
+_DEFAULT_ONE_MESSAGE: dict[tuple[str, bool], _OneMessage] = {}
+
+
+def _message_checker(protocol: str, strict: bool, limits: Limits) -> _OneMessage:
+    if limits is DEFAULT_LIMITS:  # hashing a Limits costs as much as checking a small message
+        found = _DEFAULT_ONE_MESSAGE.get((protocol, strict))
+        if found is None:
+            found = _DEFAULT_ONE_MESSAGE[(protocol, strict)] = _message_checker_for(protocol, strict, limits)
+        return found
+    found = _ONE_MESSAGE.get((protocol, strict, limits))
+    if found is not None:
+        return found
+    if len(_ONE_MESSAGE) >= 64:  # a few (protocol, strict, limits) in practice; never unbounded
+        _ONE_MESSAGE.clear()
+    found = _ONE_MESSAGE[(protocol, strict, limits)] = _message_checker_for(protocol, strict, limits)
+    return found
+
+
+def _message_checker_for(protocol: str, strict: bool, limits: Limits) -> _OneMessage:
+    if protocol not in CHECKERS:
+        raise ValueError(f"protocol must be one of {', '.join(CHECKERS)}, not {protocol!r}")
+    exact = attrs.evolve(limits, allow_duplicate_keys=False)  # repeated keys are always findings
+    checker = CHECKERS[protocol](limits=exact, strict=strict, capture={})
+    compiled = None
     if isinstance(checker, MessageChecker):
         checker.check_sequence = False  # one message has no conversation to be out of order in
-    return checker.check(record)
+        compiled = _COMPILED.get(type(checker))
+    return _OneMessage(checker, exact, compiled)
+
+
+#: The built-in checkers' codecs' compiled decoding (a vendor registry's checker goes through the checker).
+_COMPILED: dict[type[Any], Callable[[dict[str, Any]], tuple[Any, Any] | None]] = {
+    BridgeConnectionChecker: functools.partial(bridge_codec.decode_compiled, strict=False),
+    ProcessorConnectionChecker: functools.partial(processor_codec.decode_compiled, registry=PROCESSOR_REGISTRY,
+                                                  strict=False),
+    CcebConnectionChecker: functools.partial(cceb_codec.decode_compiled, registry=CCEB_REGISTRY, strict=False),
+}

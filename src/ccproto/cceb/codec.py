@@ -46,6 +46,7 @@ __all__ = [
     "UNSUPPORTED_ACTION",
     "check_action",
     "decode",
+    "decode_compiled",
     "decode_fast",
     "decode_text",
     "decode_value",
@@ -162,7 +163,7 @@ def decode(
     """Decode one message from JSON text (or UTF-8 bytes); raises a ``RemoteProtocolError``."""
     value = loads_fast(data, limits)
     if value is not None:
-        found = _decode_compiled(value, registry, strict)
+        found = decode_compiled(value, registry, strict)
         if found is not None:
             return found[0]
     return decode_value(parse_message(data, limits), registry=registry, strict=strict).message
@@ -174,7 +175,7 @@ def decode_text(
     """Like :func:`decode`, keeping the warnings and the raw JSON value."""
     value = loads_fast(data, limits)
     if value is not None:
-        found = _decode_compiled(value, registry, strict)
+        found = decode_compiled(value, registry, strict)
         if found is not None:
             return Decoded(found[0], value, found[1])
     return decode_value(parse_message(data, limits), registry=registry, strict=strict)
@@ -188,11 +189,11 @@ def decode_fast(
     ``None`` whenever the exact path must decide (an error, a quirk, an unknown name, a float): it never
     answers anything :func:`decode_value` would not, and is several times faster on what it answers.
     """
-    found = _decode_compiled(value, registry, strict)
+    found = decode_compiled(value, registry, strict)
     return Decoded(found[0], value, found[1]) if found is not None else None
 
 
-def _decode_compiled(
+def decode_compiled(
     value: dict[str, Any], registry: Registry, strict: bool
 ) -> tuple[CcebMessage, tuple[ProtocolWarning, ...]] | None:
     """The message and its warnings by the compiled path (a fast-parsed value); ``None`` leaves it to the exact path."""

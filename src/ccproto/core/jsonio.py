@@ -358,9 +358,15 @@ def loads_fast(data: str | bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, 
         return None
     result: dict[str, JsonValue] = value
     # orjson keeps the last of a repeated key silently: trust it only where no key can have repeated (J4).
-    raw = data.encode() if isinstance(data, str) else data
-    if not limits.allow_duplicate_keys and not no_repeated_key(result, raw):
-        return None
+    if not limits.allow_duplicate_keys:
+        raw = data.encode() if isinstance(data, str) else data
+        try:
+            written = _orjson.dumps(result)
+        except TypeError:  # deeper than orjson writes
+            return None
+        # no_repeated_key(result, raw), inline: this runs for every message
+        if written != raw and (written.count(b":") != raw.count(b":") or _COLON_ESCAPE in raw):
+            return None
     if limits.max_depth < FAST_DEPTH_BOUND:
         text = data if isinstance(data, str) else data.decode("utf-8")
         if text.count("[") + text.count("{") > limits.max_depth:  # cheap bound; near the limit, measure exactly
@@ -406,13 +412,16 @@ def loads_object_fast(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str,
         return None
     try:
         value = _orjson.loads(data)
-    except _orjson.JSONDecodeError:
+        written = _orjson.dumps(value)  # (TypeError: deeper than orjson writes, 254 levels)
+    except (_orjson.JSONDecodeError, TypeError):
         return None
     if value.__class__ is not dict:
         return None
-    if not no_repeated_key(value, data):
+    # no_repeated_key(value, data), inline: this runs for every line of a capture.
+    if written != data and (written.count(b":") != data.count(b":") or _COLON_ESCAPE in data):
         return None
-    if data.count(b"[") + data.count(b"{") > limits.max_depth and _depth(value) > limits.max_depth:
+    max_depth = limits.max_depth
+    if data.count(b"[") + data.count(b"{") > max_depth and _depth(value) > max_depth:
         return None  # the exact parser words the error
     result: dict[str, JsonValue] = value
     return result
