@@ -253,3 +253,37 @@ def test_without_partial_a_cut_is_one_error_not_a_cascade() -> None:
     assert finding.record == 1
     assert "'action' message from the client" in finding.message
     assert "--partial" in finding.message
+
+
+# -- the command line -------------------------------------------------------------------------------------------
+
+
+def test_cli_partial_one_capture_and_idle_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ccproto.cli import main
+
+    records = lines(CLEAN["cceb"])
+    first, second = tmp_path / "day-1.jsonl", tmp_path / "day-2.jsonl"
+    first.write_text("".join(json.dumps(r) + "\n" for r in records[:10]), encoding="utf-8")
+    second.write_text("".join(json.dumps(r) + "\n" for r in records[10:]), encoding="utf-8")
+    # The second day on its own begins in the middle of agent-1's conversation: an error, a warning with --partial.
+    assert main(["validate", "--format", "json", str(second)]) == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["record"], f["code"], f["kind"]) for f in found if f["severity"] == "error"] == [
+        (1, JOINED, "capture")]
+    assert main(["validate", "--partial", str(second)]) == 0
+    assert "warning [capture/joined-mid-conversation]" in capsys.readouterr().out
+    # Read as one capture, nothing is cut.
+    assert main(["validate", "--one-capture", str(first), str(second)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["OK: 38 records, 0 errors, 0 warnings"]
+    # agent-1 is silent for 10 hours before its resumed connection: idle bounds do not change the verdict.
+    for spec in (["--idle-timeout", "60"], ["--idle-timeout", "cceb=60", "--idle-timeout", "bridge=off"]):
+        assert main(["validate", *spec, "--one-capture", str(first), str(second)]) == 0
+        capsys.readouterr()
+
+
+@pytest.mark.parametrize("spec", ["0", "-5", "nan", "inf", "soon", "ftp=60", "cceb="])
+def test_cli_idle_timeout_usage_errors(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from ccproto.cli import main
+
+    assert main(["validate", "--idle-timeout", spec, str(CLEAN["cceb"])]) == 2
+    assert "--idle-timeout" in capsys.readouterr().err

@@ -23,5 +23,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         from ccproto.capture import validator
 
-        return getattr(validator, name)
+        value = getattr(validator, name)
+        globals()[name] = value  # later look-ups find it at once (this hook runs only for missing names)
+        return value
     raise AttributeError(f"module 'ccproto' has no attribute {name!r}")

@@ -432,7 +432,7 @@ class CaptureValidator:
         heads = [next(iter(lane.values())) for lane in self._lanes.values() if lane]
         conn = min(heads, key=lambda c: c.seq)
         self._step += 1
-        if conn.owned:
+        if conn.owned and conn.start is not Start.RESUMED:  # one warning per connection, not per eviction
             file, line = self._place(conn.last)
             self._emit([Finding(
                 file=file, record=line, conn=conn.name, severity=Severity.WARNING, kind=Kind.CAPTURE,
@@ -866,8 +866,8 @@ def _message_checker_for(protocol: str, strict: bool, limits: Limits) -> _OneMes
 
 #: The built-in checkers' codecs' compiled decoding (a vendor registry's checker goes through the checker).
 _COMPILED: dict[type[Any], Callable[[dict[str, Any]], tuple[Any, Any] | None]] = {
-    BridgeConnectionChecker: functools.partial(bridge_codec.decode_compiled, strict=False),
-    ProcessorConnectionChecker: functools.partial(processor_codec.decode_compiled, registry=PROCESSOR_REGISTRY,
-                                                  strict=False),
-    CcebConnectionChecker: functools.partial(cceb_codec.decode_compiled, registry=CCEB_REGISTRY, strict=False),
+    # (lambdas, not partials: a partial with keywords builds a dict per call)
+    BridgeConnectionChecker: lambda value: bridge_codec.decode_compiled(value, False),
+    ProcessorConnectionChecker: lambda value: processor_codec.decode_compiled(value, PROCESSOR_REGISTRY, False),
+    CcebConnectionChecker: lambda value: cceb_codec.decode_compiled(value, CCEB_REGISTRY, False),
 }
