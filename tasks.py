@@ -8,7 +8,9 @@
     python3 tasks.py bench    set up (with the bench extra), then run the codec benchmark (bench/codec.py);
                               `bench validate [options]` runs the `ccproto validate` benchmark (bench/validate.py),
                               `bench duplicates` what refusing repeated JSON keys costs (bench/duplicates.py),
-                              `bench conformance` how the harness finds the planted bugs (bench/conformance.py)
+                              `bench conformance` how the harness finds the planted bugs (bench/conformance.py),
+                              `bench conformance-live` a live 30-example run against `ccproto serve`
+                              (bench/conformance_live.py)
     python3 tasks.py fuzz     set up (with the fuzz extra: atheris), then fuzz every entry point for a bounded
                               time (fuzz/run.py; `fuzz --seconds 600 [TARGET ...]`, see fuzz/README.md)
 """
@@ -100,6 +102,8 @@ def bench() -> int:
         return run(PY, "bench/duplicates.py", *sys.argv[3:], check=False)
     if sys.argv[2:3] == ["conformance"]:
         return run(PY, "bench/conformance.py", *sys.argv[3:], check=False)
+    if sys.argv[2:3] == ["conformance-live"]:
+        return run(PY, "bench/conformance_live.py", *sys.argv[3:], check=False)
     return run(PY, "bench/codec.py", *sys.argv[2:], check=False)
 
 

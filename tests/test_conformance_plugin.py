@@ -87,11 +87,11 @@ def replay_capture(section: str) -> list[str]:
     return capture
 
 
-def noted_reason(section: str) -> tuple[str, str]:
-    """(message, JSON pointer) of the protocol error a ConformanceFailure reports."""
-    match = re.search(r"under test broke the protocol: (?P<message>.*?) at (?P<pointer>/\S*) in state", section)
+def noted_rule(section: str) -> tuple[str, int]:
+    """(finding code, record) a ConformanceFailure names: ``... broke the protocol: REASON [CODE, record N]``."""
+    match = re.search(r"under test broke the protocol: .*? \[(?P<code>[\w-]+), record (?P<record>\d+)\]\n", section)
     assert match is not None, section
-    return match["message"], match["pointer"]
+    return match["code"], int(match["record"])
 
 
 # -- 1. the plugin is loaded through its entry point -------------------------------------------------
@@ -553,7 +553,8 @@ def test_buggy_implementations_fail_with_the_shrunk_capture(
 def test_ccproto_validate_reproduces_the_failure(
     buggy_run: tuple[Path, subprocess.CompletedProcess[str]], name: str
 ) -> None:
-    """The capture saved as the failure says, ``ccproto validate`` exits 1 with the same error on its last record."""
+    """The capture saved as the failure says, ``ccproto validate`` exits 1 with the rule the failure names, on the
+    record it names (one judge: quirk T9)."""
     directory, result = buggy_run
     report = sections(result.stdout)[name]
     capture = replay_capture(report)
@@ -563,12 +564,10 @@ def test_ccproto_validate_reproduces_the_failure(
         [CCPROTO, "validate", str(path)], capture_output=True, text=True, timeout=60, check=False, env=_env()
     )
     assert validated.returncode == 1, validated.stdout + validated.stderr
-    message, pointer = noted_reason(report)
-    errors = re.findall(r"record (\d+): error \[[\w-]+/[\w-]+\] (/\S*): (.*)", validated.stdout)
-    assert any(
-        int(record) == len(capture) and found == pointer and text.startswith(message)
-        for record, found, text in errors
-    ), (message, pointer, validated.stdout)
+    code, record = noted_rule(report)
+    errors = {(int(number), found) for number, found in re.findall(r"record (\d+): error \[[\w-]+/([\w-]+)\]",
+                                                                     validated.stdout)}
+    assert (record, code) in errors, (code, record, validated.stdout)
 
 
 def test_planted_secrets_stay_out_of_the_failing_run(

@@ -104,9 +104,9 @@ MODEL_IDS = [f"{cls.__module__.split('.')[1]}.{cls.__qualname__}" for cls in ALL
 
 CODECS: dict[str, Any] = {"bridge": bridge_codec, "processor": processor_codec, "cceb": cceb_codec}
 MESSAGES: dict[str, st.SearchStrategy[Any]] = {
-    "bridge": ccst.bridge_messages(),
-    "processor": ccst.processor_messages(),
-    "cceb": ccst.cceb_messages(),
+    "bridge": ccst.bridge_messages(numbers=ccst.Numbers.EXACT),
+    "processor": ccst.processor_messages(numbers=ccst.Numbers.EXACT),
+    "cceb": ccst.cceb_messages(numbers=ccst.Numbers.EXACT),
 }
 
 
@@ -368,7 +368,7 @@ def test_compiled_functions_agree_on_valid_instances(cls: type[Model]) -> None:
     @given(st.data())
     def check(data: st.DataObject) -> None:
         with_extra = data.draw(st.booleans(), label="with_extra")
-        obj = data.draw(ccst.from_model(cls, with_extra=with_extra), label="obj")
+        obj = data.draw(ccst.from_model(cls, with_extra=with_extra, numbers=ccst.Numbers.EXACT), label="obj")
         answered = check_unstructure(obj)
         value = converter.unstructure(obj, cls)
         structured = check_structure(cls, value)
@@ -389,7 +389,7 @@ def test_compiled_functions_agree_on_valid_instances(cls: type[Model]) -> None:
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=MODEL_IDS)
 def test_compiled_structure_defers_on_tricky_values(cls: type[Model]) -> None:
     @settings(FEW, max_examples=2)
-    @given(ccst.from_model(cls, with_extra=False))
+    @given(ccst.from_model(cls, with_extra=False, numbers=ccst.Numbers.EXACT))
     def check(obj: Model) -> None:
         value = converter.unstructure(obj, cls)
         for candidate in tricky_inputs(cls, value):
@@ -527,7 +527,7 @@ def test_compiled_unstructure_defers_on_wrong_values_in_every_field() -> None:
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=MODEL_IDS)
 def test_compiled_unstructure_defers_on_wrong_values_in_generated_instances(cls: type[Model]) -> None:
     @settings(FEW, max_examples=2)
-    @given(ccst.from_model(cls, with_extra=False))
+    @given(ccst.from_model(cls, with_extra=False, numbers=ccst.Numbers.EXACT))
     def check(obj: Model) -> None:
         for field in attrs.fields(cls):
             if field.name != "extra":
@@ -715,7 +715,7 @@ def test_accepted_values_never_nest_deeper_than_the_bound(cls: type[Model]) -> N
             deepest = max(deepest, depth(value))
 
     @settings(FEW, max_examples=2)
-    @given(ccst.from_model(cls))
+    @given(ccst.from_model(cls, numbers=ccst.Numbers.EXACT))
     def check(obj: Model) -> None:
         value = converter.unstructure(obj, cls)
         accepted(value)

@@ -317,7 +317,7 @@ _SPECIAL_LEAVES = st.sampled_from([*BIG_INTEGERS, *AWKWARD_FLOATS, *NON_BMP]) | 
     lambda empty: type(empty)()
 )
 EXTENSION_VALUES = st.recursive(
-    _SPECIAL_LEAVES | ccst.json_values(max_leaves=3),
+    _SPECIAL_LEAVES | ccst.json_values(max_leaves=3, numbers=ccst.Numbers.EXACT),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(EXTENSION_NAMES, children, max_size=3),
     max_leaves=6,
 )
@@ -468,15 +468,15 @@ def check_enriched(protocol: str, message: Any, enriched: dict[str, Any]) -> Non
 
 
 MESSAGES: dict[str, st.SearchStrategy[Any]] = {
-    "bridge": ccst.bridge_messages(),
-    "processor": ccst.processor_messages(),
-    "cceb": ccst.cceb_messages(),
+    "bridge": ccst.bridge_messages(numbers=ccst.Numbers.EXACT),
+    "processor": ccst.processor_messages(numbers=ccst.Numbers.EXACT),
+    "cceb": ccst.cceb_messages(numbers=ccst.Numbers.EXACT),
 }
 #: Messages without unknown members: unless enriched with some, the compiled functions and orjson carry them.
 PLAIN_MESSAGES: dict[str, st.SearchStrategy[Any]] = {
-    "bridge": ccst.bridge_messages(with_extra=False),
-    "processor": ccst.processor_messages(with_extra=False),
-    "cceb": ccst.cceb_messages(with_extra=False),
+    "bridge": ccst.bridge_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
+    "processor": ccst.processor_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
+    "cceb": ccst.cceb_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
 }
 
 

@@ -555,15 +555,28 @@ def test_requests_of_one_command_are_answered_in_order() -> None:
     assert ends[S].exchange_state(CJ) is Exchange.IDLE
 
 
-def test_answering_a_younger_request_first_is_an_original_mismatch() -> None:
+def test_answering_a_younger_request_first_is_out_of_order() -> None:
+    session = ProcessorSession(S, sticky_errors=False)
+    session.observe(CallJourneyRequest(call_id="c1"), C)
+    session.observe(CallJourneyRequest(call_id="c2"), C)
+    with pytest.raises(UnexpectedMessageError.Local) as info:
+        session.send(failure_response(CallJourneyRequest(call_id="c2"), "x", "y"))
+    # Its original is the younger request's: the fault is the order (issue 19), not a wrong original.
+    assert (info.value.code, info.value.pointer) == ("answer-out-of-order", "")
+    assert info.value.hint == "answer the oldest outstanding report.calljourney request first"
+    # The answer counts for the request it repeats: c1 is what is left, and its own answer then fits.
+    assert [p.request for p in session.pending_requests()] == [CallJourneyRequest(call_id="c1")]
+    session.send(failure_response(CallJourneyRequest(call_id="c1"), "x", "y"))
+    assert session.pending_requests() == ()
+
+
+def test_an_original_repeating_no_outstanding_request_is_an_original_mismatch() -> None:
     session = ProcessorSession(S, sticky_errors=False)
     session.observe(CallJourneyRequest(call_id="c1"), C)
     session.observe(CallJourneyRequest(call_id="c2"), C)
     with pytest.raises(UnknownCorrelationIdError.Local) as info:
-        session.send(failure_response(CallJourneyRequest(call_id="c2"), "x", "y"))
+        session.send(failure_response(CallJourneyRequest(call_id="c3"), "x", "y"))
     assert (info.value.code, info.value.pointer) == ("original-mismatch", "/original/data/CallId")
-    # The oldest was answered (by position) even so: c2 is what is left.
-    assert [p.request for p in session.pending_requests()] == [CallJourneyRequest(call_id="c2")]
 
 
 def test_requests_of_other_commands_do_not_interfere() -> None:
@@ -597,7 +610,7 @@ def outstanding(request_text: str, our_role: Role = S) -> ProcessorSession:
     pytest.param('{"command":"report.calljourney","data":{"CallId":"c1"}}',
                  {"command": CJ, "data": {"CallId": "c2"}}, "/original/data/CallId", id="other-value"),
     pytest.param('{"command":"getCapabilities","data":{"x":1}}',
-                 {"command": GC, "data": {"x": 1.0}}, "/original/data/x", id="1-is-not-1.0"),
+                 {"command": GC, "data": {"x": 1.5}}, "/original/data/x", id="1-is-not-1.5"),
     pytest.param('{"command":"getCapabilities","data":{"x":true}}',
                  {"command": GC, "data": {"x": 1}}, "/original/data/x", id="true-is-not-1"),
     pytest.param('{"command":"getCapabilities","data":{"x":[1,2]}}',
@@ -632,6 +645,9 @@ def test_a_failure_must_repeat_its_request(request_text: str, original: dict[str
 @pytest.mark.parametrize(("request_text", "original"), [
     pytest.param('{"command":"getCapabilities","data":{"x":1,"y":[1.5,{"z":null}]}}',
                  {"data": {"y": [1.5, {"z": None}], "x": 1}, "command": GC}, id="key-order"),
+    # Numbers by value, as doubles (quirks N1): what JSON.parse then JSON.stringify write back.
+    pytest.param('{"command":"getCapabilities","data":{"x":1.0,"y":3204925966965737984,"z":-0.0}}',
+                 {"command": GC, "data": {"x": 1, "y": 3204925966965738000, "z": 0}}, id="numbers-by-value"),
     pytest.param('{"command":" getCapabilities ","data":{}}', {"command": GC, "data": {}}, id="padded-request"),
     pytest.param('{"command":"getCapabilities","data":{}}', {"command": " getCapabilities ", "data": {}},
                  id="padded-original"),

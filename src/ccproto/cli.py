@@ -132,6 +132,12 @@ def _serve_parser(commands: Any) -> None:
     serve.add_argument("--tls-cert", metavar="FILE", help="serve TLS (wss:// or TLS over TCP) with this certificate")
     serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (default: in --tls-cert)")
     serve.add_argument("--cafile", metavar="FILE", help="with --connect to tls:// or wss://: trust this CA")
+    serve.add_argument("--test-clock", metavar="ADDRESS",
+                       help="for test builds only, never on by default: also listen at ADDRESS "
+                       "(ws://HOST:PORT[/PATH], tcp://HOST:PORT, or HOST:PORT for ws://; wss:// and tls:// with "
+                       "--tls-cert) for test-clock requests {\"advance\": SECONDS}, which move the served peers' "
+                       "clock forward (what `ccproto conformance --clock` sends; docs/testing.md). The line after "
+                       "the first says where it listens")
 
 
 def _conformance_parser(commands: Any) -> None:
@@ -164,10 +170,26 @@ def _conformance_parser(commands: Any) -> None:
     conformance.add_argument("--no-shrink", action="store_true",
                              help="report the first failing conversation as found (shrinking replays one real "
                              "conversation per attempt, which can take minutes)")
-    conformance.add_argument("--wait", type=float, default=0.25, metavar="SECONDS",
-                             help="how long to wait for the first answer after each message (default 0.25)")
+    conformance.add_argument("--wait", type=float, default=2.0, metavar="SECONDS",
+                             help="how long to wait for an answer that is due (default 2; an answer is taken as "
+                             "soon as it comes, and nothing is waited for when no answer is due)")
+    conformance.add_argument("--shrink-time", type=float, default=60.0, metavar="SECONDS",
+                             help="the most time spent shrinking a failure; the shortest failing conversation "
+                             "found by then is reported (default 60)")
+    conformance.add_argument("--exact-numbers", action="store_true",
+                             help="also draw integers beyond 2**53 and -0.0 into messages, for an implementation "
+                             "that promises exact echoes (default: numbers every JSON parser reads back as written; "
+                             "docs/quirks.md N2)")
+    conformance.add_argument("--database", metavar="DIR",
+                             help="keep hypothesis's example database in DIR, so failing conversations are tried "
+                             "first next time (default: none, nothing is written)")
     conformance.add_argument("--cafile", metavar="FILE", help="trust this CA for tls:// and wss:// targets")
     conformance.add_argument("--capture", metavar="FILE", help="on a violation, also write the capture to FILE")
+    conformance.add_argument("--clock", metavar="TARGET",
+                             help="the implementation's test-clock hook, in a test build (ws://, wss://, tcp:// "
+                             "or tls://; docs/testing.md): the harness moves the implementation's clock through it, "
+                             "so the rules that depend on time (CCEB sessions resumable 72 h) are tested live; "
+                             "without it they are skipped")
 
 
 class _Usage(Exception):
@@ -485,18 +507,51 @@ def _peer_class(spec: str | None, protocol: str, role: str = "server") -> type[A
     return cls
 
 
+def _test_clock_target(text: str) -> str:
+    """``--test-clock ADDRESS`` as a URL: ``ws://``, ``wss://``, ``tcp://`` or ``tls://`` as given, ``HOST:PORT`` as
+    ``ws://HOST:PORT``."""
+    from ccproto.transports import parse_target
+
+    if "://" not in text:
+        host, port = _address(text)
+        return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
+    try:
+        parse_target(text)
+    except ValueError as exc:
+        raise _Usage(f"--test-clock: {exc}") from None
+    return text
+
+
+def _where_clock(target: str, bound: tuple[Any, ...]) -> str:
+    """The URL a test clock listening at ``target`` answers at, with the port it actually bound."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(target)
+    host = str(bound[0])
+    return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}:{bound[1]}{parts.path}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
     import signal
+    import time
 
     from ccproto.capture.live import LiveCapture
-    from ccproto.testing.live import connect_peer, serve_peer
+    from ccproto.testing.live import MovableClock, connect_peer, serve_clock, serve_peer
 
     cls = _peer_class(args.peer, args.protocol, args.role)
     unknown = sorted(set(args.stimulate) - set(cls.STIMULI))
     if unknown:
         raise _Usage(f"unknown stimulus {', '.join(unknown)}; {cls.__name__} knows {', '.join(cls.STIMULI)}")
     context = _server_context(args) if args.listen else _client_context(args.connect, args.cafile)
+    clock_target = _test_clock_target(args.test_clock) if args.test_clock else None
+    clock_context = None
+    if clock_target is not None and clock_target.startswith(("wss:", "tls:")):
+        clock_context = _server_context(args)
+        if clock_context is None:
+            raise _Usage(f"--test-clock {args.test_clock} needs --tls-cert")
+    # A test build's feature: the peers read the real time unless --test-clock lets a hook move it.
+    clock = MovableClock() if clock_target is not None else time.time
     make_peer = _peer_factory(cls, args.protocol, args.role)
     try:
         record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
@@ -509,24 +564,45 @@ def _serve(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        if args.connect:
-            print(f"connecting to {args.connect} ({cls.__name__})", flush=True)
-            task = asyncio.ensure_future(connect_peer(make_peer, args.connect, ssl=context, live=live,
-                                                      stimuli=args.stimulate))
-            await asyncio.wait([task, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            return
-        host, port = _address(args.listen)
-        server = await serve_peer(args.protocol, make_peer, host, port, ssl=context, live=live,
-                                  stimuli=args.stimulate)
-        bound = [sock.getsockname() for sock in getattr(server, "sockets", ())]
-        scheme = {"bridge": "tls" if context else "tcp"}.get(args.protocol, "wss" if context else "ws")
-        print(f"listening on {scheme}://{bound[0][0]}:{bound[0][1]} ({cls.__name__})", flush=True)
-        await stop.wait()
-        server.close()
-        await server.wait_closed()
+        hook = None
+        if clock_target is not None:
+            assert isinstance(clock, MovableClock)
+            try:
+                hook = await serve_clock(clock, clock_target, ssl=clock_context)
+            except OSError as exc:
+                raise _Usage(f"cannot listen on --test-clock {args.test_clock}: {exc.strerror or exc}") from None
+
+        def print_clock() -> None:
+            if hook is not None and clock_target is not None:
+                where = _where_clock(clock_target, next(iter(getattr(hook, "sockets", ()))).getsockname())
+                print(f"test clock on {where} (moves this serve's clock: test builds only)", flush=True)
+
+        try:
+            if args.connect:
+                print(f"connecting to {args.connect} ({cls.__name__})", flush=True)
+                print_clock()
+                task = asyncio.ensure_future(connect_peer(make_peer, args.connect, ssl=context, live=live,
+                                                          stimuli=args.stimulate, clock=clock))
+                await asyncio.wait([task, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return
+            host, port = _address(args.listen)
+            server = await serve_peer(args.protocol, make_peer, host, port, ssl=context, live=live,
+                                      stimuli=args.stimulate, clock=clock)
+            bound = [sock.getsockname() for sock in getattr(server, "sockets", ())]
+            scheme = {"bridge": "tls" if context else "tcp"}.get(args.protocol, "wss" if context else "ws")
+            print(f"listening on {scheme}://{bound[0][0]}:{bound[0][1]} ({cls.__name__})", flush=True)
+            print_clock()
+            await stop.wait()
+            server.close()
+            await server.wait_closed()
+        finally:
+            if hook is not None:
+                hook.close()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(hook.wait_closed(), 5)
 
     try:
         asyncio.run(run())
@@ -550,7 +626,25 @@ def _live_settings(args: argparse.Namespace) -> Any:
         hypothesis.core.global_force_seed = args.seed
 
     phases = [Phase.explicit, Phase.generate] if args.no_shrink else [Phase.explicit, Phase.generate, Phase.shrink]
-    return settings(max_examples=args.max_examples, database=None, deadline=None, phases=phases)
+    database = None
+    if args.database:
+        from hypothesis.database import DirectoryBasedExampleDatabase
+
+        database = DirectoryBasedExampleDatabase(args.database)
+    return settings(max_examples=args.max_examples, database=database, deadline=None, phases=phases)
+
+
+def _conversation_progress(max_examples: int) -> Callable[[int], None] | None:
+    """On a terminal, a line on standard error counting the conversations (past ``max_examples``: shrinking)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(count: int) -> None:
+        what = (f"conversation {count} of {max_examples}" if count <= max_examples
+                else f"shrinking a failure: conversation {count}")
+        print(f"\r{what}\x1b[K", end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _conformance(args: argparse.Namespace) -> int:
@@ -558,7 +652,7 @@ def _conformance(args: argparse.Namespace) -> int:
     try:
         import hypothesis  # noqa: F401  # the harness needs it: say so before anything starts
 
-        from ccproto.testing.live import LiveAdapter
+        from ccproto.testing.live import ClockHookError, LiveAdapter
     except ImportError as exc:
         raise _Usage(f"needs the testing extra (pip install 'ccproto[testing]'): {exc}") from None
     from ccproto.transports import parse_target
@@ -570,24 +664,39 @@ def _conformance(args: argparse.Namespace) -> int:
     expected = ("tcp", "tls") if args.protocol == "bridge" else ("ws", "wss")
     if scheme not in expected:
         raise _Usage(f"a {args.protocol} target is {' or '.join(s + '://' for s in expected)}, got {args.target!r}")
+    # The implementation's test-clock hook (a test build's), through which the harness moves its clock.
+    clock: dict[str, Any] = {}
+    if args.clock:
+        try:
+            clock = {"clock": args.clock, "clock_ssl": _client_context(args.clock, args.cafile)}
+        except _Usage as exc:
+            raise _Usage(f"--clock: {exc}") from None
     listener, host, port = None, "", 0
     if args.listen:
         try:
             listener = LiveAdapter.listening(args.protocol, args.target, ssl=_server_context(args),
-                                             accept_timeout=args.accept_timeout, wait=args.wait)
+                                             accept_timeout=args.accept_timeout, wait=args.wait, **clock)
         except OSError as exc:
             raise _Usage(f"cannot listen on {args.target}: {exc.strerror or exc}") from None
         host, port = listener.address
         print(f"listening on {scheme}://{host}:{port}: start the {args.protocol} {args.role} under test", flush=True)
         make_adapter: Callable[[], Any] = listener
     else:
-        make_adapter = LiveAdapter.factory(args.target, ssl=_client_context(args.target, args.cafile), wait=args.wait)
+        make_adapter = LiveAdapter.factory(args.target, ssl=_client_context(args.target, args.cafile), wait=args.wait,
+                                           **clock)
         probe = make_adapter()
         try:
             probe.connect()  # unreachable: a usage error, not a violation
         except OSError as exc:
             raise _Usage(f"cannot reach {args.target}: {exc.strerror or exc}") from None
         probe.close()
+        if clock:
+            # A hook that does not answer is a usage error too (a live client's hook may start after we
+            # listen, so it is only probed here).  Moving by 0 s moves nothing.
+            try:
+                probe.advance(0)
+            except ClockHookError as exc:
+                raise _Usage(str(exc)) from None
     try:
         return _run_live_conformance(args, make_adapter, f"{scheme}://{host}:{port}" if listener else args.target)
     except TimeoutError as exc:  # the client under test stopped connecting: it failed the run
@@ -601,21 +710,37 @@ def _conformance(args: argparse.Namespace) -> int:
 def _run_live_conformance(args: argparse.Namespace, make_adapter: Callable[[], Any], where: str) -> int:
     from ccproto.testing.conformance import run_conformance
     from ccproto.testing.harness import ConformanceFailure
+    from ccproto.testing.live import ClockHookError
+    from ccproto.testing.strategies import Numbers
 
+    progress = _conversation_progress(args.max_examples)
     try:
         try:
-            run_conformance(args.protocol, args.role, make_adapter, settings=_live_settings(args))
+            run_conformance(
+                args.protocol, args.role, make_adapter, settings=_live_settings(args), shrink_time=args.shrink_time,
+                numbers=Numbers.EXACT if args.exact_numbers else Numbers.INTEROPERABLE, progress=progress,
+            )
         except BaseExceptionGroup as group:  # several distinct failures: report the first
-            found = group.subgroup(ConformanceFailure)
+            found = group.subgroup(ConformanceFailure) or group.subgroup(ClockHookError)
             if found is None:
                 raise
-            raise found.exceptions[0] from None
+            first = found.exceptions[0]
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from None
+    except ClockHookError as exc:  # the test build's hook stopped answering: not the protocol's violation
+        raise _Usage(str(exc)) from None
     except ConformanceFailure as failure:
+        if progress is not None:
+            print("\r\x1b[K", end="", file=sys.stderr, flush=True)  # the failure starts on a clean line
         print(failure, flush=True)
         if args.capture:
             with open(args.capture, "w", encoding="utf-8") as out:
                 out.write(failure.capture)
         return EXIT_FINDINGS
+    finally:
+        if progress is not None:
+            print("\r\x1b[K", end="", file=sys.stderr, flush=True)
     print(f"PASSED: the {args.protocol} {args.role} at {where} kept the protocol over "
           f"{args.max_examples} examples", flush=True)
     return EXIT_OK

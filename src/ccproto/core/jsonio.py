@@ -472,22 +472,49 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
-def json_equal(a: JsonValue, b: JsonValue) -> bool:
-    """JSON equality without Python's ``1 == 1.0 == True`` (ccproto's models tell these apart)."""
-    return first_difference(a, b) is None
+def same_number(x: int | float, y: int | float) -> bool:
+    """Whether two JSON numbers are the same number under the protocols' comparisons (docs/quirks.md N1).
+
+    They are when they are equal as IEEE 754 doubles, the only numbers RFC 8259 section 6 and I-JSON (RFC 7493)
+    say interoperate: ``1`` is ``1.0``, ``-0.0`` is ``0``, and ``3204925966965737984`` is
+    ``3204925966965738000`` (what ``JSON.parse`` then ``JSON.stringify`` writes).  Numbers beyond a double's
+    range compare exactly.  ``True`` is not a number here (callers check the JSON type first).
+    """
+    if x == y:  # exact, also between int and float (Python compares them mathematically)
+        return True
+    try:
+        return float(x) == float(y)
+    except OverflowError:  # an integer beyond a double's range: only its exact self is the same
+        return False
 
 
-def first_difference(a: JsonValue, b: JsonValue) -> tuple[str | int, ...] | None:
+def json_equal(a: JsonValue, b: JsonValue, *, numbers_by_value: bool = False) -> bool:
+    """JSON equality without Python's ``1 == 1.0 == True`` (see :func:`first_difference`)."""
+    return first_difference(a, b, numbers_by_value=numbers_by_value) is None
+
+
+def _is_number(value: object) -> bool:
+    return type(value) is int or type(value) is float
+
+
+def first_difference(
+    a: JsonValue, b: JsonValue, *, numbers_by_value: bool = False
+) -> tuple[str | int, ...] | None:
     """The path to the first place where two JSON values differ (``None`` when they are equal).
 
-    Arrays are compared item by item and objects key by key (order ignored); a
-    type difference (``1`` against ``1.0``) is a difference.  Iterative, so deep
-    values cannot exhaust the stack.
+    Arrays are compared item by item and objects key by key (order ignored).  By
+    default a type difference (``1`` against ``1.0``) is a difference: that is the
+    lossless rule for what ccproto itself writes.  With ``numbers_by_value``,
+    numbers compare by :func:`same_number`, the rule wherever a protocol compares
+    values a peer wrote back (an echoed ``original``, ``resource.data``).  ``True``
+    is never ``1`` either way.  Iterative, so deep values cannot exhaust the stack.
     """
     stack: list[tuple[JsonValue, JsonValue, tuple[str | int, ...]]] = [(a, b, ())]
     while stack:
         x, y, path = stack.pop()
         if type(x) is not type(y):
+            if numbers_by_value and _is_number(x) and _is_number(y) and same_number(x, y):
+                continue
             return path
         if isinstance(x, dict):
             if x.keys() != y.keys():
@@ -499,5 +526,7 @@ def first_difference(a: JsonValue, b: JsonValue) -> tuple[str | int, ...] | None
                 return path
             stack.extend((x[i], y[i], (*path, i)) for i in reversed(range(len(x))))
         elif x != y:
+            if numbers_by_value and _is_number(x) and same_number(x, y):
+                continue
             return path
     return None

@@ -57,6 +57,8 @@ __all__ = ["NO_OUTSTANDING_REQUEST", "REPORT_NOT_ACTIVE", "PendingCommand", "Pro
 REPORT_NOT_ACTIVE = "report-not-active"
 #: Error code of an answer when no request of its command is outstanding.
 NO_OUTSTANDING_REQUEST = "no-outstanding-request"
+#: The code of an answer that fits a later outstanding request of its command but not the oldest (issue 19).
+ANSWER_OUT_OF_ORDER = "answer-out-of-order"
 
 # Enum members used for every message, bound once: reading a member off its Enum class takes
 # EnumType.__getattr__'s slow attribute path, several times the cost of a plain class attribute.
@@ -420,18 +422,18 @@ class ProcessorSession(ConnectionBase):
             # counts once its original checked out (the client would repeat that original).
             self.confirmation = None
         if isinstance(message, (ConfirmResponse, FailureResponse)):
-            self._check_echo(message, value, pending, sender, "original", "the request it answers")
+            self._check_echo(message, value, pending, sender, "original", "the request it answers", command)
         if isinstance(message, PrepareSessionSuccess):
-            self._check_echo(message, value, pending, sender, "resource/data", "the request's data")
+            self._check_echo(message, value, pending, sender, "resource/data", "the request's data", command)
         if isinstance(message, PrepareSessionConfirm):
             self.confirmation = message
         self._report(message, pending.request, sender, tag)
 
-    def _check_echo(
-        self, message: ProcessorMessage, value: Mapping[str, JsonValue] | None, pending: PendingCommand,
-        sender: Role, where: str, what: str,
-    ) -> None:
-        """``where`` (a path in the response) must repeat the request (or its ``data``) exactly."""
+    def _echo_difference(
+        self, message: ProcessorMessage, value: Mapping[str, JsonValue] | None, pending: PendingCommand, where: str,
+    ) -> tuple[str | int, ...] | None:
+        """Where ``where`` (a path in the response) first differs from the request (or its ``data``); numbers by
+        value (N1: as JSON.parse/stringify write them)."""
         echoed: Any = value if value is not None else codec.encode_value(message)
         for key in where.split("/"):
             echoed = echoed.get(key) if isinstance(echoed, dict) else None
@@ -442,9 +444,61 @@ class ProcessorSession(ConnectionBase):
             # Either side may write a padded command as it was written or trimmed (docs/quirks.md P1).
             echoed = codec.normalise(echoed, [], self.registry)
             expected = codec.normalise(dict(expected), [], self.registry)
-        difference = first_difference(echoed, expected)
+        return first_difference(echoed, expected, numbers_by_value=True)
+
+    @staticmethod
+    def _echo_of(message: ProcessorMessage) -> str | None:
+        """The path where an answer repeats its request (``None``: it repeats nothing)."""
+        if isinstance(message, (ConfirmResponse, FailureResponse)):
+            return "original"
+        if isinstance(message, PrepareSessionSuccess):
+            return "resource/data"
+        return None
+
+    def _overtaken(
+        self, message: ProcessorMessage, value: Mapping[str, JsonValue] | None, sender: Role, input_: states.Input,
+        later: Any,
+    ) -> int | None:
+        """The position (1: second oldest, ...) of the later outstanding request ``message`` would answer (its
+        state allows it and what it repeats is that request), or ``None``."""
+        where = self._echo_of(message)
+        for position, pending in enumerate(later, start=1):
+            if states.EXCHANGE_LOOKUP.get((pending.exchange, sender, input_)) is not _ANSWER:
+                continue
+            if where is None or self._echo_difference(message, value, pending, where) is None:
+                return position
+        return None
+
+    def _out_of_order(self, message: ProcessorMessage, sender: Role, command: str, position: int) -> ProtocolError:
+        what = f"{states.input_of(message).value} ({command})"
+        return self._blame(
+            UnexpectedMessageError, sender,
+            f"{what} answers a later {command} request (outstanding number {position + 1}), not the oldest:"
+            f" answers of one command must come in the order of its requests",
+            pointer="", hint=f"answer the oldest outstanding {command} request first", code=ANSWER_OUT_OF_ORDER,
+        )
+
+    def _check_echo(
+        self, message: ProcessorMessage, value: Mapping[str, JsonValue] | None, pending: PendingCommand,
+        sender: Role, where: str, what: str, command: str,
+    ) -> None:
+        """``where`` (a path in the response) must repeat the request (or its ``data``); numbers by value (N1)."""
+        difference = self._echo_difference(message, value, pending, where)
         if difference is None:
             return
+        # The oldest request is already taken off its queue: what is left are the later ones.
+        queue = self._queues.get(command)
+        position = self._overtaken(message, value, sender, states.input_of(message), queue or ())
+        if position is not None:
+            assert queue is not None
+            # The answer answered the later request it repeats, not the oldest: one finding for the one fault,
+            # and the oldest's own answer, when it comes, fits.
+            answered = queue[position - 1]
+            del queue[position - 1]
+            queue.appendleft(pending)
+            self._timer.added(pending.deadline)
+            self._timer.removed(answered.deadline, empty=False)
+            raise self._out_of_order(message, sender, command, position)
         # A difference inside a secret member is pointed at the member: below it, keys and indexes are the secret's.
         secret_at = next(
             (i for i, part in enumerate(difference) if isinstance(part, str) and is_secret_key(part)), None
@@ -514,6 +568,12 @@ class ProcessorSession(ConnectionBase):
                 UnknownCorrelationIdError, sender, f"{what} answers no outstanding request{late}",
                 pointer="/command", hint=states.EXCHANGE_HINTS.get((exchange, input_)), code=NO_OUTSTANDING_REQUEST,
             )
+        queue = self._queues.get(command) if command is not None else None
+        if queue and command is not None:
+            later = list(queue)[1:]
+            position = self._overtaken(message, None, sender, input_, later)
+            if position is not None:
+                return self._out_of_order(message, sender, command, position)
         return self._blame(
             UnexpectedMessageError, sender,
             f"{what} cannot answer the oldest outstanding {command} request ({exchange.value})",

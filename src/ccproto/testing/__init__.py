@@ -22,9 +22,9 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
-            "bridge_messages", "cceb_actions", "cceb_messages", "cceb_unknown_notifications", "from_model",
-            "json_values", "mutated_json", "processor_failures", "processor_messages", "processor_unknown_messages",
-            "simplest",
+            "Numbers", "bridge_messages", "cceb_actions", "cceb_messages", "cceb_unknown_notifications",
+            "from_model", "json_floats", "json_integers", "json_values", "mutated_json", "processor_failures",
+            "processor_messages", "processor_unknown_messages", "simplest",
         ),
         "ccproto.testing.strategies",
     ),
@@ -40,7 +40,7 @@ _EXPORTS: dict[str, str] = {
         "ccproto.testing.harness",
     ),
     **dict.fromkeys(("machine_for", "run_conformance"), "ccproto.testing.conformance"),
-    **dict.fromkeys(("LiveAdapter", "serve_peer"), "ccproto.testing.live"),
+    **dict.fromkeys(("ClockHookError", "LiveAdapter", "advance_clock", "serve_peer"), "ccproto.testing.live"),
 }
 
 __all__ = sorted(_EXPORTS)

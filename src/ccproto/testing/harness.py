@@ -22,13 +22,17 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
+from ccproto.capture.checker import ANSWER_TIMEOUT
+from ccproto.capture.findings import Finding, Severity
 from ccproto.capture.recording import Recording
+from ccproto.capture.records import Record, read_jsonl
+from ccproto.capture.validator import validate_records
 from ccproto.core.errors import ProtocolError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import Model
 from ccproto.core.roles import Role
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.strategies import from_model, simplest
+from ccproto.testing.strategies import Numbers, from_model, simplest
 
 __all__ = [
     "EPOCH",
@@ -50,6 +54,9 @@ STEP = 0.25
 _M = TypeVar("_M", bound=Model)
 #: Rounds of replies ``collect`` reads before deciding the SUT will never stop.
 MAX_ROUNDS = 1000
+#: Rounds holding only unsolicited messages (events) that ``collect`` reads while the SUT owes an answer, before
+#: leaving the answer to later steps (and, at the end, to ``demand_answers``): a streaming SUT never falls silent.
+UNSOLICITED_ROUNDS = 40
 
 @runtime_checkable
 class Adapter(Protocol):
@@ -57,7 +64,8 @@ class Adapter(Protocol):
 
     Only ``send`` and ``receive`` are required.  The harness also uses, when the
     adapter has them (see :class:`BaseAdapter` for their meaning): ``connect()``,
-    ``close()``, ``advance(seconds)``, ``stimulate(name)`` and ``stimuli``.
+    ``close()``, ``advance(seconds)``, ``stimulate(name)``, ``stimuli`` and
+    ``expect(answer)``.
     """
 
     def send(self, text: str) -> None:
@@ -111,6 +119,14 @@ class BaseAdapter:
 
     def stimulate(self, name: str) -> None:
         """Make the system under test do ``name`` on its own initiative."""
+
+    def expect(self, answer: bool) -> None:
+        """Whether the harness waits for the system under test to say something before the next ``receive``.
+
+        ``True``: it owes an answer (or opens the conversation), so ``receive`` may wait for it; ``False``: it owes
+        nothing, so ``receive`` should only take what already arrived.  An adapter that waits in ``receive``
+        (a live one) uses it to wait only when an answer is due; others ignore it.
+        """
 
 
 class PeerAdapter(BaseAdapter):
@@ -194,6 +210,9 @@ class _SyncAdapter(BaseAdapter):
     def stimulate(self, name: str) -> None:
         self._call("stimulate", name)
 
+    def expect(self, answer: bool) -> None:
+        self._call("expect", answer)
+
 
 def _call_optional(adapter: Any, name: str, *args: Any, default: Any = None) -> Any:
     method = getattr(adapter, name, None)
@@ -240,10 +259,16 @@ class Capture:
 
 
 class ConformanceFailure(AssertionError):
-    """The system under test broke the protocol; ``str()`` tells what and gives the capture to replay it."""
+    """The system under test broke the protocol; ``str()`` tells what and gives the capture to replay it.
+
+    ``code`` and ``record`` are the rule and the record ``ccproto validate`` names on the capture (one judge:
+    the harness reports what the validator reports), or the harness's own when the validator has nothing to say
+    (e.g. ``kept-sending``).
+    """
 
     def __init__(
-        self, reason: str, *, protocol: str, role: Role, capture: str, error: ProtocolError | None = None
+        self, reason: str, *, protocol: str, role: Role, capture: str, error: ProtocolError | None = None,
+        code: str = "protocol-error", record: int | None = None,
     ) -> None:
         super().__init__(reason)
         #: What went wrong (never contains a secret).
@@ -255,13 +280,45 @@ class ConformanceFailure(AssertionError):
         self.capture = capture
         #: The protocol error the harness's connection raised, if that is how the failure was found.
         self.error = error
+        #: The rule broken, as ``ccproto validate`` names it (its finding code).
+        self.code = code
+        #: The record of ``capture`` that breaks it (1-based, as ``ccproto validate`` numbers them).
+        self.record = record
 
     def __str__(self) -> str:
+        where = f", record {self.record}" if self.record is not None else ""
         return (
-            f"the {self.protocol} {self.role.value} under test broke the protocol: {self.reason}\n"
+            f"the {self.protocol} {self.role.value} under test broke the protocol: {self.reason}"
+            f" [{self.code}{where}]\n"
             f"Replay: save the {_lines(self.capture)} below as capture.jsonl and run"
             f" `ccproto validate capture.jsonl`\n{self.capture}"
         )
+
+
+def judge(capture: str, sut_role: Role) -> Finding | None:
+    """What ``ccproto validate`` blames on the system under test in ``capture``: its most specific error.
+
+    An error on the last record (where the harness stopped) first; else the latest error on a record the SUT
+    sent, or an answer that never came; ``None`` when the validator finds no fault of the SUT (the harness's own
+    rules, e.g. a SUT that never stops sending).  Other errors on what the harness sent (invalid on purpose)
+    are not the SUT's.
+    """
+    lines = capture.splitlines(keepends=True) if capture else []
+    if not lines:
+        return None
+    records = list(read_jsonl(lines, file="capture"))
+    report = validate_records(iter(records))
+    errors = [finding for finding in report.findings if finding.severity is Severity.ERROR]
+    if not errors:
+        return None
+    last = len(records)
+    on_last = [finding for finding in errors if finding.record == last]
+    if on_last:
+        return on_last[0]
+    by_sut = {item.number for item in records if isinstance(item, Record) and item.sender is sut_role}
+    # A request the SUT never answered is blamed on the request's record (the harness's), yet is the SUT's fault.
+    blamed = [finding for finding in errors if finding.record in by_sut or finding.code == ANSWER_TIMEOUT]
+    return max(blamed, key=lambda finding: finding.record) if blamed else None
 
 
 def _lines(text: str) -> str:
@@ -284,9 +341,16 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     protocol: ClassVar[str] = ""
     sut_role: ClassVar[Role] = Role.SERVER
+    #: Messages the SUT may send at any time and at any rate (events, notifications): never awaited, and a stream
+    #: of them never keeps the harness waiting for silence.
+    unsolicited: ClassVar[tuple[type, ...]] = ()
+    #: Whether the SUT speaks first on a new connection (the harness then waits for it).
+    sut_speaks_first: ClassVar[bool] = False
     #: Makes a fresh adapter (one per example); set by ``machine_for``.
     make_adapter: ClassVar[Callable[[], Any]]
     limits: ClassVar[Limits] = DEFAULT_LIMITS
+    #: The numbers drawn into messages (docs/quirks.md N2); set by ``machine_for``.
+    numbers: ClassVar[Numbers] = Numbers.INTEROPERABLE
 
     def __init__(self) -> None:
         super().__init__()
@@ -340,7 +404,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         if not data.draw(st.booleans(), label=f"{label}: varied content"):
             return simplest(cls)  # type: ignore[no-any-return]
         with_extra = data.draw(st.booleans(), label=f"{label}: with extension members")
-        message: _M = data.draw(from_model(cls, with_extra=with_extra), label=label)
+        message: _M = data.draw(from_model(cls, with_extra=with_extra, numbers=self.numbers), label=label)
         return message
 
     @precondition(lambda self: self.open and bool(self.stimuli))
@@ -354,7 +418,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         for name in names:
             self.tick()
             self.adapter.stimulate(name)
-            self.collect(data)
+            self.collect(data, expect=True)
 
     @rule()
     def listen(self) -> None:
@@ -370,11 +434,26 @@ class ConformanceMachine(RuleBasedStateMachine):
         """The capture's name of the current connection."""
         return self.capture.conn(self.index)
 
-    def fail(self, reason: str, error: ProtocolError | None = None) -> ConformanceFailure:
-        """The failure to raise (with the capture so far)."""
+    def fail(
+        self, reason: str, error: ProtocolError | None = None, *, code: str | None = None
+    ) -> ConformanceFailure:
+        """The failure to raise (with the capture so far), naming the rule ``ccproto validate`` names.
+
+        ``code``: the harness's own name for what went wrong, used when the validator finds no fault (default:
+        the error's code).
+        """
         self.failed = True
+        capture = self.capture.jsonl()
+        finding = judge(capture, self.sut_role)
+        record: int | None
+        if finding is not None:
+            reason, code, record = finding.message, finding.code, finding.record
+        else:
+            code = code if code is not None else (error.code if error is not None else "protocol-error")
+            record = capture.count("\n") or None
         return ConformanceFailure(
-            reason, protocol=self.protocol, role=self.sut_role, capture=self.capture.jsonl(), error=error
+            reason, protocol=self.protocol, role=self.sut_role, capture=capture, error=error, code=code,
+            record=record,
         )
 
     def start_connection(self, data: st.DataObject | None = None) -> None:
@@ -384,7 +463,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.open = True
         self.capture.opened(conn=self.conn_name, now=self.now)
         _call_optional(self.adapter, "connect")
-        self.collect(data)
+        self.collect(data, expect=self.sut_speaks_first)
 
     def end_connection(self) -> None:
         """Close the current connection from the harness's side (recorded as a close)."""
@@ -425,17 +504,36 @@ class ConformanceMachine(RuleBasedStateMachine):
         if not self._collecting:
             self.collect(data)
 
-    def collect(self, data: st.DataObject | None) -> None:
-        """Check (and answer) everything the SUT sent, until it has nothing more to say."""
+    def collect(self, data: st.DataObject | None, *, expect: bool | None = None) -> None:
+        """Check (and answer) everything the SUT sent, until it has nothing more to say.
+
+        Or until it says only what it may say at any rate (:attr:`unsolicited`, e.g. events while a report
+        runs) and owes nothing: a subscription never falls silent, and that is legal.  ``expect`` tells the
+        adapter whether to wait for a first message (default: whether the SUT owes an answer).
+        """
         self._collecting = True
         try:
-            for _ in range(MAX_ROUNDS):  # answers may cause replies; a SUT that never stops fails
+            streaming = 0  # consecutive rounds of unsolicited messages only
+            for _ in range(MAX_ROUNDS):  # answers may cause replies; a SUT that never stops replying fails
+                owed = bool(self.owed())
+                _call_optional(self.adapter, "expect", owed if expect is None else expect)
+                expect = None
                 texts = self.adapter.receive()
                 if not texts:
                     return
+                solicited = False
                 for text in texts:
-                    self.receive_one(text, data)
-            raise self.fail(f"the system under test kept sending ({MAX_ROUNDS} rounds of replies)")
+                    message = self.receive_one(text, data)
+                    solicited = solicited or not isinstance(message, self.unsolicited)
+                if solicited:
+                    streaming = 0
+                    continue
+                streaming += 1
+                if not self.owed() or streaming >= UNSOLICITED_ROUNDS:
+                    return  # what is still owed is awaited by later steps, and at the end by demand_answers
+            raise self.fail(
+                f"the system under test kept sending ({MAX_ROUNDS} rounds of replies)", code="kept-sending"
+            )
         finally:
             self._collecting = False
 
@@ -445,21 +543,25 @@ class ConformanceMachine(RuleBasedStateMachine):
         for text in texts:
             self.capture.message(conn=self.conn_name, sender=self.sut_role, now=self.now, text=text)
         if texts:
-            raise self.fail(f"it sent {len(texts)} message(s) on a closed connection (after the harness closed it)")
+            raise self.fail(
+                f"it sent {len(texts)} message(s) on a closed connection (after the harness closed it)",
+                code="message-after-close",
+            )
 
-    def receive_one(self, text: str, data: st.DataObject | None) -> None:
-        """Record, check and react to one text of the SUT."""
+    def receive_one(self, text: str, data: st.DataObject | None) -> Any:
+        """Record, check and react to one text of the SUT; returns the message."""
         __tracebackhide__ = True  # pytest would show ``text`` (a raw message, secrets and all)
         self.tick(0.001)
         self.capture.message(conn=self.conn_name, sender=self.sut_role, now=self.now, text=text)
         if not self.open:
-            raise self.fail("it sent a message on a closed connection")
+            raise self.fail("it sent a message on a closed connection", code="message-after-close")
         try:
             message = self.check(text)
         except ProtocolError as exc:
             raise self.fail(str(exc), exc) from None
         self.after_check(message)
         self.react(message, data)
+        return message
 
     def demand_answers(self) -> None:
         """Fail if the SUT still owes an answer once it fell silent (after waiting ``request_timeout``)."""
@@ -470,7 +572,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         if late:
             # The close recorded at this time shows ``ccproto validate`` that the wait expired (V9).
             self.capture.close(conn=self.conn_name, sender=self.sut_role.peer, now=self.now, code=1000)
-            raise self.fail("no answer within request_timeout to: " + "; ".join(late))
+            raise self.fail("no answer within request_timeout to: " + "; ".join(late), code=ANSWER_TIMEOUT)
 
     def teardown(self) -> None:
         """The example ends: the SUT must have answered everything; then the connection closes."""

@@ -6,6 +6,14 @@ the traffic itself, so the transport passes texts through unchecked (a
 planted-bug peer can really send its bug).  :class:`LiveAdapter` is the
 harness's adapter for an implementation at a URL.
 
+The *test-clock hook* (docs/testing.md, "Time travel: the test-clock hook") lets
+the harness move a live implementation's clock, so the rules that depend on time
+(CCEB sessions resumable 72 h) are tested live: a test build of the
+implementation listens on a separate endpoint for ``{"advance": S}`` and answers
+``{"now": T}``.  :meth:`LiveAdapter.advance` sends it (:func:`advance_clock`);
+:func:`serve_clock` is the hook of ``ccproto serve --test-clock``, moving a
+:class:`MovableClock` that the served peers read.
+
 This is one of the I/O modules (with :mod:`ccproto.transports` and the CLI): it
 reads the clock and runs event loops; the peers and the harness stay pure.
 """
@@ -13,14 +21,19 @@ reads the clock and runs event loops; the peers and the harness stay pure.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
+import math
 import ssl as _ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ccproto.capture.live import LiveCapture
+from ccproto.core.errors import ProtocolError
+from ccproto.core.jsonio import dumps, json_type, parse_object
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
 from ccproto.testing.harness import BaseAdapter
@@ -28,10 +41,275 @@ from ccproto.testing.peers.base import ReferencePeer
 from ccproto.transports import TextLink, open_link, parse_target
 from ccproto.transports.base import Clock
 
-__all__ = ["LiveAdapter", "Listener", "Listening", "connect_peer", "listen", "run_peer", "serve_peer"]
+__all__ = [
+    "CLOCK_ADVANCE",
+    "CLOCK_ERROR",
+    "CLOCK_NOW",
+    "ClockHookError",
+    "LiveAdapter",
+    "Listener",
+    "Listening",
+    "MovableClock",
+    "advance_clock",
+    "answer_clock_request",
+    "clock_request",
+    "connect_peer",
+    "listen",
+    "read_clock_reply",
+    "read_clock_request",
+    "run_peer",
+    "serve_clock",
+    "serve_peer",
+]
 
 #: How often (seconds) a served peer is told the time when nothing arrives (its timers: expiring requests).
 TICK = 1.0
+
+# -- the test-clock hook's wire contract (docs/testing.md, "Time travel: the test-clock hook") ----------------
+
+#: The request's one member: ``{"advance": S}`` moves the clock ``S`` seconds forward (a non-negative number).
+CLOCK_ADVANCE = "advance"
+#: The reply's member: ``{"now": T}``, the clock after moving (epoch seconds).
+CLOCK_NOW = "now"
+#: The refusal's member: ``{"error": "why"}`` (the clock did not move).
+CLOCK_ERROR = "error"
+#: How the hook is reached: one JSON text per WebSocket text message (``ws``, ``wss``), or per frame of the
+#: 4-byte big-endian length prefix that ``tcp://`` and ``tls://`` targets use (:mod:`ccproto.transports.tcp`).
+CLOCK_SCHEMES = ("ws", "wss", "tcp", "tls")
+#: The most one request may move ``ccproto serve``'s clock (seconds: ten years); more is refused.
+MAX_ADVANCE = 10 * 365 * 86400.0
+#: How long (seconds) :meth:`LiveAdapter.advance` waits for the hook to connect and answer.
+CLOCK_TIMEOUT = 10.0
+#: How long (seconds) :func:`serve_clock` lets the peers of connections that already ended finish before it
+#: moves the clock (so their ends are counted at the time they happened).
+SETTLE_TIMEOUT = 2.0
+#: Moves a :class:`MovableClock` remembers (its ``moves``).
+MOVES_KEPT = 1024
+
+
+class ClockHookError(RuntimeError):
+    """The test-clock hook did not answer (unreachable, silent, closed, not the hook) or refused to move the clock.
+
+    The message names the hook's target without its credentials or query.
+    """
+
+
+def _public(target: str) -> str:
+    """``target`` as it may be printed: no user, password, query or fragment (they may hold credentials)."""
+    parts = urllib.parse.urlsplit(target)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _seconds(value: object) -> float:
+    """``value`` as a move of the clock: a finite, non-negative number (a bool is not one); ``ValueError`` else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{CLOCK_ADVANCE!r} must be a number of seconds, not {json_type(value)}")
+    seconds = float(value)  # an int too big for a float raises OverflowError
+    if not math.isfinite(seconds):
+        raise ValueError(f"{CLOCK_ADVANCE!r} must be finite")
+    if seconds < 0:
+        raise ValueError(f"{CLOCK_ADVANCE!r} must not be negative (a clock only moves forward)")
+    return seconds
+
+
+def clock_request(seconds: float) -> str:
+    """The text asking a test-clock hook to move its clock ``seconds`` forward: ``{"advance": seconds}``.
+
+    ``ValueError`` if ``seconds`` is not a finite, non-negative number.
+    """
+    return dumps({CLOCK_ADVANCE: _seconds(seconds)})
+
+
+def read_clock_request(data: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> float:
+    """The seconds a test-clock request asks for; ``ValueError`` (its text says why, without the request) when
+    the request is not exactly ``{"advance": S}`` with ``S`` a finite, non-negative number."""
+    try:
+        value = parse_object(data, limits=limits)
+    except ProtocolError as exc:
+        raise ValueError(f"the request is not a JSON object: {exc}") from None
+    unknown = sorted(set(value) - {CLOCK_ADVANCE})
+    if unknown:
+        raise ValueError(f'unknown member(s) {", ".join(map(repr, unknown))}: the request is {{"{CLOCK_ADVANCE}": S}}')
+    if CLOCK_ADVANCE not in value:
+        raise ValueError(f"the request has no {CLOCK_ADVANCE!r} member")
+    try:
+        return _seconds(value[CLOCK_ADVANCE])
+    except OverflowError:  # an integer beyond any double
+        raise ValueError(f"{CLOCK_ADVANCE!r} is too large") from None
+
+
+def read_clock_reply(data: str | bytes, *, where: str = "the test-clock hook") -> float:
+    """The ``now`` of a test-clock hook's reply; :class:`ClockHookError` for an ``error`` reply or anything else
+    (``where`` names the hook in the message)."""
+    try:
+        value = parse_object(data)
+    except ProtocolError:
+        raise ClockHookError(f"{where} answered with something that is not a JSON object") from None
+    if set(value) == {CLOCK_ERROR} and isinstance(value[CLOCK_ERROR], str):
+        reason = value[CLOCK_ERROR]
+        shown = reason if len(reason) <= 200 else reason[:200] + "..."
+        raise ClockHookError(f"{where} refused to move the clock: {shown!r}")
+    now = value.get(CLOCK_NOW) if set(value) == {CLOCK_NOW} else None
+    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        raise ClockHookError(f'{where} did not answer {{"{CLOCK_NOW}": T}} with T a number of seconds')
+    return float(now)
+
+
+async def advance_clock(
+    target: str, seconds: float, *, ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS,
+    timeout: float = CLOCK_TIMEOUT,
+) -> float:
+    """Ask the test-clock hook at ``target`` to move its clock ``seconds`` forward; returns its ``now``.
+
+    One connection per call: connect, send ``{"advance": seconds}``, read the reply, close.
+    :class:`ClockHookError` when the hook cannot be reached, does not answer within ``timeout``
+    seconds, or answers ``{"error": ...}`` or anything but ``{"now": T}``.
+    """
+    request = clock_request(seconds)
+    where = f"the test-clock hook at {_public(target)}"
+    link: TextLink | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            link = await open_link(target, ssl=ssl, limits=limits)
+            await link.send_text(request)
+            data = await link.receive()
+    except TimeoutError:
+        raise ClockHookError(f"{where} did not answer within {timeout:g} s") from None
+    except OSError as exc:  # refused, unreachable, reset (ConnectionError is one)
+        raise ClockHookError(f"{where} did not answer: {exc.strerror or type(exc).__name__}") from None
+    except Exception as exc:  # not a WebSocket endpoint, a bad handshake, TLS: the message may repeat the URL
+        raise ClockHookError(f"{where} did not answer ({type(exc).__name__})") from None
+    finally:
+        if link is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(link.close(), timeout)
+    if data is None:
+        raise ClockHookError(f"{where} did not answer: it closed the connection")
+    return read_clock_reply(data, where=where)
+
+
+class MovableClock:
+    """A served peer's clock that a test-clock hook moves: ``base()`` plus an offset that only grows.
+
+    Call it for the time (it is a :data:`~ccproto.transports.base.Clock`).  :func:`run_peer` given one
+    wakes its peer as soon as the clock moves (``peer.advance(now=...)``) rather than at its next tick,
+    and :func:`serve_clock` moves it.  A test build's feature: nothing moves it unless a hook is served.
+    """
+
+    def __init__(self, base: Clock = time.time) -> None:
+        self.base = base
+        #: How far (seconds) the clock has been moved in all.
+        self.offset = 0.0
+        #: The moves asked (seconds), oldest first (the last :data:`MOVES_KEPT`).
+        self.moves: collections.deque[float] = collections.deque(maxlen=MOVES_KEPT)
+        self._wakers: set[asyncio.Future[None]] = set()
+        self._running: dict[TextLink, asyncio.Future[None]] = {}
+
+    def __call__(self) -> float:
+        return self.base() + self.offset
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(offset={self.offset:g}, moves={len(self.moves)})"
+
+    def move(self, seconds: float) -> float:
+        """Move the clock ``seconds`` forward (``ValueError`` unless finite and non-negative); returns the time
+        after moving, and wakes every peer waiting in :func:`run_peer`."""
+        seconds = _seconds(seconds)
+        self.offset += seconds
+        self.moves.append(seconds)
+        for waker in self._wakers:
+            if not waker.done():
+                waker.set_result(None)
+        return self()
+
+    async def moved(self) -> None:
+        """Return at the clock's next move."""
+        waker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._wakers.add(waker)
+        try:
+            await waker
+        finally:
+            self._wakers.discard(waker)
+
+    async def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Wait (up to ``timeout`` seconds) until the peers whose connection already ended have finished, so they
+        count the end at the time it happened, not at the moved time."""
+        ending = [done for link, done in self._running.items() if _ended(link)]
+        if ending:
+            await asyncio.wait(ending, timeout=timeout)
+
+    @contextlib.contextmanager
+    def _running_on(self, link: TextLink) -> Iterator[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._running[link] = done
+        try:
+            yield
+        finally:
+            del self._running[link]
+            done.set_result(None)
+
+
+def _ended(link: TextLink) -> bool:
+    """Whether ``link``'s other side has closed it (its peer's loop is about to see the end)."""
+    websocket = getattr(link, "websocket", None)  # a transports.ws.WebSocketLink
+    if websocket is not None:
+        return getattr(getattr(websocket, "state", None), "name", "") in ("CLOSING", "CLOSED")
+    reader = getattr(link, "reader", None)  # a transports.tcp.FramedLink
+    return isinstance(reader, asyncio.StreamReader) and reader.at_eof()
+
+
+async def answer_clock_request(data: str | bytes, clock: MovableClock, *, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The hook's reply to one request: ``{"now": T}`` after moving ``clock``, or ``{"error": ...}`` (not moved)."""
+    try:
+        seconds = read_clock_request(data, limits=limits)
+        if seconds > MAX_ADVANCE:
+            raise ValueError(f"{CLOCK_ADVANCE!r} may be at most {MAX_ADVANCE:.0f} s")
+    except ValueError as exc:
+        return dumps({CLOCK_ERROR: str(exc)})
+    await clock.settle()
+    return dumps({CLOCK_NOW: clock.move(seconds)})
+
+
+async def serve_clock(
+    clock: MovableClock, target: str, *, ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS,
+) -> Listening:
+    """Listen at ``target`` for test-clock requests and move ``clock`` (the hook of ``ccproto serve --test-clock``).
+
+    ``target`` is ``ws://HOST:PORT[/PATH]`` (any path is answered), ``tcp://HOST:PORT``, or ``wss://`` /
+    ``tls://`` with ``ssl`` (a server context).  Each connection may send any number of requests; each gets
+    its reply (:func:`answer_clock_request`).  Port 0 picks a free port (the server's ``sockets`` say which).
+    """
+    scheme, host, port = parse_target(target)
+    if scheme not in CLOCK_SCHEMES:  # pragma: no cover - parse_target knows no other
+        raise ValueError(f"a test clock is {'|'.join(CLOCK_SCHEMES)}://, not {target!r}")
+    secure = scheme in ("wss", "tls")
+    if secure and ssl is None:
+        raise ValueError(f"a {scheme}:// test clock needs a server TLS context")
+    context = ssl if secure else None
+
+    async def handle(link: TextLink) -> None:
+        with contextlib.suppress(ConnectionError):
+            while True:
+                try:
+                    data = await link.receive()
+                except ProtocolError as exc:  # a frame over the size limit: the stream cannot go on
+                    await link.send_text(dumps({CLOCK_ERROR: str(exc)}))
+                    return
+                if data is None:
+                    return
+                await link.send_text(await answer_clock_request(data, clock, limits=limits))
+
+    if scheme in ("tcp", "tls"):
+        from ccproto.transports.tcp import serve_framed
+
+        return await serve_framed(handle, host, port, ssl=context, limits=limits)
+    from ccproto.transports.ws import serve_websocket  # needs ccproto[websockets]
+
+    return await serve_websocket(handle, host, port, ssl=context, limits=limits)
 
 
 class Listening(Protocol):
@@ -49,9 +327,52 @@ def _text(data: str | bytes) -> str:
 
 async def run_peer(
     peer: ReferencePeer, link: TextLink, conn: str, *, clock: Clock = time.time, live: LiveCapture | None = None,
-    stimuli: Sequence[str] = (), pace: float = 0.2,
+    stimuli: Sequence[str] = (), pace: float = 0.2, tick: float | None = None,
 ) -> None:
-    """Drive ``peer`` over one open ``link`` until either side closes it (the loop :func:`serve_peer` runs)."""
+    """Drive ``peer`` over one open ``link`` until either side closes it (the loop :func:`serve_peer` runs).
+
+    The peer is told the time (``peer.advance``) every ``tick`` seconds without traffic (default
+    :data:`TICK`; a peer that streams events on its own wants it short), and at once whenever ``clock`` is a
+    :class:`MovableClock` that moves.
+    """
+    tick = TICK if tick is None else tick
+    if isinstance(clock, MovableClock):
+        with clock._running_on(link):
+            await _run_peer(peer, link, conn, clock=clock, live=live, stimuli=stimuli, pace=pace, tick=tick)
+    else:
+        await _run_peer(peer, link, conn, clock=clock, live=live, stimuli=stimuli, pace=pace, tick=tick)
+
+
+#: What :func:`_next` returns when nothing arrived in time, and when the clock moved first.
+_QUIET, _MOVED = object(), object()
+
+
+async def _next(link: TextLink, timeout: float, clock: Clock) -> str | bytes | object | None:
+    """The link's next message (``None``: closed), or :data:`_QUIET` after ``timeout`` seconds, or :data:`_MOVED`
+    as soon as a :class:`MovableClock` moves.  The link's ``receive`` is cancelled, which loses nothing."""
+    if not isinstance(clock, MovableClock):
+        try:
+            return await asyncio.wait_for(link.receive(), timeout)
+        except TimeoutError:
+            return _QUIET
+    receiving = asyncio.ensure_future(link.receive())
+    moved = asyncio.ensure_future(clock.moved())
+    try:
+        await asyncio.wait((receiving, moved), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        moved.cancel()
+        if not receiving.done():
+            receiving.cancel()
+            await asyncio.wait((receiving,))  # let it end (an outer cancellation still propagates)
+    if not receiving.cancelled():
+        return receiving.result()  # arrived (or failed: ConnectionError) before the cancellation took
+    return _MOVED if moved.done() and not moved.cancelled() else _QUIET
+
+
+async def _run_peer(
+    peer: ReferencePeer, link: TextLink, conn: str, *, clock: Clock, live: LiveCapture | None,
+    stimuli: Sequence[str], pace: float, tick: float,
+) -> None:
     protocol, pending = peer.protocol, list(stimuli)
 
     async def send(texts: list[str]) -> None:
@@ -70,14 +391,17 @@ async def run_peer(
     try:
         await send(peer.connect(now=clock()))
         while True:
-            try:
-                data = await asyncio.wait_for(link.receive(), pace if pending else TICK)
-            except TimeoutError:
+            data = await _next(link, pace if pending else tick, clock)
+            if data is _MOVED:
+                await send(peer.advance(now=clock()))
+                continue
+            if data is _QUIET:
                 await send(peer.stimulate(pending.pop(0), now=clock()) if pending else peer.advance(now=clock()))
                 continue
             if data is None:
                 closed(peer.role.peer, link.close_code, link.close_reason)
                 break
+            assert isinstance(data, str | bytes)
             text = _text(data)
             if live is not None:
                 live.message(conn=conn, sender=peer.role.peer, protocol=protocol, now=clock(), text=text)
@@ -107,18 +431,19 @@ async def serve_peer(
     protocol: str, make_peer: Callable[[], ReferencePeer], host: str, port: int, *,
     ssl: _ssl.SSLContext | None = None, clock: Clock = time.time, live: LiveCapture | None = None,
     stimuli: Sequence[str] = (), pace: float = 0.2, limits: Limits = DEFAULT_LIMITS, name: str = "serve",
+    tick: float | None = None,
 ) -> Listening:
     """Listen on ``host:port``; each connection gets ``make_peer()``, told of every text and of the time.
 
     ``live`` sees (prints, checks, records) every message; ``stimuli`` are given to
     each connection's peer in turn, each once the connection has been quiet for
-    ``pace`` seconds (so a client meets the peer's own initiatives).
+    ``pace`` seconds (so a client meets the peer's own initiatives); ``tick`` as in :func:`run_peer`.
     """
     numbers = itertools.count(1)
 
     async def accepted(link: TextLink) -> None:
         await run_peer(make_peer(), link, f"{name}-{next(numbers)}", clock=clock, live=live, stimuli=stimuli,
-                       pace=pace)
+                       pace=pace, tick=tick)
 
     return await listen(protocol, accepted, host, port, ssl=ssl, limits=limits)
 
@@ -150,21 +475,33 @@ class LiveAdapter(BaseAdapter):
     waits for the implementation to connect.
 
     ``target`` is ``tcp://``, ``tls://``, ``ws://`` or ``wss://``.  Each ``connect``
-    starts a new connection.  ``receive`` waits up to ``wait`` seconds for the first
-    message, then takes more until ``quiet`` seconds pass without one: a live
-    implementation answers in real time, so these bound how long an answer may take.
-    Its clock cannot be moved (``advance`` is ``False``: the 72-hour rules are
-    skipped) and it cannot be stimulated.  Adapters made by one :meth:`factory` or
-    :meth:`listening` share one event loop (no thread is started).
+    starts a new connection.  ``receive`` waits for a first message up to ``wait``
+    seconds when the harness awaits an answer (``expect``) and ``quiet`` seconds when
+    it does not, then takes more until ``quiet`` seconds pass without one, never
+    longer than ``wait`` in all (a server streaming events never falls quiet): a
+    live implementation answers in real time, so ``wait`` bounds how long an answer
+    may take, and a quick answer is taken as soon as it comes.
+    ``clock`` is the implementation's test-clock hook (``ws://``, ``wss://``, ``tcp://``
+    or ``tls://``; docs/testing.md), through which ``advance`` moves its clock
+    (``clock_ssl``: the client TLS context for ``wss://`` / ``tls://``; ``clock_timeout``:
+    how long to wait for its answer); without one ``advance`` is ``False`` and the
+    72-hour rules are skipped.  It cannot be stimulated.  Adapters made by one
+    :meth:`factory` or :meth:`listening` share one event loop (no thread is started).
     """
 
     def __init__(
         self, target: str, *, runner: asyncio.Runner | None = None, ssl: _ssl.SSLContext | None = None,
-        limits: Limits = DEFAULT_LIMITS, wait: float = 0.25, quiet: float = 0.02,
-        incoming: Listener | None = None,
+        limits: Limits = DEFAULT_LIMITS, wait: float = 2.0, quiet: float = 0.02,
+        incoming: Listener | None = None, clock: str | None = None, clock_ssl: _ssl.SSLContext | None = None,
+        clock_timeout: float = CLOCK_TIMEOUT,
     ) -> None:
         parse_target(target)  # a bad target fails here, not in the middle of a run
+        if clock is not None:
+            parse_target(clock)  # the hook's too
         self.target = target
+        self.clock = clock
+        self.clock_ssl = clock_ssl
+        self.clock_timeout = clock_timeout
         self.runner = runner if runner is not None else asyncio.Runner()
         self.ssl = ssl
         self.limits = limits
@@ -173,6 +510,7 @@ class LiveAdapter(BaseAdapter):
         self.incoming = incoming
         self._link: TextLink | None = None
         self._done: asyncio.Event | None = None
+        self._expecting = True
 
     @classmethod
     def factory(cls, target: str, **options: Any) -> Callable[[], LiveAdapter]:
@@ -205,21 +543,44 @@ class LiveAdapter(BaseAdapter):
 
     def receive(self) -> list[str]:
         """What the implementation sent (waiting as the class says)."""
-        return self.runner.run(self._take()) if self._link is not None else []
+        expecting, self._expecting = self._expecting, True  # a caller that never says so waits as for an answer
+        return self.runner.run(self._take(expecting)) if self._link is not None else []
 
-    async def _take(self) -> list[str]:
+    def expect(self, answer: bool) -> None:
+        """Whether the next ``receive`` waits up to ``wait`` for a first message (an answer is due) or only
+        ``quiet`` (nothing is due: take what arrives, do not wait for what may never come)."""
+        self._expecting = answer
+
+    async def _take(self, expecting: bool) -> list[str]:
         assert self._link is not None
+        loop = asyncio.get_running_loop()
+        # One read never lasts longer than ``wait``: a server streaming events never falls quiet (issue 19).
+        deadline = loop.time() + max(self.wait, self.quiet)
         texts: list[str] = []
-        timeout = self.wait
+        timeout = self.wait if expecting else self.quiet
         while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return texts
             try:
-                data = await asyncio.wait_for(self._link.receive(), timeout)
+                data = await asyncio.wait_for(self._link.receive(), min(timeout, remaining))
             except (TimeoutError, ConnectionError):
                 return texts
             if data is None:
                 return texts
             texts.append(_text(data))
             timeout = self.quiet
+
+    def advance(self, seconds: float) -> bool:
+        """Move the implementation's clock ``seconds`` forward through its test-clock hook; ``False`` without one.
+
+        :class:`ClockHookError` when the hook does not answer within ``clock_timeout`` or refuses.
+        """
+        if self.clock is None:
+            return False
+        self.runner.run(advance_clock(self.clock, seconds, ssl=self.clock_ssl, limits=self.limits,
+                                      timeout=self.clock_timeout))
+        return True
 
     def close(self) -> None:
         """Close the current connection (if any)."""

@@ -76,7 +76,7 @@ from ccproto.processor.models import (
 from ccproto.processor.models import Request as ProcessorRequest
 from ccproto.processor.models import Response as ProcessorResponse
 from ccproto.processor.session import PendingCommand, ProcessorSession
-from ccproto.testing.strategies import EXTRA_PREFIX, _extras, _field_strategy, _obey_rules, text
+from ccproto.testing.strategies import EXTRA_PREFIX, Numbers, _extras, _field_strategy, _obey_rules, text
 
 __all__ = [
     "PROTOCOLS",
@@ -194,7 +194,7 @@ def _parts(cls: type[Model], fixed: frozenset[str]) -> st.SearchStrategy[dict[st
     key = (cls, fixed)
     if key not in _PARTS:
         fields = {
-            field.attr: _IDS if field.attr in _ID_FIELDS else _field_strategy(field)
+            field.attr: _IDS if field.attr in _ID_FIELDS else _field_strategy(field, Numbers.INTEROPERABLE)
             for field in model_spec(cls).fields
             if field.attr not in fixed
         }
@@ -208,7 +208,7 @@ _EXTRAS: dict[type[Model], st.SearchStrategy[dict[str, Any]]] = {}
 def _extra_members(cls: type[Model]) -> st.SearchStrategy[dict[str, Any]]:
     # Built once per class: building (and validating) a strategy costs more than drawing from it.
     if cls not in _EXTRAS:
-        _EXTRAS[cls] = _extras(cls)
+        _EXTRAS[cls] = _extras(cls, Numbers.INTEROPERABLE)
     return _EXTRAS[cls]
 
 
@@ -348,7 +348,9 @@ _BRIDGE_RESPONSES: dict[Name, type[BridgeResponse]] = {
     cls.NAME: cls.RESPONSE for cls in _BRIDGE_REQUESTS.values() if cls.NAME is not None
 }
 _PHASES = "PHASE_TRANSITIONS"
-_TARGETS = _field_strategy(next(f for f in model_spec(BridgeRequest).fields if f.attr == "target"))
+_TARGETS = _field_strategy(
+    next(f for f in model_spec(BridgeRequest).fields if f.attr == "target"), Numbers.INTEROPERABLE
+)
 
 
 class _BridgeWalker(_Walker):

@@ -50,12 +50,15 @@ from ccproto.processor.models import (
 )
 
 __all__ = [
+    "Numbers",
     "SecretText",
     "bridge_messages",
     "cceb_actions",
     "cceb_messages",
     "cceb_unknown_notifications",
     "from_model",
+    "json_floats",
+    "json_integers",
     "json_values",
     "mutated_json",
     "processor_failures",
@@ -68,6 +71,42 @@ __all__ = [
 
 #: Prefix of generated unknown members; no protocol declares a member starting with it.
 EXTRA_PREFIX = "x-"
+
+#: The largest integer every IEEE 754 double parser reads exactly (I-JSON, RFC 7493 section 2.2).
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class Numbers(enum.Enum):
+    """Which JSON numbers the strategies draw (docs/quirks.md N2)."""
+
+    #: What every JSON parser reads back as written (I-JSON): integers within +-(2**53 - 1), finite doubles, no -0.0.
+    INTEROPERABLE = "interoperable"
+    #: Any integer, any finite double, -0.0: for testing an implementation that promises exact echoes.
+    EXACT = "exact"
+
+
+def _negative_zero_as_zero(value: float) -> float:
+    return 0.0 if value == 0 else value  # -0.0 == 0: both become 0.0
+
+
+def json_integers(
+    numbers: Numbers = Numbers.INTEROPERABLE, *, min_value: int | None = None, max_value: int | None = None
+) -> st.SearchStrategy[int]:
+    """Integers within the given bounds (and, unless ``numbers`` is EXACT, within I-JSON's safe range)."""
+    if numbers is Numbers.INTEROPERABLE:
+        # A declared bound beyond the safe range is narrowed to it; one inside it is kept.
+        low, high = -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER
+        min_value = low if min_value is None else max(min_value, low)
+        max_value = high if max_value is None else min(max_value, high)
+        if min_value > max_value:  # a range wholly beyond a double's precision: only EXACT can draw it
+            raise ValueError("no interoperable integer within the declared range: draw with Numbers.EXACT")
+    return st.integers(min_value=min_value, max_value=max_value)
+
+
+def json_floats(numbers: Numbers = Numbers.INTEROPERABLE) -> st.SearchStrategy[float]:
+    """Finite doubles (without -0.0 unless ``numbers`` is EXACT)."""
+    drawn = st.floats(allow_nan=False, allow_infinity=False)
+    return drawn if numbers is Numbers.EXACT else drawn.map(_negative_zero_as_zero)
 
 
 def text(*, min_size: int = 0, max_size: int | None = 20, exclude: str = "") -> st.SearchStrategy[str]:
@@ -100,13 +139,16 @@ def secret(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return strategy.map(lambda value: SecretText(value) if isinstance(value, str) else value)
 
 
-def json_values(*, max_leaves: int = 8) -> st.SearchStrategy[Any]:
-    """Any JSON value: big integers, non-BMP strings, empty and nested containers; no NaN/Infinity."""
+def json_values(*, max_leaves: int = 8, numbers: Numbers = Numbers.INTEROPERABLE) -> st.SearchStrategy[Any]:
+    """Any JSON value: non-BMP strings, empty and nested containers, ``numbers``' numbers; no NaN/Infinity.
+
+    With ``Numbers.EXACT``, big integers and -0.0 too.
+    """
     scalars = (
         st.none()
         | st.booleans()
-        | st.integers()
-        | st.floats(allow_nan=False, allow_infinity=False)
+        | json_integers(numbers)
+        | json_floats(numbers)
         | text()
     )
     return st.recursive(
@@ -121,9 +163,10 @@ def mutated_json(
 ) -> st.SearchStrategy[Any]:
     """A JSON value from ``values`` with one place (possibly the whole) replaced by a draw of ``replacements``.
 
-    ``replacements`` defaults to any JSON value; tests add near-miss names (``"Agent"``, a padded command) to it.
+    ``replacements`` defaults to any JSON value (big integers and -0.0 too); tests add near-miss names
+    (``"Agent"``, a padded command) to it.
     """
-    swap = json_values() if replacements is None else replacements
+    swap = json_values(numbers=Numbers.EXACT) if replacements is None else replacements
 
     @st.composite
     def mutate(draw: st.DrawFn) -> Any:
@@ -175,29 +218,29 @@ FAST_PATTERNS: dict[str, st.SearchStrategy[str]] = {
 }
 
 
-def _type_strategy(tspec: TypeSpec) -> st.SearchStrategy[Any]:
+def _type_strategy(tspec: TypeSpec, numbers: Numbers) -> st.SearchStrategy[Any]:
     kind = tspec.kind
     if kind is Kind.STR:
         return text()
     if kind is Kind.INT:
-        return st.integers()
+        return json_integers(numbers)
     if kind is Kind.BOOL:
         return st.booleans()
     if kind is Kind.FLOAT:
-        return st.floats(allow_nan=False, allow_infinity=False)
+        return json_floats(numbers)
     if kind is Kind.ENUM:
         return st.sampled_from(list(tspec.python_type))
     if kind is Kind.ARRAY:
         assert tspec.items is not None
-        return st.lists(_type_strategy(tspec.items), max_size=4).map(tuple)
+        return st.lists(_type_strategy(tspec.items, numbers), max_size=4).map(tuple)
     if kind is Kind.OBJECT:
-        return st.dictionaries(text(max_size=8), json_values(), max_size=4)
+        return st.dictionaries(text(max_size=8), json_values(numbers=numbers), max_size=4)
     if kind is Kind.ANY:
-        return json_values()
-    return from_model(tspec.python_type)
+        return json_values(numbers=numbers)
+    return from_model(tspec.python_type, numbers=numbers)
 
 
-def _field_strategy(field: FieldSpec) -> st.SearchStrategy[Any]:
+def _field_strategy(field: FieldSpec, numbers: Numbers) -> st.SearchStrategy[Any]:
     info = field.wire
     if info.comma_list:
         # Items are non-empty and comma-free by construction: what the wire form can carry.
@@ -210,16 +253,18 @@ def _field_strategy(field: FieldSpec) -> st.SearchStrategy[Any]:
     elif info.forbidden_keys:
         forbidden = set(info.forbidden_keys)
         # Only a key that happens to be forbidden is dropped (rare), never the whole object.
-        strategy = st.dictionaries(text(max_size=8).filter(lambda k: k not in forbidden), json_values(), max_size=4)
+        strategy = st.dictionaries(
+            text(max_size=8).filter(lambda k: k not in forbidden), json_values(numbers=numbers), max_size=4
+        )
     elif info.min_items is not None:
         assert field.type.items is not None
         strategy = st.lists(
-            _type_strategy(field.type.items), min_size=info.min_items, max_size=max(4, info.min_items)
+            _type_strategy(field.type.items, numbers), min_size=info.min_items, max_size=max(4, info.min_items)
         ).map(tuple)
     elif field.type.kind is Kind.INT and (info.minimum is not None or info.maximum is not None):
-        strategy = st.integers(min_value=info.minimum, max_value=info.maximum)
+        strategy = json_integers(numbers, min_value=info.minimum, max_value=info.maximum)
     else:
-        strategy = _type_strategy(field.type)
+        strategy = _type_strategy(field.type, numbers)
     return strategy if field.required else st.none() | strategy
 
 
@@ -230,34 +275,37 @@ def _pointer_under(path: tuple[str, ...]) -> Callable[[str], str]:
     return make
 
 
-def _extras(cls: type[Model]) -> st.SearchStrategy[dict[str, Any]]:
+def _extras(cls: type[Model], numbers: Numbers) -> st.SearchStrategy[dict[str, Any]]:
     spec = model_spec(cls)
     for names in spec.known.values():
         clash = [n for n in names if n.startswith(EXTRA_PREFIX)]
         if clash:
             raise TypeError(f"{cls.__name__} declares {clash[0]!r}: generated extras would collide")
     places = [
-        st.dictionaries(text(max_size=6).map(_pointer_under(path)), json_values(), max_size=2) for path in spec.objects
+        st.dictionaries(text(max_size=6).map(_pointer_under(path)), json_values(numbers=numbers), max_size=2)
+        for path in spec.objects
     ]
     return st.tuples(*places).map(lambda parts: {k: v for part in parts for k, v in part.items()})
 
 
-_STRATEGIES: dict[tuple[type[Model], bool], st.SearchStrategy[Any]] = {}
+_STRATEGIES: dict[tuple[type[Model], bool, Numbers], st.SearchStrategy[Any]] = {}
 
 
-def from_model(cls: type[Model], *, with_extra: bool = True) -> st.SearchStrategy[Any]:
+def from_model(
+    cls: type[Model], *, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
+) -> st.SearchStrategy[Any]:
     """Instances of a model class with every field drawn from its declaration (and unknown members)."""
-    key = (cls, with_extra)
+    key = (cls, with_extra, numbers)
     if key not in _STRATEGIES:
-        _STRATEGIES[key] = _build(cls, with_extra)
+        _STRATEGIES[key] = _build(cls, with_extra, numbers)
     return _STRATEGIES[key]
 
 
-def _build(cls: type[Model], with_extra: bool) -> st.SearchStrategy[Any]:
+def _build(cls: type[Model], with_extra: bool, numbers: Numbers) -> st.SearchStrategy[Any]:
     spec = model_spec(cls)
-    kwargs = {field.attr: _field_strategy(field) for field in spec.fields}
+    kwargs = {field.attr: _field_strategy(field, numbers) for field in spec.fields}
     if with_extra:
-        kwargs["extra"] = _extras(cls)
+        kwargs["extra"] = _extras(cls, numbers)
     built = st.builds(cls, **kwargs)
     if not spec.rules:
         return built
@@ -345,9 +393,11 @@ def simplest(cls: type[Model]) -> Any:
     return attrs.evolve(instance, **changes) if changes else instance
 
 
-def bridge_messages(*, with_extra: bool = True) -> st.SearchStrategy[BridgeMessage]:
+def bridge_messages(
+    *, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
+) -> st.SearchStrategy[BridgeMessage]:
     """Any control-destination message."""
-    return st.one_of([from_model(cls, with_extra=with_extra) for cls in ALL_MESSAGE_CLASSES])
+    return st.one_of([from_model(cls, with_extra=with_extra, numbers=numbers) for cls in ALL_MESSAGE_CLASSES])
 
 
 def _unregistered_name() -> st.SearchStrategy[str]:
@@ -355,10 +405,12 @@ def _unregistered_name() -> st.SearchStrategy[str]:
     return text(max_size=12).map(lambda name: EXTRA_PREFIX + name)
 
 
-def processor_unknown_messages(*, with_extra: bool = True) -> st.SearchStrategy[ProcessorMessage]:
+def processor_unknown_messages(
+    *, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
+) -> st.SearchStrategy[ProcessorMessage]:
     """Requests, responses and events of commands and events no registry knows (names start with ``x-``)."""
     def renamed(cls: type[Model], member: str) -> st.SearchStrategy[Any]:
-        return st.tuples(from_model(cls, with_extra=with_extra), _unregistered_name()).map(
+        return st.tuples(from_model(cls, with_extra=with_extra, numbers=numbers), _unregistered_name()).map(
             lambda pair: attrs.evolve(pair[0], **{member: pair[1]})
         )
 
@@ -371,48 +423,57 @@ def processor_unknown_messages(*, with_extra: bool = True) -> st.SearchStrategy[
 
 
 def processor_failures(
-    *, registry: Registry = REGISTRY, with_extra: bool = True
+    *, registry: Registry = REGISTRY, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
 ) -> st.SearchStrategy[FailureResponse]:
     """Failure responses of registered and unregistered commands."""
     names = st.sampled_from(registry.commands()) | _unregistered_name() if registry.commands() else _unregistered_name()
-    return st.tuples(from_model(FailureResponse, with_extra=with_extra), names).map(
+    return st.tuples(from_model(FailureResponse, with_extra=with_extra, numbers=numbers), names).map(
         lambda pair: attrs.evolve(pair[0], command=pair[1])
     )
 
 
 def processor_messages(
-    *, registry: Registry = REGISTRY, with_extra: bool = True, unknown: bool = True
+    *, registry: Registry = REGISTRY, with_extra: bool = True, unknown: bool = True,
+    numbers: Numbers = Numbers.INTEROPERABLE,
 ) -> st.SearchStrategy[ProcessorMessage]:
     """Any Interaction Processor message ``registry`` decodes (and, with ``unknown``, unregistered ones)."""
-    choices = [from_model(cls, with_extra=with_extra) for cls in registry.message_classes()]
-    choices.append(processor_failures(registry=registry, with_extra=with_extra))
+    choices = [from_model(cls, with_extra=with_extra, numbers=numbers) for cls in registry.message_classes()]
+    choices.append(processor_failures(registry=registry, with_extra=with_extra, numbers=numbers))
     if unknown:
-        choices.append(processor_unknown_messages(with_extra=with_extra))
+        choices.append(processor_unknown_messages(with_extra=with_extra, numbers=numbers))
     return st.one_of(choices)
 
 
-def cceb_actions(*, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True) -> st.SearchStrategy[Any]:
+def cceb_actions(
+    *, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
+) -> st.SearchStrategy[Any]:
     """Actions whose ``data.action`` is one of ``registry``'s supported actions."""
-    return st.tuples(from_model(Action, with_extra=with_extra), st.sampled_from(registry.actions())).map(
-        lambda pair: attrs.evolve(pair[0], action=pair[1])
-    )
+    return st.tuples(
+        from_model(Action, with_extra=with_extra, numbers=numbers), st.sampled_from(registry.actions())
+    ).map(lambda pair: attrs.evolve(pair[0], action=pair[1]))
 
 
-def cceb_unknown_notifications(*, with_extra: bool = True) -> st.SearchStrategy[UnknownNotification]:
+def cceb_unknown_notifications(
+    *, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
+) -> st.SearchStrategy[UnknownNotification]:
     """Notifications of types no registry knows (types start with ``x-``)."""
-    return st.tuples(from_model(UnknownNotification, with_extra=with_extra), _unregistered_name()).map(
-        lambda pair: attrs.evolve(pair[0], type=pair[1])
-    )
+    return st.tuples(
+        from_model(UnknownNotification, with_extra=with_extra, numbers=numbers), _unregistered_name()
+    ).map(lambda pair: attrs.evolve(pair[0], type=pair[1]))
 
 
 def cceb_messages(
-    *, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True, unknown: bool = True
+    *, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True, unknown: bool = True,
+    numbers: Numbers = Numbers.INTEROPERABLE,
 ) -> st.SearchStrategy[CcebMessage]:
     """Any CCEB message ``registry`` decodes (and, with ``unknown``, notifications of unregistered types)."""
-    choices = [from_model(cls, with_extra=with_extra) for cls in registry.message_classes() if cls is not Action]
-    choices.append(cceb_actions(registry=registry, with_extra=with_extra))
+    choices = [
+        from_model(cls, with_extra=with_extra, numbers=numbers)
+        for cls in registry.message_classes() if cls is not Action
+    ]
+    choices.append(cceb_actions(registry=registry, with_extra=with_extra, numbers=numbers))
     if unknown:
-        choices.append(cceb_unknown_notifications(with_extra=with_extra))
+        choices.append(cceb_unknown_notifications(with_extra=with_extra, numbers=numbers))
     return st.one_of(choices)
 
 

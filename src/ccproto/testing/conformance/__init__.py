@@ -9,12 +9,14 @@ the shrunk conversation as a capture that ``ccproto validate`` reproduces.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as Settings
 from hypothesis.errors import Flaky
+from hypothesis.internal.conjecture import engine as _engine
 from hypothesis.stateful import run_state_machine_as_test
 
 from ccproto.core.errors import ProtocolError
@@ -24,6 +26,7 @@ from ccproto.testing.conformance.bridge import BridgeClientConformance, BridgeSe
 from ccproto.testing.conformance.cceb import CcebClientConformance, CcebServerConformance
 from ccproto.testing.conformance.processor import ProcessorClientConformance, ProcessorServerConformance
 from ccproto.testing.harness import ConformanceFailure, ConformanceMachine
+from ccproto.testing.strategies import Numbers
 
 __all__ = [
     "MACHINES",
@@ -50,12 +53,15 @@ MACHINES: dict[tuple[str, Role], type[ConformanceMachine]] = {
 
 
 def machine_for(
-    protocol: str, role: Role | str, make_adapter: Callable[[], Any], *, limits: Limits = DEFAULT_LIMITS
+    protocol: str, role: Role | str, make_adapter: Callable[[], Any], *, limits: Limits = DEFAULT_LIMITS,
+    numbers: Numbers = Numbers.INTEROPERABLE,
 ) -> type[ConformanceMachine]:
     """The state machine testing the ``role`` of ``protocol``, bound to ``make_adapter`` (one adapter per example).
 
     ``role`` is the role of the system under test (``"server"``: the Processor
     Bridge, the Interaction Processor or the CCEB; ``"client"``: their clients).
+    ``numbers``: the numbers drawn into messages (``Numbers.EXACT`` for an
+    implementation that promises exact echoes of big integers and -0.0; quirks N2).
     """
     sut_role = Role(role) if isinstance(role, str) else role
     try:
@@ -63,7 +69,8 @@ def machine_for(
     except KeyError:
         known = ", ".join(sorted({p for p, _ in MACHINES}))
         raise ValueError(f"no conformance machine for protocol {protocol!r} (known: {known})") from None
-    bound = type(base.__name__, (base,), {"make_adapter": staticmethod(make_adapter), "limits": limits})
+    bound = type(base.__name__, (base,), {"make_adapter": staticmethod(make_adapter), "limits": limits,
+                                          "numbers": numbers})
     bound.__qualname__ = base.__qualname__
     return bound
 
@@ -75,26 +82,46 @@ def run_conformance(
     *,
     settings: Settings | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    numbers: Numbers = Numbers.INTEROPERABLE,
+    shrink_time: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """Run the conformance suite for one role; raises ``ConformanceFailure`` (shrunk) when the SUT breaks a rule.
 
-    ``settings`` default to hypothesis's current profile (examples, seed, deadline, ...).
+    ``settings`` default to hypothesis's current profile (examples, seed, deadline, ...), without its example
+    database unless they name one (:func:`harness_settings`); ``numbers`` as in :func:`machine_for`.
+    ``shrink_time``: the most seconds spent shrinking a failure, the shortest failure so far reported when
+    it runs out (default: hypothesis's own bound, 300 s).  ``progress`` is called with the number of
+    conversations run so far, as each starts (a live run's progress).
     """
-    machine = machine_for(protocol, role, make_adapter, limits=limits)
+    machine = machine_for(protocol, role, make_adapter, limits=limits, numbers=numbers)
     seen: list[ConformanceFailure] = []
+    started = [0]
 
     class Remembering(machine):  # type: ignore[valid-type, misc]
-        """Keeps the shortest failure seen (see below)."""
+        """Keeps the shortest failure seen (see below), and counts the conversations."""
 
-        def fail(self, reason: str, error: ProtocolError | None = None) -> ConformanceFailure:
-            failure: ConformanceFailure = super().fail(reason, error)
+        def __init__(self) -> None:
+            started[0] += 1
+            if progress is not None:
+                progress(started[0])
+            super().__init__()
+
+        def fail(
+            self, reason: str, error: ProtocolError | None = None, *, code: str | None = None
+        ) -> ConformanceFailure:
+            failure: ConformanceFailure = super().fail(reason, error, code=code)
             if not seen or failure.capture.count("\n") <= seen[0].capture.count("\n"):
                 seen[:] = [failure]
             return failure
 
     Remembering.__name__ = Remembering.__qualname__ = machine.__name__
     try:
-        run_state_machine_as_test(Remembering, settings=harness_settings(settings))  # type: ignore[no-untyped-call]
+        with _shrinking_for(shrink_time):
+            run_state_machine_as_test(Remembering, settings=harness_settings(settings))  # type: ignore[no-untyped-call]
+    except ConformanceFailure as found:
+        _drop_hypothesis_notes(found)
+        raise
     except Flaky:
         # An implementation whose state outlives its connections (a live server, sessions kept across examples)
         # may not fail again when hypothesis replays the failing conversation; the failures seen are still real,
@@ -102,8 +129,32 @@ def run_conformance(
         if not seen:
             raise
         failure = seen[0]
-        failure.reason += " (not reproduced when replayed: the implementation's state outlives its connections)"
+        _drop_hypothesis_notes(failure)
+        failure.reason += (
+            " (not reproduced when replayed: the implementation keeps state across connections, as real servers"
+            " do; this is the shortest failing conversation seen)"
+        )
         raise failure from None
+
+
+def _drop_hypothesis_notes(failure: BaseException) -> None:
+    """Remove the notes hypothesis adds ("Steps leading up to this error: ..."): the capture already tells the
+    conversation, and the steps name the harness's own methods."""
+    vars(failure).pop("__notes__", None)
+
+
+@contextlib.contextmanager
+def _shrinking_for(seconds: float | None) -> Iterator[None]:
+    """Bound hypothesis's shrinking to ``seconds`` (its engine's documented, monkeypatchable bound)."""
+    if seconds is None or not hasattr(_engine, "MAX_SHRINKING_SECONDS"):
+        yield
+        return
+    before = _engine.MAX_SHRINKING_SECONDS
+    _engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _engine.MAX_SHRINKING_SECONDS = before
 
 
 #: Health checks a conversation trips by nature: each step draws whole messages, and a SUT may be slow.
@@ -119,10 +170,15 @@ _HYPOTHESIS_STEP_COUNT = Settings.get_profile("default").stateful_step_count
 def harness_settings(settings: Settings | None = None) -> Settings:
     """``settings`` (default: the current hypothesis profile) as the harness runs them.
 
-    The inherent health checks and the explain phase are off, and ``stateful_step_count`` is
-    :data:`HARNESS_STEP_COUNT` unless the settings chose another value than hypothesis's default.
+    The inherent health checks and the explain phase are off, ``stateful_step_count`` is
+    :data:`HARNESS_STEP_COUNT` unless the settings chose another value than hypothesis's default, and
+    hypothesis's default example database (``.hypothesis/`` in the current directory) is not used: a
+    conformance run writes no files unless its settings name a database.
     """
     parent = settings if settings is not None else Settings()
+    database = parent.database
+    if database is not None and database == Settings.get_profile("default").database:
+        database = None
     suppressed = {*parent.suppress_health_check, *INHERENT_HEALTH_CHECKS}
     steps = parent.stateful_step_count
     # The explain phase (which lines of the test ran) costs most of a failing run and names only the
@@ -133,4 +189,5 @@ def harness_settings(settings: Settings | None = None) -> Settings:
         suppress_health_check=sorted(suppressed, key=lambda check: check.value),
         stateful_step_count=HARNESS_STEP_COUNT if steps == _HYPOTHESIS_STEP_COUNT else steps,
         phases=phases,
+        database=database,
     )

@@ -41,6 +41,7 @@ _REPORTING = (Phase.INITIALIZING, Phase.ACTIVE, Phase.DISPOSING)
 
 class _BridgeMachine(ConformanceMachine):
     protocol = "bridge"
+    unsolicited = (ServerStatusChanged,)  # the CTI client reports its status at any time (B11)
 
     def encode(self, message: Any) -> str:
         return str(self.conn.send_text(message, now=self.now))
@@ -142,6 +143,7 @@ class BridgeServerConformance(_BridgeMachine):
     """
 
     sut_role = Role.SERVER
+    sut_speaks_first = True  # the Processor Bridge opens with serverstatus
 
     def __init__(self) -> None:
         super().__init__()

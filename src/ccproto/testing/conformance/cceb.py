@@ -9,6 +9,7 @@ import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, precondition, rule
 
+from ccproto.capture.cceb import SESSION_EXPIRED_RESUMED
 from ccproto.cceb import (
     REGISTRY,
     Ack,
@@ -36,7 +37,7 @@ from ccproto.cceb.states import (
 )
 from ccproto.core.roles import Role
 from ccproto.testing.harness import ConformanceMachine
-from ccproto.testing.strategies import cceb_unknown_notifications, json_values, secret, text
+from ccproto.testing.strategies import Numbers, cceb_unknown_notifications, json_values, secret, text
 
 __all__ = ["CcebClientConformance", "CcebServerConformance"]
 
@@ -52,16 +53,23 @@ STATEFUL_ACTIONS = tuple(name for name in REGISTRY.actions() if name.startswith(
 PHONE_VALIDATION_ANSWERS = ("PhoneVerificationPinEvent", "PhoneValidationCancelEvent")
 _FORBIDDEN_DETAILS = frozenset((*RESERVED_ACTION_FIELDS, *CONTACT_ID_SUBSTITUTES))
 
-#: A supported action with small camelCase-ish details (cheaper to draw than any JSON; never a reserved field).
-ACTIONS: st.SearchStrategy[Action] = st.builds(
-    lambda name, details: Action(uuid=new_uuid(), action=name, action_details=details),
-    st.sampled_from(REGISTRY.actions()),
-    st.dictionaries(
-        text(min_size=1, max_size=12).filter(lambda key: key not in _FORBIDDEN_DETAILS),
-        json_values(max_leaves=3),
-        max_size=3,
-    ),
-)
+
+
+def _actions(numbers: Numbers) -> st.SearchStrategy[Action]:
+    return st.builds(
+        lambda name, details: Action(uuid=new_uuid(), action=name, action_details=details),
+        st.sampled_from(REGISTRY.actions()),
+        st.dictionaries(
+            text(min_size=1, max_size=12).filter(lambda key: key not in _FORBIDDEN_DETAILS),
+            json_values(max_leaves=3, numbers=numbers),
+            max_size=3,
+        ),
+    )
+
+
+#: A supported action with small camelCase-ish details (cheaper to draw than any JSON; never a reserved field),
+#: by the numbers its details hold (quirks N2).
+ACTIONS_BY_NUMBERS: dict[Numbers, st.SearchStrategy[Action]] = {numbers: _actions(numbers) for numbers in Numbers}
 
 
 def _describe(item: Any) -> str:
@@ -70,6 +78,7 @@ def _describe(item: Any) -> str:
 
 class _CcebMachine(ConformanceMachine):
     protocol = "cceb"
+    unsolicited = (Notification,)
 
     def expire(self, now: float) -> list[str]:
         """What the SUT owed and did not answer in time."""
@@ -145,7 +154,7 @@ class CcebServerConformance(_CcebMachine):
         if message.resumed and ended is not None and self.now - ended > SESSION_LIFETIME:
             raise self.fail(
                 f"it resumed a session whose connection ended {self.now - ended:.0f} s ago"
-                f" (sessions stay resumable {SESSION_LIFETIME:.0f} s)"
+                f" (sessions stay resumable {SESSION_LIFETIME:.0f} s)", code=SESSION_EXPIRED_RESUMED,
             )
         self.key = message.session_key
         self.keys[message.session_key] = None
@@ -164,7 +173,7 @@ class CcebServerConformance(_CcebMachine):
     @rule(data=st.data())
     def send_action(self, data: st.DataObject) -> None:
         """A supported, valid action: the CCEB must ack it once, with its uuid."""
-        self.transmit(data.draw(ACTIONS, label="action"), data)
+        self.transmit(data.draw(ACTIONS_BY_NUMBERS[self.numbers], label="action"), data)
 
     @precondition(lambda self: self.is_open)
     @rule(data=st.data(), name=st.sampled_from(STATEFUL_ACTIONS))
@@ -183,7 +192,7 @@ class CcebServerConformance(_CcebMachine):
     @rule(data=st.data())
     def send_refused_action(self, data: st.DataObject) -> None:
         """An action with a field only the CCEB may set: it must be refused, never acked (C5, C6)."""
-        value = encode_value(data.draw(ACTIONS, label="action"))
+        value = encode_value(data.draw(ACTIONS_BY_NUMBERS[self.numbers], label="action"))
         field = data.draw(st.sampled_from([*RESERVED_ACTION_FIELDS, *CONTACT_ID_SUBSTITUTES]), label="field")
         value["data"]["action_details"][field] = data.draw(text(max_size=12), label="value")
         self.tick()
@@ -203,7 +212,7 @@ class CcebServerConformance(_CcebMachine):
 
 
 class CcebClientConformance(_CcebMachine):
-    """The harness plays the CCEB; the system under test is the agent's client.
+    """The harness plays the CCEB; the system under test is the agent's client (it says hello first).
 
     It answers the hello (with a long-lived session store of its own), acks every
     action, sends notifications of every type (phone validation and off-hook ones in
@@ -213,6 +222,7 @@ class CcebClientConformance(_CcebMachine):
     """
 
     sut_role = Role.CLIENT
+    sut_speaks_first = True  # hello
 
     def __init__(self) -> None:
         super().__init__()
@@ -263,11 +273,14 @@ class CcebClientConformance(_CcebMachine):
             )
         if kind == "offer":
             # What a real CCEB puts in an offer: the agent's GUIDs, which an action must never carry back (C5).
-            extra = data.draw(st.dictionaries(text(max_size=8), json_values(max_leaves=3), max_size=2), label="data")
+            extra = data.draw(
+                st.dictionaries(text(max_size=8), json_values(max_leaves=3, numbers=self.numbers), max_size=2),
+                label="data",
+            )
             details = {**extra, "interaction_id": str(new_uuid()), "agentGuid": new_uuid(), "tenantGuid": new_uuid()}
             return AgentInteraction(uuid=uuid, data=details)
         if kind == "unknown":
-            return attrs.evolve(data.draw(cceb_unknown_notifications(), label="unknown"), uuid=uuid)
+            return attrs.evolve(data.draw(cceb_unknown_notifications(numbers=self.numbers), label="unknown"), uuid=uuid)
         cls = data.draw(st.sampled_from(_OPEN_NOTIFICATIONS), label="type")
         return attrs.evolve(self.draw(data, cls, "notification"), uuid=uuid)
 

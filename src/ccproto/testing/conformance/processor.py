@@ -13,6 +13,7 @@ from ccproto.core.roles import Role
 from ccproto.processor import (
     CallJourneyRequest,
     CallJourneySuccess,
+    Event,
     GetCapabilitiesRequest,
     GetCapabilitiesSuccess,
     MemberRemovedEvent,
@@ -52,6 +53,7 @@ _EVENTS = (
 
 class _ProcessorMachine(ConformanceMachine):
     protocol = "processor"
+    unsolicited = (Event,)  # team-status events stream while a report runs
 
     def expire(self, now: float) -> list[str]:
         """Requests the SUT did not answer in time."""
