@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import Phase, find, given, settings
 
+import planted_processor
 from ccproto import cceb
 from ccproto.capture import Severity
 from ccproto.capture.validator import validate_capture
@@ -361,3 +362,41 @@ def test_a_live_server_streaming_events_every_50_ms_passes() -> None:
     finally:
         served.stop()
     assert StreamingProcessor.streamed[0] >= 5  # reports ran, and the stream really flowed while they did
+
+
+# -- 7. what the SUT streams is taken out of a failure's capture where the verdict does not need it ---------
+
+
+class ChattyEventAfterEnd(PeerAdapter):
+    """The planted bug ``event-after-end`` (a report that keeps running after its end), streaming a team-status
+    event per running report on every read: shrinking cannot remove those events, the trimming can."""
+
+    def __init__(self) -> None:
+        super().__init__(planted_processor.EventAfterEnd())
+
+    def receive(self) -> list[str]:
+        return super().receive() + self.peer.stimulate("team-change", now=self.now)
+
+
+def _sut_events(capture: str) -> int:
+    records = [json.loads(line) for line in capture.splitlines()]
+    return sum(1 for r in records if r.get("from") == "server" and "name" in r.get("message", {}))
+
+
+def test_a_streaming_servers_failure_keeps_only_the_events_the_verdict_needs(tmp_path: Any) -> None:
+    failures: list[ConformanceFailure] = []
+    try:
+        run_conformance("processor", "server", ChattyEventAfterEnd, settings=settings(FEW, max_examples=60))
+    except ConformanceFailure as failure:
+        failures.append(failure)
+    [failure] = failures
+    assert failure.code == "report-not-active"
+    # The event after the end is the last record; the events the report sent while running are gone but the
+    # one its begin needs (the team's members), if any.
+    assert _sut_events(failure.capture) <= 2, failure.capture
+    capture = tmp_path / "capture.jsonl"
+    capture.write_text(failure.capture, encoding="utf-8")
+    report = validate_capture(capture)
+    errors = {(f.record, f.code) for f in report.findings if f.severity is Severity.ERROR}
+    assert errors == {(failure.record, "report-not-active")}
+    assert failure.record == len(failure.capture.splitlines())

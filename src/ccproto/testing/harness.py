@@ -16,6 +16,7 @@ that depend on time (long-lived CCEB sessions).
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -295,6 +296,26 @@ class ConformanceFailure(AssertionError):
         )
 
 
+def _verdict(capture: str, sut_role: Role) -> tuple[Finding | None, int]:
+    """:func:`judge`'s finding, and how many errors the validator reports on ``capture`` in all."""
+    lines = capture.splitlines(keepends=True) if capture else []
+    if not lines:
+        return None, 0
+    records = list(read_jsonl(lines, file="capture"))
+    report = validate_records(iter(records))
+    errors = [finding for finding in report.findings if finding.severity is Severity.ERROR]
+    if not errors:
+        return None, 0
+    last = len(records)
+    on_last = [finding for finding in errors if finding.record == last]
+    if on_last:
+        return on_last[0], len(errors)
+    by_sut = {item.number for item in records if isinstance(item, Record) and item.sender is sut_role}
+    # A request the SUT never answered is blamed on the request's record (the harness's), yet is the SUT's fault.
+    blamed = [finding for finding in errors if finding.record in by_sut or finding.code == ANSWER_TIMEOUT]
+    return (max(blamed, key=lambda finding: finding.record) if blamed else None), len(errors)
+
+
 def judge(capture: str, sut_role: Role) -> Finding | None:
     """What ``ccproto validate`` blames on the system under test in ``capture``: its most specific error.
 
@@ -303,22 +324,59 @@ def judge(capture: str, sut_role: Role) -> Finding | None:
     rules, e.g. a SUT that never stops sending).  Other errors on what the harness sent (invalid on purpose)
     are not the SUT's.
     """
-    lines = capture.splitlines(keepends=True) if capture else []
-    if not lines:
-        return None
-    records = list(read_jsonl(lines, file="capture"))
-    report = validate_records(iter(records))
-    errors = [finding for finding in report.findings if finding.severity is Severity.ERROR]
-    if not errors:
-        return None
-    last = len(records)
-    on_last = [finding for finding in errors if finding.record == last]
-    if on_last:
-        return on_last[0]
-    by_sut = {item.number for item in records if isinstance(item, Record) and item.sender is sut_role}
-    # A request the SUT never answered is blamed on the request's record (the harness's), yet is the SUT's fault.
-    blamed = [finding for finding in errors if finding.record in by_sut or finding.code == ANSWER_TIMEOUT]
-    return max(blamed, key=lambda finding: finding.record) if blamed else None
+    return _verdict(capture, sut_role)[0]
+
+
+def without_unsolicited(failure: ConformanceFailure, unsolicited: tuple[type, ...]) -> ConformanceFailure:
+    """``failure`` with the SUT's unsolicited messages (events, notifications) taken out of its capture wherever
+    ``ccproto validate`` still names the same rule and finds no more errors.
+
+    Shrinking cannot remove what the SUT sends on its own (a stream of events), so a shrunk conversation may
+    still hold dozens of them; the validator, the one judge, decides which the failure does not need.  The
+    rule's record is renumbered accordingly.
+    """
+    if not unsolicited or failure.record is None:
+        return failure
+    lines = failure.capture.splitlines(keepends=True)
+    target, errors = _verdict(failure.capture, failure.role)
+    if target is None or target.code != failure.code:
+        return failure  # the harness's own rule (kept-sending, ...): nothing to judge a trimmed capture by
+    decode = _DECODERS.get(failure.protocol)
+    if decode is None:
+        return failure
+    for index in reversed(range(len(lines) - 1)):  # never the last record: where the harness stopped
+        if not _is_unsolicited(lines[index], failure.role, decode, unsolicited):
+            continue
+        trial = lines[:index] + lines[index + 1:]
+        found, count = _verdict("".join(trial), failure.role)
+        if found is not None and found.code == target.code and count <= errors:
+            lines, target, errors = trial, found, count
+    if len(lines) == len(failure.capture.splitlines()):
+        return failure
+    trimmed = ConformanceFailure(
+        target.message, protocol=failure.protocol, role=failure.role, capture="".join(lines), error=failure.error,
+        code=target.code, record=target.record,
+    )
+    return trimmed
+
+
+def _is_unsolicited(line: str, sut_role: Role, decode: Callable[[str], Any], unsolicited: tuple[type, ...]) -> bool:
+    try:
+        record = json.loads(line)
+        if record.get("from") != sut_role.value or not isinstance(record.get("message"), dict):
+            return False
+        return isinstance(decode(json.dumps(record["message"])), unsolicited)
+    except (ValueError, ProtocolError):
+        return False
+
+
+def _decoders() -> dict[str, Callable[[str], Any]]:
+    from ccproto import bridge, cceb, processor
+
+    return {"bridge": bridge.decode, "processor": processor.decode, "cceb": cceb.decode}
+
+
+_DECODERS = _decoders()
 
 
 def _lines(text: str) -> str:

@@ -25,7 +25,7 @@ from ccproto.core.roles import Role
 from ccproto.testing.conformance.bridge import BridgeClientConformance, BridgeServerConformance
 from ccproto.testing.conformance.cceb import CcebClientConformance, CcebServerConformance
 from ccproto.testing.conformance.processor import ProcessorClientConformance, ProcessorServerConformance
-from ccproto.testing.harness import ConformanceFailure, ConformanceMachine
+from ccproto.testing.harness import ConformanceFailure, ConformanceMachine, without_unsolicited
 from ccproto.testing.strategies import Numbers
 
 __all__ = [
@@ -121,14 +121,17 @@ def run_conformance(
             run_state_machine_as_test(Remembering, settings=harness_settings(settings))  # type: ignore[no-untyped-call]
     except ConformanceFailure as found:
         _drop_hypothesis_notes(found)
-        raise
+        trimmed = without_unsolicited(found, machine.unsolicited)
+        if trimmed is found:
+            raise
+        raise trimmed from None
     except Flaky:
         # An implementation whose state outlives its connections (a live server, sessions kept across examples)
         # may not fail again when hypothesis replays the failing conversation; the failures seen are still real,
         # and the shortest is the one closest to what shrinking reached.
         if not seen:
             raise
-        failure = seen[0]
+        failure = without_unsolicited(seen[0], machine.unsolicited)
         _drop_hypothesis_notes(failure)
         failure.reason += (
             " (not reproduced when replayed: the implementation keeps state across connections, as real servers"
