@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import shutil
+import subprocess
 import threading
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -402,3 +404,44 @@ def test_a_streaming_servers_failure_keeps_only_the_events_the_verdict_needs(tmp
     errors = {(f.record, f.code) for f in report.findings if f.severity is Severity.ERROR}
     assert errors == {(failure.record, "report-not-active")}
     assert failure.record == len(failure.capture.splitlines())
+
+
+# -- 8. the emulation of JSON.parse / JSON.stringify against the real thing (Node.js, where installed) --------
+
+_NODE_ROUND_TRIP = (
+    "const lines = require('fs').readFileSync(0, 'utf8').split('\\n').filter(Boolean);"
+    "process.stdout.write(lines.map((l) => JSON.stringify(JSON.parse(l))).join('\\n'));"
+)
+
+
+def test_the_emulation_writes_what_node_writes() -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed: the emulation is checked against it where it is")
+    texts = [json.dumps(value, ensure_ascii=False) for value in (
+        {"a": 1.0, "b": 3204925966965737984, "c": -0.0, "d": [0.5, 1e300, 2e-7, 1e21, 123456789012345678901]},
+        {"x": [2**53 + 1, -(2**63), 0.1, 5e-324, 1.7976931348623157e308, 100.0, 1e20]},
+    )]
+    # And drawn ones: every JSON value the EXACT strategies make (big integers and -0.0 included).
+    draws: list[str] = []
+
+    @settings(max_examples=200, database=None, deadline=None, derandomize=True)
+    @given(json_values(numbers=Numbers.EXACT))
+    def collect(value: Any) -> None:
+        draws.append(json.dumps({"v": value}, ensure_ascii=False))
+
+    collect()
+    texts += draws
+    done = subprocess.run([node, "-e", _NODE_ROUND_TRIP], input="\n".join(texts) + "\n", capture_output=True,
+                          text=True, encoding="utf-8", timeout=60, check=True)
+    from_node = done.stdout.split("\n")
+    assert len(from_node) == len(texts)
+    for text, written in zip(texts, from_node, strict=True):
+        # Same JSON value (Python's reading of both texts): the digits of every number as JavaScript writes them.
+        assert json.loads(js_round_trip(text)) == json.loads(written), (text, written)
+        assert same_shape(json.loads(js_round_trip(text)), json.loads(written))
+
+
+def same_shape(a: Any, b: Any) -> bool:
+    """Equal with the type of every number too (``1`` is not ``1.0`` here)."""
+    return first_difference(a, b) is None
