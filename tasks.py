@@ -3,6 +3,7 @@
 
     python3 tasks.py demo     set up, then run `ccproto validate` on the bundled sample captures
     python3 tasks.py test     set up, then run the whole suite: pytest (coverage-gated), mypy --strict, ruff
+                              (where npm exists, `npm ci` in tools/interop first: the Node.js checkers some tests run)
     python3 tasks.py schemas  regenerate schemas/ from the models
     python3 tasks.py docs     regenerate the generated parts of docs/
     python3 tasks.py bench    set up (with the bench extra), then run the codec benchmark (bench/codec.py);
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -29,6 +31,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".ccproto-installed"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+#: The independent Node.js checkers of the published schemas (Ajv, the AsyncAPI parser, Modelina), pinned.
+INTEROP = ROOT / "tools" / "interop"
 #: The bundled samples (the arguments of `ccproto validate`) and the exit status it must give on each.
 SAMPLES: dict[tuple[str, ...], int] = {
     ("examples/captures/bridge-clean.jsonl",): 0,
@@ -62,6 +66,21 @@ def setup(extras: str = "dev") -> None:
     STAMP.write_bytes(inputs)
 
 
+def node_tools() -> bool:
+    """Install tools/interop's pinned packages (npm ci) where npm exists, once per change of its lock file.
+
+    False when the install failed; without npm the Node.js interop tests skip themselves.
+    """
+    npm = shutil.which("npm")
+    if npm is None:
+        print("npm is not installed: the Node.js interop tests (tools/interop) will be skipped", flush=True)
+        return True
+    installed = INTEROP / "node_modules" / ".package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= (INTEROP / "package-lock.json").stat().st_mtime:
+        return True
+    return run(npm, "ci", "--no-audit", "--no-fund", "--prefix", INTEROP.relative_to(ROOT), check=False) == 0
+
+
 def demo() -> int:
     setup()
     wrong = 0
@@ -75,6 +94,7 @@ def demo() -> int:
 def test() -> int:
     setup()
     failures = 0
+    failures += not node_tools()
     failures += run(PY, "-m", "coverage", "run", "-m", "pytest", check=False) != 0
     failures += run(PY, "-m", "coverage", "report", check=False) != 0
     failures += run(PY, "-m", "mypy", "--strict", "src", "examples", check=False) != 0

@@ -83,3 +83,32 @@ def test_a_recording_that_keeps_nothing_still_returns_each_record() -> None:
     assert recording.records == []
     assert "message" not in record
     assert record["raw"] == '{"token": "***"'  # not JSON: kept as raw text, still redacted
+
+
+ACTION = json.dumps({"type": "action", "uuid": "0b9c5043-d5f9-4301-adb6-9e7a41f88e3e",
+                     "data": {"action": "ForwardInteractionEvent", "action_details": {}}})
+ACTION_ACK = json.dumps({"type": "ack", "uuid": "0b9c5043-d5f9-4301-adb6-9e7a41f88e3e"})
+LATER_ACTION = json.dumps({"type": "action", "uuid": "df81e74c-a99a-4b0c-8a4f-558c69e2c4cd",
+                           "data": {"action": "RejectInteractionEvent", "action_details": {}}})
+LATER_ACK = json.dumps({"type": "ack", "uuid": "df81e74c-a99a-4b0c-8a4f-558c69e2c4cd"})
+
+
+def test_a_live_connection_is_never_finished_as_idle() -> None:
+    # ``ccproto serve --test-clock`` moves its clock by 72 h while a long-lived session is open (the harness's
+    # expiry rounds): the live check sees every close, so an idle bound (for captures that miss closes) must
+    # not finish the connection and read what follows as joined mid-conversation.  Found by CI (test_test_clock).
+    lines: list[str] = []
+    live = LiveCapture(write=lines.append, name="serve")
+    start = 1_800_000_000.0
+    live.opened(conn="serve-1", sender=Role.CLIENT, protocol="cceb", now=start)
+    for offset, (sender, text) in enumerate(
+        [(Role.CLIENT, HELLO), (Role.SERVER, REPLY), (Role.CLIENT, ACTION), (Role.SERVER, ACTION_ACK)], start=1
+    ):
+        live.message(conn="serve-1", sender=sender, protocol="cceb", now=start + offset, text=text)
+    later = start + 72 * 3600.0 + 5
+    live.opened(conn="serve-2", sender=Role.CLIENT, protocol="cceb", now=later)
+    live.message(conn="serve-1", sender=Role.CLIENT, protocol="cceb", now=later + 1, text=LATER_ACTION)
+    live.message(conn="serve-1", sender=Role.SERVER, protocol="cceb", now=later + 2, text=LATER_ACK)
+    live.close(conn="serve-1", sender=Role.CLIENT, protocol="cceb", now=later + 3, code=1000)
+    live.close(conn="serve-1", sender=Role.SERVER, protocol="cceb", now=later + 3, code=1000)
+    assert live.summary() == "OK: 10 records, 0 errors, 0 warnings", "\n".join(lines)

@@ -178,7 +178,7 @@ def test_bool_field_accepts_booleans(good: bool) -> None:
     assert decode_model(with_member("body/flag", good), Sample).flag is good
 
 
-@pytest.mark.parametrize("bad", ["17", 1.5, 1.0, True, False, None, [17]])
+@pytest.mark.parametrize("bad", ["17", 1.5, 1e400, True, False, None, [17]])
 def test_int_field_rejects_non_integers(bad: Any) -> None:
     assert_rejected(with_member("body/count", bad), "/body/count")
 
@@ -222,7 +222,7 @@ def test_enum_field() -> None:
         ("body/color", None),
         ("body/color", ["red"]),
         ("body/level", "1"),
-        ("body/level", 1.0),
+        ("body/level", 1.5),
         ("body/level", True),
         ("body/level", 3),
         ("body/level", None),

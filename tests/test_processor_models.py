@@ -78,6 +78,7 @@ from ccproto.processor.models import (
     UnknownSuccess,
     failure_response,
 )
+from ccproto.processor.quirks import COMMAND_PADDING
 from ccproto.testing.strategies import (
     Numbers,
     json_values,
@@ -308,7 +309,7 @@ SEED_EXAMPLES: list[Any] = [
 def trimmed(value: dict[str, Any]) -> dict[str, Any]:
     """The value with its command as ccproto writes it (the seed's padding dropped)."""
     if isinstance(value.get("command"), str):
-        return {**value, "command": value["command"].strip()}
+        return {**value, "command": value["command"].strip(COMMAND_PADDING)}  # str.strip() keeps U+FEFF
     return value
 
 
@@ -1443,7 +1444,7 @@ def _routed_elsewhere(cls: type[Model], value: dict[str, Any]) -> bool:
         return True
     if issubclass(cls, Unknown):
         name = value["name"] if issubclass(cls, UnknownEvent) else value["command"]
-        return name.strip() in REGISTRY.commands() or name in REGISTRY.events()
+        return name.strip(COMMAND_PADDING) in REGISTRY.commands() or name in REGISTRY.events()
     return False
 
 

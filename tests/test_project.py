@@ -96,7 +96,7 @@ def test_asyncapi_document_reads_back_and_uses_the_published_schemas() -> None:
     import yaml  # an independent YAML parser: the emitter's output must mean what it was given
 
     document = yaml.safe_load((ROOT / "schemas" / "cceb.asyncapi.yaml").read_text(encoding="utf-8"))
-    assert document["asyncapi"] == "3.0.0"
+    assert document["asyncapi"] == "3.1.0"
     schemas = document["components"]["schemas"]
     for name, schema in schemas.items():
         published = json.loads((ROOT / "schemas" / "cceb" / f"{name}.schema.json").read_text(encoding="utf-8"))

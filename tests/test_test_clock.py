@@ -484,7 +484,9 @@ def test_conformance_with_clock_moves_the_clock_of_serve_with_test_clock() -> No
         serve.send_signal(signal.SIGINT)  # serve prints its summary
         serve_output = serve.communicate(timeout=LIMIT)[0]
     assert ahead >= SESSION_LIFETIME - 600
-    assert serve.returncode == 0, serve_output  # what serve checked live stayed clean across the moves
+    # What serve checked live stayed clean across the moves (on failure: its findings, not its every record).
+    findings = [line for line in serve_output.splitlines() if not line.startswith("record ")]
+    assert serve.returncode == 0, "\n".join(findings)
 
 
 def test_serve_without_a_test_clock_has_none_and_conformance_says_so() -> None:

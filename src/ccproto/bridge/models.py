@@ -17,8 +17,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
+from ccproto.bridge import quirks
 from ccproto.core.model import JsonValue, Model, model, wire
+from ccproto.core.patterns import NOT_WHITESPACE
 from ccproto.core.roles import Role
+from ccproto.core.schema import refine_schema
 
 __all__ = [
     "AgentInfoQuery",
@@ -50,8 +53,9 @@ __all__ = [
 
 #: ``requestId`` is a GUID: 8-4-4-4-12 hex digits, either case, no braces (docs/quirks.md).
 GUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-#: The control destination: ``{Processor_Name}.CONTROL`` with a non-empty name.
-CONTROL_TARGET_PATTERN = r"^\S+\.CONTROL$"
+#: The control destination: ``{Processor_Name}.CONTROL`` with a non-empty name and no white space (what
+#: Python or ECMA-262 counts as such: the class is spelled out so both engines read it alike, quirk S3).
+CONTROL_TARGET_PATTERN = rf"^{NOT_WHITESPACE}+\.CONTROL$"
 #: One media type in a comma-separated list: anything but a comma (whitespace is kept).
 MEDIA_TYPE_PATTERN = r"^[^,]+$"
 
@@ -362,3 +366,34 @@ def _all_classes() -> tuple[type[BridgeMessage], ...]:
 
 #: Every concrete message class, in declaration order.
 ALL_MESSAGE_CLASSES: tuple[type[BridgeMessage], ...] = _all_classes()
+
+
+# -- what the published schemas add to the declarations (docs/quirks.md B1, S4) ---------------------------------
+
+
+def _alternate_spellings_allowed(schema: dict[str, Any]) -> None:
+    """A response's header may spell ``result`` / ``errorMessage`` the serverstatus way (B1): ``deprecated``.
+
+    The alternate key counts only when the canonical one is absent (if both are there, the canonical one wins
+    and the other is an unknown member, any value), so each pair is an ``anyOf``: the canonical key, or the
+    alternate one meeting the canonical key's schema.
+    """
+    header = schema["properties"]["header"]
+    for alternate, canonical in quirks.ALTERNATE_RESPONSE_HEADER_KEYS.items():
+        if canonical not in header["properties"]:
+            continue  # an undeclared member: its alternate spelling is an unknown member too
+        instead: dict[str, Any] = {
+            "type": "object", "properties": {alternate: {**header["properties"][canonical], "deprecated": True}},
+        }
+        if canonical in header.get("required", ()):
+            header["required"].remove(canonical)
+            instead["required"] = [alternate]
+        # ({} restates the canonical member beside its `required`, as ajv's strictRequired wants.)
+        written = {"type": "object", "properties": {canonical: {}}, "required": [canonical]}
+        header.setdefault("allOf", []).append({"anyOf": [written, instead]})
+
+
+for _cls in ALL_MESSAGE_CLASSES:
+    if _cls.WIRE_CONSTS.get(("header", "type")) == MessageType.RESPONSE.value:
+        refine_schema(_cls, _alternate_spellings_allowed)
+del _cls

@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of the CCEB API (``schemas/cceb.asyncapi.yaml``), built from the published schemas.
+"""The AsyncAPI 3.1 document of the CCEB API (``schemas/cceb.asyncapi.yaml``), built from the published schemas.
 
 The document describes the CCEB (the server): it *receives* hello, actions and
 the client's acks, and *sends* hello_reply, notifications and its acks.  Every
@@ -52,7 +52,7 @@ def _operation(action: str, message: str, reply: str | None, summary: str) -> di
 
 
 def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document as a JSON value (``ccproto.core.docgen.to_yaml`` writes it)."""
+    """The AsyncAPI 3.1 document as a JSON value (``ccproto.core.docgen.to_yaml`` writes it)."""
     messages: dict[str, dict[str, Any]] = {
         envelope.HELLO: _message(envelope.HELLO, Hello, "Initial authentication message"),
         envelope.HELLO_REPLY: _message(envelope.HELLO_REPLY, HelloReply, "Initial authentication reply message"),
@@ -77,7 +77,7 @@ def asyncapi_document() -> dict[str, Any]:
         schemas[cls.__name__] = schema_for(cls)
         operations[message_type] = _operation("send", message_type, envelope.ACK_OF_NOTIFICATION, summary)
     return {
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": "Client Connector Events Bridge - Websockets API",
             "version": "1.0.0",

@@ -36,6 +36,7 @@ from ccproto.cceb.quirks import OffHookState, PhoneValidationState, Provisioning
 from ccproto.core.model import ExactMembersWhen, JsonValue, Model, OnlyWhen, model, wire
 from ccproto.core.registry import declare, put
 from ccproto.core.roles import Role
+from ccproto.core.schema import refine_schema
 
 __all__ = [
     "ALL_MESSAGE_CLASSES",
@@ -417,3 +418,23 @@ class UnknownNotification(Notification, Unknown):
 
 #: Every built-in message class: the envelope's, the registered notifications and the unknown notification.
 ALL_MESSAGE_CLASSES: tuple[type[CcebMessage], ...] = (*REGISTRY.message_classes(), UnknownNotification)
+
+
+# -- what the published schemas add to the declarations (docs/quirks.md S1, S4) ----------------------------------
+
+
+def _supported_actions_only(schema: dict[str, Any]) -> None:
+    """``data.action`` is one of the supported actions (ccproto refuses any other: ``unsupported-action``)."""
+    action = schema["properties"][DATA]["properties"][ACTION_NAME]
+    del action["pattern"], action["type"]  # every supported action is a string matching it: the enum says more
+    action["enum"] = list(REGISTRY.actions())
+
+
+def _known_types_excluded(schema: dict[str, Any]) -> None:
+    """The catch-all refuses the types another class takes (the envelope's and every registered notification)."""
+    known = [cls.TYPE for cls in REGISTRY.message_classes() if cls.TYPE is not None]
+    schema["properties"][TYPE_KEY]["not"] = {"enum": sorted(known)}
+
+
+refine_schema(Action, _supported_actions_only)
+refine_schema(UnknownNotification, _known_types_excluded)

@@ -44,6 +44,7 @@ __all__ = [
     "encode_text",
     "field_structure_hook",
     "field_unstructure_hook",
+    "integral_float",
     "make_converter",
     "rule_checker",
 ]
@@ -83,8 +84,22 @@ def _structure_str(value: Any, _: Any = None) -> str:
 
 def _structure_int(value: Any, _: Any = None) -> int:
     if type(value) is not int:
-        raise _expect("integer", value)
+        integral = integral_float(value)
+        if integral is None:
+            raise _expect("integer", value)
+        return integral
     return value
+
+
+def integral_float(value: Any) -> int | None:
+    """The integer a JSON number written with a fraction or exponent stands for (``30.0``, ``2e0``, ``-0.0``).
+
+    JSON Schema counts such numbers as integers and ``JSON.parse`` cannot tell them apart, so ccproto
+    reads them as the integer (docs/quirks.md N3, the one number rule N1); ``None`` for anything else.
+    """
+    if type(value) is float and value.is_integer():  # is_integer: False for inf and nan
+        return int(value)
+    return None
 
 
 def _structure_bool(value: Any, _: Any = None) -> bool:
@@ -144,6 +159,9 @@ def _enum_hook(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
         try:
             return by_value[(type(value), value)]
         except (KeyError, TypeError):
+            integral = integral_float(value)  # an integer enum's 2.0 is its 2 (quirk N3)
+            if integral is not None and (int, integral) in by_value:
+                return by_value[(int, integral)]
             raise StructureError(f"expected one of {allowed}") from None
 
     return structure

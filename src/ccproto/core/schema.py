@@ -11,7 +11,7 @@ the converter's one-pass check, to list all their violations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
@@ -21,9 +21,42 @@ from ccproto.core.convert import compile_pattern
 from ccproto.core.jsonio import json_equal
 from ccproto.core.model import FieldSpec, Kind, Model, OnlyWhen, Rule, TypeSpec, class_cache, model_spec, pointer
 
-__all__ = ["DRAFT", "SchemaFinding", "iter_schema_findings", "schema_for", "validator_for"]
+__all__ = [
+    "DRAFT",
+    "NOTHING",
+    "SchemaFinding",
+    "iter_schema_findings",
+    "refine_schema",
+    "schema_for",
+    "validator_for",
+]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+#: The schema no value matches.  Written so rather than as the boolean ``false`` schema, which some
+#: tools integrators use cannot read (AsyncAPI's Modelina crashes on it); the two mean the same.
+NOTHING: dict[str, Any] = {"not": {}}
+
+#: What a protocol adds to a message class's published schema that its declaration cannot say (the
+#: registry's names, accepted alternate spellings): class -> functions that amend the schema in place.
+_REFINEMENTS: dict[type, list[Callable[[dict[str, Any]], None]]] = {}
+_BUILT: set[type] = set()
+
+
+def refine_schema(cls: type[Model], refinement: Callable[[dict[str, Any]], None]) -> None:
+    """Have ``refinement`` amend ``cls``'s published schema (in place), after it is built from the declaration.
+
+    Protocol packages register theirs when they are imported, before any schema is built; registering
+    after ``cls``'s schema was built is a mistake, so it raises.
+    """
+    if cls in _BUILT:
+        raise RuntimeError(f"the schema of {cls.__name__} was built before its refinement was registered")
+    _REFINEMENTS.setdefault(cls, []).append(refinement)
+
+
+def _typed_object(schema: dict[str, Any]) -> dict[str, Any]:
+    # Strict validators (ajv's strictTypes) want each object keyword next to its type.
+    return {"type": "object", **schema}
 
 
 def _type_schema(tspec: TypeSpec) -> dict[str, Any]:
@@ -56,7 +89,7 @@ def _field_schema(field: FieldSpec) -> dict[str, Any]:
         if info.min_items is not None:
             schema["minItems"] = info.min_items
         if info.forbidden_keys:
-            schema["properties"] = {key: False for key in info.forbidden_keys}
+            schema["properties"] = {key: NOTHING for key in info.forbidden_keys}
     if info.description:
         schema["description"] = info.description
     if info.secret:
@@ -67,25 +100,25 @@ def _field_schema(field: FieldSpec) -> dict[str, Any]:
 def _at(path: tuple[str, ...], schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` applied to the member at ``path`` (when the objects on the way are there)."""
     for key in reversed(path):
-        schema = {"properties": {key: schema}}
+        schema = _typed_object({"properties": {key: schema}})
     return schema
 
 
 def _rule_schema(rule: Rule) -> dict[str, Any]:
     if isinstance(rule, OnlyWhen):
         selector = rule.selector[-1]
-        return _at(rule.member[:-1], {
-            "if": {"required": [selector], "properties": {selector: {"enum": list(rule.values)}}},
-            "else": {"properties": {rule.member[-1]: False}},
-        })
+        return _at(rule.member[:-1], _typed_object({
+            "if": _typed_object({"required": [selector], "properties": {selector: {"enum": list(rule.values)}}}),
+            "else": _typed_object({"properties": {rule.member[-1]: NOTHING}}),
+        }))
     members = {name: {"type": "string"} for name in rule.members}
-    return {
-        "if": _at(rule.selector[:-1], {"required": [rule.selector[-1]], "properties": {
-            rule.selector[-1]: {"const": rule.value}}}),
-        "then": _at(rule.target, {
-            "required": list(rule.members), "properties": members, "additionalProperties": False,
-        }),
-    }
+    return _typed_object({
+        "if": _at(rule.selector[:-1], _typed_object({"required": [rule.selector[-1]], "properties": {
+            rule.selector[-1]: {"const": rule.value}}})),
+        "then": _at(rule.target, _typed_object({
+            "required": list(rule.members), "properties": members, "additionalProperties": NOTHING,
+        })),
+    })
 
 
 def _object_schema(cls: type[Model]) -> dict[str, Any]:
@@ -105,7 +138,7 @@ def _object_schema(cls: type[Model]) -> dict[str, Any]:
         if field.required:
             parent["required"].append(field.path[-1])
     for path in spec.forbidden:
-        nodes[path[:-1]]["properties"][path[-1]] = False  # present at all: another kind of message
+        nodes[path[:-1]]["properties"][path[-1]] = NOTHING  # present at all: another kind of message
     for node in nodes.values():
         node["required"].sort()
         if not node["required"]:
@@ -121,7 +154,11 @@ def _object_schema(cls: type[Model]) -> dict[str, Any]:
 
 @class_cache
 def _schema(cls: type[Model]) -> dict[str, Any]:
-    return {"$schema": DRAFT, "title": cls.__name__, **_object_schema(cls)}
+    schema = {"$schema": DRAFT, "title": cls.__name__, **_object_schema(cls)}
+    _BUILT.add(cls)
+    for refinement in _REFINEMENTS.get(cls, ()):
+        refinement(schema)
+    return schema
 
 
 def schema_for(cls: type[Model]) -> dict[str, Any]:
@@ -131,19 +168,18 @@ def schema_for(cls: type[Model]) -> dict[str, Any]:
     return copy.deepcopy(_schema(cls))
 
 
-def _is_strict_integer(checker: Any, instance: Any) -> bool:
-    # JSON Schema counts 1.0 as an integer; ccproto's models do not (it would not
-    # round-trip as written), so the validators agree with the models.
-    return type(instance) is int
+# JSON Schema counts 30.0 as an integer and compares numbers by value; so do ccproto's models (docs/quirks.md
+# N1, N3), so the validator keeps the standard integer type.  ``enum`` and ``const`` are replaced only
+# because Python's ``True == 1`` would make jsonschema's own comparison need care; json_equal has none.
 
 
 def _enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
-    if not any(json_equal(instance, allowed) for allowed in enums):
+    if not any(json_equal(instance, allowed, numbers_by_value=True) for allowed in enums):
         yield jsonschema.ValidationError(f"not one of {enums!r}")
 
 
 def _const(validator: Any, const: Any, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
-    if not json_equal(instance, const):
+    if not json_equal(instance, const, numbers_by_value=True):
         yield jsonschema.ValidationError(f"must be {const!r}")
 
 
@@ -155,7 +191,6 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
 _Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator,
     validators={"enum": _enum, "const": _const, "pattern": _pattern},
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_integer),
 )
 
 
@@ -182,8 +217,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
     # jsonschema's own messages quote the instance, which may be a secret.
     keyword = error.validator
     expected = error.validator_value
-    if error.schema is False:
+    if keyword == "not" and expected == {}:  # NOTHING: jsonschema points at the member itself
         return "member not allowed here"
+    if keyword == "not":  # a catch-all's exclusion (refine_schema)
+        return "names a message another class takes"
     if keyword == "type":
         return f"expected {expected}"
     if keyword == "const":
@@ -199,22 +236,26 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"violates {keyword!r}"
 
 
-def _forbidden_members(value: Any, cls: type[Model], path: list[Any], schema_path: list[Any]) -> list[str]:
-    """The members of the object at ``path`` whose schema (under ``schema_path``'s ``properties``) is ``false``."""
-    obj: Any = value
-    for part in path:
-        obj = obj[part]
-    node: Any = _schema(cls)
-    for part in schema_path:
-        node = node[part]
-    return [name for name, sub in node.items() if sub is False and isinstance(obj, dict) and name in obj]
+def _leaves(errors: Iterator[jsonschema.ValidationError] | list[jsonschema.ValidationError],
+            ) -> Iterator[jsonschema.ValidationError]:
+    """The errors to report: an ``anyOf`` that failed is reported as its first branch's errors.
+
+    ccproto's ``anyOf`` lists the canonical form first and accepted alternatives (``deprecated``) after it,
+    so the first branch says what the message should have been (a missing ``result``, not a failed anyOf).
+    """
+    for error in errors:
+        if error.validator == "anyOf" and error.context:
+            first = [e for e in error.context if list(e.relative_schema_path)[:1] == [0]]
+            yield from _leaves(first) if first else (error,)
+        else:
+            yield error
 
 
 def iter_schema_findings(value: Any, cls: type[Model]) -> Iterator[SchemaFinding]:
     """Every schema violation of ``value`` against ``cls``'s schema, in document order."""
     found: list[SchemaFinding] = []
     required_done: set[str] = set()
-    for error in validator_for(cls).iter_errors(value):
+    for error in _leaves(validator_for(cls).iter_errors(value)):
         parts = list(error.absolute_path)
         if error.validator == "required":
             # jsonschema raises one error per missing member without saying which: name them all once.
@@ -225,18 +266,6 @@ def iter_schema_findings(value: Any, cls: type[Model]) -> Iterator[SchemaFinding
             for name in error.validator_value:
                 if name not in error.instance:
                     found.append(SchemaFinding(pointer([*parts, name]), f"missing required member {name!r}"))
-            continue
-        if error.schema is False and list(error.absolute_schema_path)[-1:] == ["properties"]:
-            # jsonschema stops the path at the object for a `false` member schema: name the members.
-            for name in _forbidden_members(value, cls, parts, list(error.absolute_schema_path)):
-                found.append(SchemaFinding(pointer([*parts, name]), "member not allowed here"))
-            continue
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            # Name each member that is not allowed, where it is (jsonschema points at the object).
-            allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-            for name in error.instance:
-                if name not in allowed:
-                    found.append(SchemaFinding(pointer([*parts, name]), "member not allowed here"))
             continue
         found.append(SchemaFinding(pointer(parts), _describe(error)))
     found.sort(key=lambda f: f.pointer)

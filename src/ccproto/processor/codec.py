@@ -206,7 +206,7 @@ def decode_compiled(
         if name.__class__ is not str:
             return None
         cls = registry.event_class(name)
-    elif command.__class__ is not str or command.strip() != command:
+    elif command.__class__ is not str or quirks.is_padded(command):
         return None
     else:
         result = value.get("result", _MISSING)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -26,6 +26,8 @@ from ccproto.core.convert import encode_model
 from ccproto.core.model import JsonValue, Model, model, wire
 from ccproto.core.registry import declare, put
 from ccproto.core.roles import Role
+from ccproto.core.schema import refine_schema
+from ccproto.processor import quirks
 
 __all__ = [
     "ALL_MESSAGE_CLASSES",
@@ -733,3 +735,43 @@ ALL_MESSAGE_CLASSES: tuple[type[ProcessorMessage], ...] = (
 
 #: Every class with a published schema: the messages and the service information.
 SCHEMA_CLASSES: tuple[type[Model], ...] = (*ALL_MESSAGE_CLASSES, ServiceInformation)
+
+
+# -- what the published schemas add to the declarations (docs/quirks.md P1, S4) ----------------------------------
+
+
+def _padded_command_allowed(schema: dict[str, Any]) -> None:
+    """A registered command's schema takes it padded too (ccproto reads it so, with a warning): ``deprecated``."""
+    command = schema["properties"]["command"]["const"]
+    schema["properties"]["command"] = {"anyOf": [
+        {"const": command},
+        {"type": "string", "pattern": quirks.commands_pattern([command]), "deprecated": True},
+    ]}
+
+
+def _commands_excluded(commands: Callable[[], Iterable[str]]) -> Callable[[dict[str, Any]], None]:
+    """A catch-all's schema refuses the commands another class takes (as written or padded)."""
+
+    def refine(schema: dict[str, Any]) -> None:
+        excluded = tuple(commands())
+        if excluded:
+            schema["properties"]["command"]["not"] = {"pattern": quirks.commands_pattern(excluded)}
+
+    return refine
+
+
+def _events_excluded(schema: dict[str, Any]) -> None:
+    schema["properties"]["name"]["not"] = {"enum": list(REGISTRY.events())}
+
+
+for _cls in REGISTRY.message_classes():
+    if issubclass(_cls, (Request, SuccessResponse, ConfirmResponse)):
+        refine_schema(_cls, _padded_command_allowed)
+# A catch-all takes exactly what ccproto decodes to it (codec.message_class_for): a success of a command with
+# no registered success class, a confirm of a command no registry knows (a known one is never confirmed
+# unless it is registered so: an error), a request of a command with no request class, an unregistered event.
+refine_schema(UnknownRequest, _commands_excluded(lambda: filter(REGISTRY.request_class, REGISTRY.commands())))
+refine_schema(UnknownSuccess, _commands_excluded(lambda: filter(REGISTRY.success_class, REGISTRY.commands())))
+refine_schema(UnknownConfirm, _commands_excluded(REGISTRY.commands))
+refine_schema(UnknownEvent, _events_excluded)
+del _cls

@@ -348,7 +348,7 @@ class ProcessorSession(ConnectionBase):
         exchange = _IDLE
         if isinstance(message, (Request, Response)):
             command = message.command_name
-            if command.strip() != command:  # (trimmed_command is None for a command without padding)
+            if quirks.is_padded(command):  # (trimmed_command is None for a command without padding)
                 # A padded registered command is that command (docs/quirks.md P1), whichever side wrote it.
                 command = quirks.trimmed_command(command, self.registry.has_command) or command
             queue = self._queues.get(command)

@@ -81,7 +81,7 @@ PROTOCOLS: tuple[str, ...] = ("bridge", "processor", "cceb")
 class Rule(enum.Enum):
     """The rule a mutation breaks (values are stable, kebab-case)."""
 
-    #: A member of the wrong JSON type (``"false"`` for a bool, ``1.0`` for an int, ...).
+    #: A member of the wrong JSON type (``"false"`` for a bool, ``1.5`` for an int, ...).
     WRONG_TYPE = "wrong-type"
     #: A required member (or constant, or declared object) left out.
     MISSING_REQUIRED = "missing-required"
@@ -256,7 +256,7 @@ def _discriminators(protocol: str) -> Mapping[Parts, tuple[str, ...]]:
 
 _JSON_KINDS: dict[Kind, Callable[[Any], bool]] = {
     Kind.STR: lambda v: type(v) is str,
-    Kind.INT: lambda v: type(v) is int,
+    Kind.INT: lambda v: type(v) is int or (type(v) is float and v.is_integer()),  # 2.0 is 2 (N3)
     Kind.BOOL: lambda v: type(v) is bool,
     Kind.FLOAT: lambda v: type(v) in (int, float),
     Kind.ARRAY: lambda v: type(v) is list,
@@ -369,17 +369,21 @@ def _enum_values(field: FieldSpec) -> list[Any]:
     return [member.value for member in field.type.python_type]
 
 
+def _fraction(current: int) -> float:
+    """A number that is no integer, near ``current``: ``2.0`` would be one (docs/quirks.md N3), ``2.5`` is not."""
+    return current + 0.5 if abs(current) < 2**52 else 0.5  # past 2**52 a double has no halves
+
+
 def _wrong_types(field: FieldSpec, current: Any) -> list[Any]:
     kind = _wire_kind(field)
     if kind is Kind.ENUM:
         if all(type(v) is int for v in _enum_values(field)):
-            return [str(current), float(current), True]
+            return [str(current), _fraction(current), True]
         return [0, True, [current]]
     if kind is Kind.STR:
         return [0, False, [current]]
     if kind is Kind.INT:
-        # 1.0 is not an integer in ccproto (no coercion); keep the number when a float can hold it.
-        return [float(current) if abs(current) < 2**53 else 1.0, str(current), True]
+        return [_fraction(current), str(current), True]
     if kind is Kind.BOOL:
         return [str(current).lower(), int(current)]
     if kind is Kind.FLOAT:

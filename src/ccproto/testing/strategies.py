@@ -36,6 +36,7 @@ from ccproto.core.model import (
     model_spec,
     pointer,
 )
+from ccproto.core.patterns import WHITESPACE
 from ccproto.core.redact import REDACTED
 from ccproto.processor.models import (
     REGISTRY,
@@ -206,9 +207,9 @@ _IDENTIFIER_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 FAST_PATTERNS: dict[str, st.SearchStrategy[str]] = {
     GUID_PATTERN: _any_case_uuids(),
     UUID_PATTERN: _any_case_uuids(),
-    # \S is exactly "not str.isspace()" for every code point.
+    # The pattern's class is "not WHITESPACE" (either engine's white space), for every code point.
     CONTROL_TARGET_PATTERN: st.text(
-        st.characters(codec="utf-8").filter(lambda c: not c.isspace()), min_size=1, max_size=12
+        st.characters(codec="utf-8").filter(lambda c: c not in WHITESPACE), min_size=1, max_size=12
     ).map(lambda name: name + ".CONTROL"),
     ACTION_NAME_PATTERN: st.builds(
         lambda first, rest: first + rest,
