@@ -11,7 +11,7 @@ the converter's one-pass check, to list all their violations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jsonschema
@@ -236,8 +236,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"violates {keyword!r}"
 
 
-def _leaves(errors: Iterator[jsonschema.ValidationError] | list[jsonschema.ValidationError],
-            ) -> Iterator[jsonschema.ValidationError]:
+def _leaves(errors: Iterable[jsonschema.ValidationError]) -> Iterator[jsonschema.ValidationError]:
     """The errors to report: an ``anyOf`` that failed is reported as its first branch's errors.
 
     ccproto's ``anyOf`` lists the canonical form first and accepted alternatives (``deprecated``) after it,
