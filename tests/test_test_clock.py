@@ -484,9 +484,14 @@ def test_conformance_with_clock_moves_the_clock_of_serve_with_test_clock() -> No
         serve.send_signal(signal.SIGINT)  # serve prints its summary
         serve_output = serve.communicate(timeout=LIMIT)[0]
     assert ahead >= SESSION_LIFETIME - 600
-    # What serve checked live stayed clean across the moves (on failure: its findings, not its every record).
+    # What serve checked live stayed clean across the moves (on failure: its findings, not its every record),
+    # but for the actions the harness sends to be refused on purpose (a reserved field, send_refused_action):
+    # serve reports those as the client's errors, as it must. Whether a run draws one depends on the answers'
+    # timing, so either outcome is allowed, each with its exit status.
     findings = [line for line in serve_output.splitlines() if not line.startswith("record ")]
-    assert serve.returncode == 0, "\n".join(findings)
+    rules = re.findall(r"^\s+record \d+: (?:error|warning) \[([^\]]+)\]", serve_output, re.MULTILINE)
+    assert all(rule == "schema/reserved-field" for rule in rules), "\n".join(findings)
+    assert serve.returncode == (1 if rules else 0), "\n".join(findings)
 
 
 def test_serve_without_a_test_clock_has_none_and_conformance_says_so() -> None:
