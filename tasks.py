@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The project's commands; needs nothing but Python 3.11+ (it makes .venv itself).
 
-    python3 tasks.py demo     set up, then run `ccproto validate` on the bundled sample captures
-    python3 tasks.py test     set up, then run the whole suite: pytest (coverage-gated), mypy --strict, ruff
+    python3 tasks.py demo     set up (ccproto alone: attrs, cattrs, jsonschema), then run `ccproto validate` on
+                              the bundled sample captures
+    python3 tasks.py test     set up (with the dev extra), then run the whole suite: pytest (coverage-gated),
+                              mypy --strict, ruff
                               (where npm exists, `npm ci` in tools/interop first: the Node.js checkers some tests run)
     python3 tasks.py schemas  regenerate schemas/ from the models
     python3 tasks.py docs     regenerate the generated parts of docs/
@@ -18,6 +20,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -54,16 +58,53 @@ def run(*args: str | os.PathLike[str], check: bool = True) -> int:
     return subprocess.run([str(a) for a in args], cwd=ROOT, check=check).returncode
 
 
-def setup(extras: str = "dev") -> None:
-    """Create .venv and install the project with ``extras`` (pinned), once per change of inputs."""
+def _wanted(extras: str) -> frozenset[str]:
+    return frozenset(name for name in extras.split(",") if name)
+
+
+def to_install(stamp: str | None, inputs: str, extras: str) -> frozenset[str] | None:
+    """The extras to install for ``extras``, or None when the stamp says everything is there already.
+
+    ``stamp`` is what the last install wrote (None: nothing yet), ``inputs`` the digest of what pins it. An install
+    never removes packages, so while the inputs stay the same the installed extras only grow, and a request for a
+    subset of them (``demo`` after ``test``: no extras after ``dev``) needs nothing. Other inputs reinstall.
+    """
+    wanted = _wanted(extras)
+    try:
+        recorded = json.loads(stamp) if stamp is not None else None
+    except ValueError:
+        recorded = None  # an older stamp format: install once more
+    if not isinstance(recorded, dict) or recorded.get("inputs") != inputs:
+        return wanted
+    installed = frozenset(recorded.get("extras", ()))
+    return None if wanted <= installed else wanted
+
+
+def stamp_after(stamp: str | None, inputs: str, installed: frozenset[str]) -> str:
+    """The stamp to write once ``installed`` went in: the extras already there for the same inputs stay there."""
+    before: frozenset[str] = frozenset()
+    if stamp is not None and to_install(stamp, inputs, "") is None:
+        before = frozenset(json.loads(stamp)["extras"])
+    return json.dumps({"inputs": inputs, "extras": sorted(before | installed)})
+
+
+def setup(extras: str = "") -> None:
+    """Create .venv and install the project with ``extras`` (pinned), unless the stamp says it is there already.
+
+    ``demo`` needs ccproto alone (no extra); ``test`` the dev extra, which holds all the rest.
+    """
     if not PY.exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    inputs = (ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes() + extras.encode()
-    if STAMP.exists() and STAMP.read_bytes() == inputs:
+        STAMP.unlink(missing_ok=True)  # a stamp without its venv says nothing
+    inputs = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()).hexdigest()
+    stamp = STAMP.read_text(encoding="utf-8") if STAMP.exists() else None
+    missing = to_install(stamp, inputs, extras)
+    if missing is None:
         return
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", CONSTRAINTS, "-e", f".[{extras}]")
-    STAMP.write_bytes(inputs)
+    target = f".[{','.join(sorted(missing))}]" if missing else "."
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", CONSTRAINTS, "-e", target)
+    STAMP.write_text(stamp_after(stamp, inputs, missing), encoding="utf-8")
 
 
 def node_tools() -> bool:
@@ -82,7 +123,7 @@ def node_tools() -> bool:
 
 
 def demo() -> int:
-    setup()
+    setup("")
     wrong = 0
     for sample, expected in SAMPLES.items():
         code = run(BIN / "ccproto", "validate", *sample, check=False)
@@ -92,7 +133,7 @@ def demo() -> int:
 
 
 def test() -> int:
-    setup()
+    setup("dev")
     failures = 0
     failures += not node_tools()
     failures += run(PY, "-m", "coverage", "run", "-m", "pytest", check=False) != 0
@@ -105,12 +146,12 @@ def test() -> int:
 
 
 def schemas() -> int:
-    setup()
+    setup("")  # tools/generate.py needs ccproto alone
     return run(PY, "tools/generate.py", "schemas", check=False)
 
 
 def docs() -> int:
-    setup()
+    setup("")  # tools/generate.py needs ccproto alone
     return run(PY, "tools/generate.py", "docs", check=False)
 
 

@@ -323,7 +323,7 @@ def _channel_events(role: Role, strict: bool, sticky: bool, chunks: Iterable[byt
                 if sticky or exc.code == "frame-too-large":
                     return events  # a failed channel refuses everything; a bad length prefix ends the stream
                 continue
-            if event is bridge.NEED_DATA:
+            if event is bridge.NEED_DATA or event is bridge.CLOSED:  # an empty chunk ends the stream (as in h11)
                 break
             events.append(event)
             expired = channel.handle_timer(now)

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from ccproto import bridge
 from ccproto.bridge import NEED_DATA, ControlChannel, Phase, ServerStatus
+from ccproto.bridge.channel import CLOSED
+from ccproto.bridge.framing import TruncatedFrameError
 from ccproto.bridge.states import (
     JOINED_PHASE_TRANSITIONS,
     PHASE_TRANSITIONS,
@@ -34,9 +36,14 @@ from ccproto.core.errors import (
 )
 from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
+from ccproto.core.timing import UntimedWarning
 
 TARGET = "Acme1.CONTROL"
 S, C = Role.SERVER, Role.CLIENT
+
+# Most tests here check order and correlation, not time: their untimed requests are meant (the UntimedWarning
+# tests below catch the warning themselves).
+pytestmark = pytest.mark.filterwarnings("ignore::ccproto.core.timing.UntimedWarning")
 
 
 def rid(n: int) -> str:
@@ -491,7 +498,7 @@ def test_arbitrary_bytes_only_raise_remote_protocol_errors(data: bytes, sizes: l
         for size in [*sizes, len(data)]:
             channel.receive_data(data[position : position + size])
             position += size
-            while channel.next_event() is not NEED_DATA:
+            while channel.next_event() not in (NEED_DATA, CLOSED):  # an empty chunk ends the stream
                 pass
     except RemoteProtocolError:
         pass  # the only kind of error allowed; anything else fails the test
@@ -546,3 +553,123 @@ def dataclasses_replace(message: bridge.CreateSessionRequest, **changes: str) ->
     import attrs
 
     return attrs.evolve(message, **changes)
+
+
+# -- the end of the stream (receive_data(b""), as in h11) ------------------------------------------------------
+
+
+def _status_query(number: int = 1) -> bridge.ServerStatusRequest:
+    return bridge.ServerStatusRequest(target=TARGET_FOR_EOF, request_id=f"00000000-0000-0000-0000-{number:012d}")
+
+
+TARGET_FOR_EOF = "Acme1.CONTROL"
+
+
+def test_empty_data_ends_the_stream_after_the_whole_messages_left() -> None:
+    client = ControlChannel(C)
+    client.receive_data(encode_frame(_status_query(1)) + encode_frame(_status_query(2)))
+    client.receive_data(b"")
+    assert client.eof
+    assert client.next_event(now=0.0) == _status_query(1)
+    assert client.next_event(now=0.0) == _status_query(2)
+    assert client.next_event(now=0.0) is CLOSED
+    assert client.next_event(now=0.0) is CLOSED  # and it stays closed
+    assert list(client) == []  # iterating stops at the end too
+
+
+def test_without_the_end_an_empty_buffer_still_needs_data() -> None:
+    client = ControlChannel(C)
+    assert client.next_event(now=0.0) is NEED_DATA
+    assert not client.eof
+
+
+@pytest.mark.parametrize("cut", [1, 3, 4, 10])
+def test_the_stream_ending_inside_a_frame_is_a_truncated_frame(cut: int) -> None:
+    frame = encode_frame(_status_query())
+    client = ControlChannel(C)
+    client.receive_data(frame[:cut])
+    client.receive_data(b"")
+    with pytest.raises(TruncatedFrameError) as caught:
+        client.next_event(now=0.0)
+    assert isinstance(caught.value, RemoteProtocolError)
+    assert caught.value.code == "truncated-frame"
+    assert caught.value.role is S  # the bridge sent the broken stream
+    assert client.phase is Phase.ERROR  # sticky, like every protocol error
+
+
+def test_receive_close_inside_a_frame_raises_instead_of_returning_none() -> None:
+    client = ControlChannel(C, sticky_errors=False)
+    client.receive_data(encode_frame(_status_query())[:-1])
+    with pytest.raises(TruncatedFrameError) as caught:
+        client.receive_close()
+    assert caught.value.code == "truncated-frame"
+    assert "payload bytes arrived" in str(caught.value)
+
+
+def test_receive_close_after_whole_frames_leaves_them_for_next_event() -> None:
+    client = ControlChannel(C)
+    client.receive_data(encode_frame(_status_query()))
+    assert client.receive_close() is None
+    assert client.next_event(now=0.0) == _status_query()
+    assert client.next_event(now=0.0) is CLOSED
+
+
+def test_data_after_the_end_is_a_usage_error() -> None:
+    client = ControlChannel(C)
+    client.receive_data(b"")
+    client.receive_data(b"")  # saying it twice is fine
+    with pytest.raises(RuntimeError, match="after the end of the stream"):
+        client.receive_data(encode_frame(_status_query()))
+
+
+# -- leaving out `now` is loud: UntimedWarning, once per channel -----------------------------------------------
+
+
+def test_a_request_sent_without_now_warns_once_and_arms_no_deadline() -> None:
+    import warnings
+
+    bridge_side = ControlChannel(S)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bridge_side.send(_status_query(1))
+        bridge_side.send(_status_query(2))
+    untimed = [w for w in caught if issubclass(w.category, UntimedWarning)]
+    assert len(untimed) == 1
+    assert "without `now`" in str(untimed[0].message)
+    assert untimed[0].filename == __file__  # it points at the caller's line, not into ccproto
+    assert bridge_side.get_timer() is None
+
+
+def test_a_request_received_without_now_warns() -> None:
+    client = ControlChannel(C)
+    client.receive_data(encode_frame(_status_query()))
+    with pytest.warns(UntimedWarning) as caught:
+        client.next_event()
+    assert caught[0].filename == __file__
+
+
+def test_with_now_or_when_observing_nothing_warns() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UntimedWarning)
+        timed = ControlChannel(S)
+        timed.send(_status_query(), now=1.0)
+        assert timed.get_timer() == 1.0 + Limits().request_timeout
+        observer = ControlChannel(S, sticky_errors=False)  # a validator: captures may have no timestamps
+        observer.observe(_status_query(), S)
+        assert observer.get_timer() is None
+
+
+def test_receive_close_sees_a_truncated_frame_behind_whole_ones() -> None:
+    client = ControlChannel(C)
+    client.receive_data(encode_frame(_status_query(1)) + encode_frame(_status_query(2))[:-2])
+    with pytest.raises(TruncatedFrameError):
+        client.receive_close()
+
+
+def test_receive_close_after_an_error_adds_nothing() -> None:
+    client = ControlChannel(C)
+    with pytest.raises(UnexpectedMessageError):
+        client.receive_message(bridge.encode(message_for(Input.DISPOSE_REQUEST)))
+    assert client.receive_close() is None  # the transport closing after a failure is no new error

@@ -112,3 +112,44 @@ def test_a_live_connection_is_never_finished_as_idle() -> None:
     live.close(conn="serve-1", sender=Role.CLIENT, protocol="cceb", now=later + 3, code=1000)
     live.close(conn="serve-1", sender=Role.SERVER, protocol="cceb", now=later + 3, code=1000)
     assert live.summary() == "OK: 10 records, 0 errors, 0 warnings", "\n".join(lines)
+
+
+def test_errors_are_put_down_to_the_side_that_sent_the_record() -> None:
+    # A client's invalid hello is the client's error; a stray ack is the server's (issue 21: serve counts them apart).
+    _, live, _ = live_run((Role.CLIENT, '{"type":"hello"}'), (Role.CLIENT, HELLO), (Role.SERVER, REPLY))
+    assert live.report.errors == 2
+    assert live.errors_by == {Role.CLIENT: 2, Role.SERVER: 0}
+    assert [live.fault_of(finding) for finding in live.report.findings] == [Role.CLIENT, Role.CLIENT]
+    summary, failed = live.attributed_summary(Role.SERVER)
+    assert summary == ("OK: 3 records, 2 errors, 0 warnings (served server: clean; its clients: 2 errors, refused as "
+                       "the protocol requires)")
+    assert not failed
+    summary, failed = live.attributed_summary(Role.SERVER, fail_on_peer_errors=True)
+    assert summary.startswith("FAILED: 3 records, 2 errors, 0 warnings (served server: clean; ")
+    assert failed
+    # Served as the client, the same errors are the served peer's own.
+    summary, failed = live.attributed_summary(Role.CLIENT)
+    assert summary == "FAILED: 3 records, 2 errors, 0 warnings (served client: 2 errors; its servers: 0 errors)"
+    assert failed
+
+
+def test_a_served_peers_own_error_fails_and_a_clean_run_keeps_validates_summary() -> None:
+    _, live, _ = live_run((Role.CLIENT, HELLO), (Role.SERVER, REPLY), (Role.SERVER, STRAY_ACK))
+    assert live.errors_by == {Role.CLIENT: 0, Role.SERVER: 1}
+    assert live.attributed_summary(Role.SERVER) == (
+        "FAILED: 3 records, 1 error, 0 warnings (served server: 1 error; its clients: 0 errors)", True)
+    _, clean, _ = live_run((Role.CLIENT, HELLO), (Role.SERVER, REPLY))
+    assert clean.attributed_summary(Role.SERVER) == ("OK: 2 records, 0 errors, 0 warnings", False)
+
+
+def test_an_answer_that_never_came_is_the_fault_of_the_side_that_owed_it() -> None:
+    # The validator finds it on the request (the client's record); the server owed the answer.
+    live = LiveCapture(write=lambda line: None)
+    live.opened(conn="c", sender=Role.CLIENT, protocol="cceb", now=1.0)
+    live.message(conn="c", sender=Role.CLIENT, protocol="cceb", now=1.0, text=HELLO)
+    live.close(conn="c", sender=Role.CLIENT, protocol="cceb", now=1000.0, code=1000)
+    [finding] = live.report.findings
+    assert finding.code == "answer-timeout"
+    assert finding.record == 2  # the client's hello
+    assert live.fault_of(finding) is Role.SERVER
+    assert live.attributed_summary(Role.SERVER)[1]

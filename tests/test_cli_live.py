@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from hypothesis import Phase, settings
 
 from ccproto import bridge, cceb, processor
 from ccproto.bridge import ServerStatus
+from ccproto.capture.output import _xml_safe as xml_safe
 from ccproto.testing import ConformanceFailure, PeerAdapter, run_conformance
 from ccproto.testing.peers.bridge import DEFAULT_AGENTS
 from ccproto.testing.peers.processor import AgentSessions
@@ -58,7 +60,7 @@ RECORD = re.compile(
     r"(?P<shown>.*)$")
 FINDING = re.compile(r"^    record (?P<number>\d+): (?P<severity>error|warning) \[(?P<kind>[\w-]+)/(?P<code>[\w-]+)\]")
 SUMMARY = re.compile(r"^(?P<verdict>OK|FAILED): (?P<records>\d+) records?, (?P<errors>\d+) errors?, "
-                     r"(?P<warnings>\d+) warnings?$")
+                     r"(?P<warnings>\d+) warnings?(?: \((?P<attribution>served (?:server|client): .*)\))?$")
 
 
 def lines_of(text: str) -> list[str]:
@@ -268,6 +270,7 @@ SESSIONS: dict[str, tuple[str, tuple[str, ...], Any]] = {
     "processor": ("processor", (), drive_processor),
     "cceb": ("cceb", ("--stimulate", "presence"), drive_cceb),
     "invalid": ("processor", (), drive_invalid),
+    "invalid-fail-on-client-errors": ("processor", ("--fail-on-client-errors",), drive_invalid),
 }
 
 
@@ -421,10 +424,6 @@ def test_serve_prints_the_findings_of_a_broken_message_as_validate_does(
     sessions: dict[str, Session], tmp_path: Path
 ) -> None:
     session = sessions["invalid"]
-    assert session.status == 1  # an error was seen
-    last = SUMMARY.match(session.lines[-1])
-    assert last is not None
-    assert last["verdict"] == "FAILED"
     found = [line for line in session.lines if FINDING.match(line)]
     assert any("[schema/" in line for line in found), session.lines
     # The same findings, word for word, as `ccproto validate` gives for the recording.
@@ -433,12 +432,31 @@ def test_serve_prints_the_findings_of_a_broken_message_as_validate_does(
     result = ccproto("validate", str(path))
     assert result.returncode == 1
     assert [line for line in result.stdout.splitlines() if FINDING.match(line)] == found
-    assert result.stdout.splitlines()[-1] == session.lines[-1]
+    # Every error is the client's (the served processor refused the message, as it must): serve says so, and its
+    # exit status is about the served peer (issue 21: it agrees with `ccproto conformance`).
+    counts = SUMMARY.match(result.stdout.splitlines()[-1])
+    assert counts is not None
+    assert counts["verdict"] == "FAILED"
+    errors = int(counts["errors"])
+    clients = f"{errors} error{'' if errors == 1 else 's'}"
+    assert session.lines[-1] == (
+        "OK" + counts.string[len("FAILED"):]
+        + f" (served server: clean; its clients: {clients}, refused as the protocol requires)")
+    assert session.status == 0
+
+
+def test_serve_fails_on_the_clients_errors_when_asked(sessions: dict[str, Session]) -> None:
+    session = sessions["invalid-fail-on-client-errors"]
+    assert session.status == 1
+    assert session.lines[-1].startswith("FAILED: ")
+    assert "(served server: clean; its clients: " in session.lines[-1]
 
 
 # -- 2. ccproto conformance against ccproto serve ---------------------------------------------------------------
 
-CLEAN_OPTIONS = ("--max-examples", "3", "--wait", "0.05")
+#: No --wait: a clean server's answers are taken as soon as they come, and a short wait only makes a loaded machine
+#: look like a server that does not answer.
+CLEAN_OPTIONS = ("--max-examples", "3")
 BUG_OPTIONS = ("--no-shrink", "--max-examples", "20", "--wait", "0.05")
 
 
@@ -452,6 +470,7 @@ class Run:
     stdout: str = ""
     stderr: str = ""
     capture: Path | None = None
+    junit: Path | None = None
     bug: str = ""
     serve_lines: list[str] = attrs.field(factory=list)
     serve_stderr: str = ""
@@ -474,12 +493,13 @@ def conformance_plan(certificates: tuple[Path, Path], directory: Path) -> dict[s
     chain, cafile = certificates
 
     def hunt(protocol: str, peer: str, bug: str, seed: str) -> Planned:
-        capture = str(directory / f"{bug}-{seed}.jsonl")
-        return Planned(protocol, ("--peer", peer), (*BUG_OPTIONS, "--capture", capture), seed, bug)
+        capture, junit = str(directory / f"{bug}-{seed}.jsonl"), str(directory / f"{bug}-{seed}.xml")
+        return Planned(protocol, ("--peer", peer), (*BUG_OPTIONS, "--capture", capture, "--junit-xml", junit), seed,
+                       bug)
 
     return {
         "bridge": Planned("bridge"),
-        "processor": Planned("processor"),
+        "processor": Planned("processor", options=(*CLEAN_OPTIONS, "--junit-xml", str(directory / "processor.xml"))),
         "cceb": Planned("cceb"),
         "processor-wss": Planned("processor", ("--tls-cert", str(chain)), (*CLEAN_OPTIONS, "--cafile", str(cafile))),
         "confirms-override": hunt("processor", "planted_processor:ConfirmsOverride", "confirms-override", "0"),
@@ -514,6 +534,8 @@ def conformance_runs(
             if "--capture" in plan[name].options:
                 capture = Path(plan[name].options[plan[name].options.index("--capture") + 1])
                 run.capture = capture if capture.exists() else None
+            if "--junit-xml" in plan[name].options:
+                run.junit = Path(plan[name].options[plan[name].options.index("--junit-xml") + 1])
             run.bug = plan[name].bug
         for name, serve in served.items():
             _, runs[name].serve_lines = serve.stop()
@@ -533,7 +555,11 @@ def test_conformance_passes_against_the_served_reference_peer(name: str, conform
                               if name != "processor-wss" else "wss://")
     # The harness really talked to the server: every example opens at least one connection.
     assert len({match["conn"] for match in records(run.serve_lines)}) >= 3
-    assert SUMMARY.match(run.serve_lines[-1])
+    served = SUMMARY.match(run.serve_lines[-1])
+    assert served is not None, run.serve_lines[-1]
+    # The served peer made no error: the harness's invalid messages are its own, refused (issue 21).
+    assert served["verdict"] == "OK", run.serve_lines[-1]
+    assert served["attribution"] is None or served["attribution"].startswith("served server: clean;")
     assert "Traceback" not in run.serve_stderr + run.stderr
 
 
@@ -557,6 +583,47 @@ def test_conformance_finds_a_planted_bug_with_a_capture_validate_replays(
              if (match := FINDING.match(line)) and match["severity"] == "error"}
     assert codes & EXPECTED_CODES[run.bug], result.stdout
     assert "Traceback" not in run.serve_stderr + run.stderr
+
+
+def junit_cases(path: Path) -> list[ET.Element]:
+    """The test cases of a JUnit report (checked to be one suite whose counts agree with its cases)."""
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert len(suites) == 1
+    cases = suites[0].findall("testcase")
+    assert suites[0].get("tests") == str(len(cases))
+    assert suites[0].get("failures") == str(sum(len(case.findall("failure")) for case in cases))
+    return cases
+
+
+def test_conformance_writes_a_junit_report_and_progress_lines(conformance_runs: dict[str, Run]) -> None:
+    run = conformance_runs["processor"]
+    assert run.status == 0, run.stdout + run.stderr
+    assert run.junit is not None
+    [case] = junit_cases(run.junit)
+    assert case.get("classname") == "ccproto.conformance.processor"
+    assert case.get("name") == f"server at {run.url}"
+    assert case.findall("failure") == []
+    # Progress on standard error, one line per example (issue 21: a live run is no longer silent).
+    shown = [line for line in run.stderr.splitlines() if line.startswith("example ")]
+    assert shown[:3] == [f"example {k} of 3" for k in range(1, 4)]
+    assert all(re.fullmatch(r"example \d+ \(an extra\)", line) for line in shown[3:]), shown  # hypothesis's own
+
+
+@pytest.mark.parametrize("name", ["confirms-override", "ack-wrong-uuid"])
+def test_a_violation_is_one_junit_failure_holding_the_capture(name: str, conformance_runs: dict[str, Run]) -> None:
+    run = conformance_runs[name]
+    assert run.status == 1, run.stdout + run.stderr
+    assert run.junit is not None
+    assert run.capture is not None
+    [case] = junit_cases(run.junit)
+    [failure] = case.findall("failure")
+    assert failure.text is not None
+    assert xml_safe(run.capture.read_text(encoding="utf-8")) in failure.text  # what XML 1.0 cannot hold is escaped
+    assert re.search(r"\[[\w-]+\]$", failure.get("message", ""))  # the rule broken, as validate names it
+    assert re.search(r"^example \d+(?: of 20)?: broke a rule \[[\w-]+\] in a conversation of \d+ records$", run.stderr,
+                     re.MULTILINE), run.stderr
 
 
 def test_a_failure_hypothesis_cannot_replay_against_a_live_server_is_still_reported(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccproto.bridge.framing import FrameDecoder, encode_frame
+from ccproto.bridge.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.core.errors import LimitExceededError, LocalProtocolError, RemoteProtocolError
 from ccproto.core.limits import Limits
 
@@ -254,3 +254,65 @@ def test_compaction_keeps_a_partial_frame() -> None:
     assert decoder.buffered == 0
     # Consumed bytes were dropped rather than kept forever.
     assert len(decoder._buffer) < len(stream)
+
+
+# -- the end of the stream ------------------------------------------------------------------------------------
+
+
+def test_check_end_accepts_a_clean_end_and_whole_frames_left() -> None:
+    decoder = FrameDecoder()
+    decoder.check_end()  # nothing received at all
+    decoder.feed(encode_frame(b"abc"))
+    decoder.check_end()  # a whole frame left is for next_frame, not an error
+    assert decoder.next_frame() == b"abc"
+    decoder.check_end()
+
+
+@given(st.binary(min_size=1, max_size=40), st.data())
+def test_check_end_refuses_any_cut_inside_a_frame(payload: bytes, data: st.DataObject) -> None:
+    frame = encode_frame(payload)
+    cut = data.draw(st.integers(min_value=1, max_value=len(frame) - 1), label="cut")
+    decoder = FrameDecoder()
+    decoder.feed(frame[:cut])
+    assert decoder.next_frame() is None
+    with pytest.raises(TruncatedFrameError) as caught:
+        decoder.check_end()
+    assert isinstance(caught.value, RemoteProtocolError)
+    assert caught.value.code == "truncated-frame"
+
+
+
+def test_a_truncated_frame_names_sizes_never_content() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(encode_frame(b'{"agentPassword": "hunter2-canary"}')[:-3])
+    with pytest.raises(TruncatedFrameError) as caught:
+        decoder.check_end()
+    assert "hunter2" not in str(caught.value)
+    assert "of its 35 payload bytes" in str(caught.value)
+
+
+def test_the_tcp_link_refuses_a_stream_that_ends_inside_a_frame() -> None:
+    """``FramedLink.receive`` (ccproto.transports.tcp) used to return ``None`` there, as for a clean end."""
+    import asyncio
+
+    from ccproto.transports.tcp import FramedLink
+
+    async def receive_all(data: bytes) -> list[bytes | None]:
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        link = FramedLink(reader, writer=None)  # type: ignore[arg-type]  # receive never writes
+        return [await link.receive(), await link.receive()]
+
+    whole = encode_frame(b"abc")
+    assert asyncio.run(receive_all(whole)) == [b"abc", None]
+    with pytest.raises(TruncatedFrameError):
+        asyncio.run(receive_all(whole + whole[:-1]))
+
+
+def test_check_end_looks_past_whole_frames_to_a_truncated_last_one() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(encode_frame(b"one") + encode_frame(b"two")[:-1])
+    with pytest.raises(TruncatedFrameError):
+        decoder.check_end()
+    assert decoder.next_frame() == b"one"  # checking consumed nothing

@@ -1,14 +1,18 @@
-"""Project invariants: layering, generated artefacts up to date, README examples that run."""
+"""Project invariants: layering, generated artefacts up to date, tasks.py's installs (the docs: test_docs.py)."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccproto.core.docgen import replace_section, schema_files
 
@@ -123,27 +127,9 @@ def test_docs_generated_sections_are_current(doc: str) -> None:
     assert regenerated == text, f"{doc} is stale: run `python3 tasks.py docs`"
 
 
-@pytest.mark.parametrize(
-    "doc", ["docs/processor.md", "docs/cceb.md", "docs/validate.md", "docs/testing.md", "docs/transports.md"]
-)
-def test_docs_python_examples_run(doc: str) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL)
-    assert blocks
-    for block in blocks:
-        exec(compile(block, doc, "exec"), {})
-
-
 def test_replace_section_needs_the_markers() -> None:
     with pytest.raises(ValueError, match="no section"):
         replace_section("nothing here", "x", "y")
-
-
-def test_readme_python_examples_run() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
-    assert len(blocks) >= 2
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
 
 
 def test_readme_has_exactly_two_commands() -> None:
@@ -173,3 +159,143 @@ def test_every_quirk_constant_is_documented() -> None:
                  "JOINED_PHASE_TRANSITIONS", "JOINED_TRANSITIONS", "_history_explains", "_sweep", "_FILE_SHIFT",
                  "_relocated", "no_repeated_key", "loads_object_fast", "opens_connection", "join"):
         assert name in quirks
+
+
+def _tasks() -> Any:
+    spec = importlib.util.spec_from_file_location("ccproto_tasks", ROOT / "tasks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """tasks.py with its venv in tmp_path and `run` recording the commands instead of running them."""
+    module = _tasks()
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text("")
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "constraints.txt").write_text("attrs==1\n")
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    monkeypatch.setattr(module, "PY", python)
+    monkeypatch.setattr(module, "BIN", python.parent)
+    monkeypatch.setattr(module, "STAMP", tmp_path / "stamp")
+    monkeypatch.setattr(module, "CONSTRAINTS", tmp_path / "constraints.txt")
+    module.commands = []
+    monkeypatch.setattr(module, "run", lambda *args, check=True: module.commands.append([str(a) for a in args]) or 0)
+    return module
+
+
+def _installed(tasks: Any) -> list[str]:
+    """The pip targets `setup` installed since the last call (`.`, `.[dev]`, ...)."""
+    targets = [command[-1] for command in tasks.commands if "pip" in command]
+    tasks.commands.clear()
+    return targets
+
+
+def test_demo_installs_ccproto_alone_and_test_the_dev_extra(tasks: Any) -> None:
+    tasks.demo()
+    assert sum(command[0].endswith("ccproto") for command in tasks.commands) == len(tasks.SAMPLES)  # then validates
+    assert _installed(tasks) == ["."]
+    tasks.setup("dev")
+    assert _installed(tasks) == [".[dev]"]
+
+
+@pytest.mark.parametrize(
+    ("steps", "installs"),
+    [
+        (["", ""], ["."]),                        # demo twice: installed once
+        (["dev", ""], [".[dev]"]),                # demo after test: dev holds everything demo needs
+        (["", "dev", "", "dev"], [".", ".[dev]"]),
+        (["dev,bench", "dev", ""], [".[bench,dev]"]),
+        (["dev", "dev,fuzz", "dev,bench", "dev,fuzz"], [".[dev]", ".[dev,fuzz]", ".[bench,dev]"]),
+    ],
+)
+def test_setup_installs_only_what_is_missing(tasks: Any, steps: list[str], installs: list[str]) -> None:
+    for extras in steps:
+        tasks.setup(extras)
+    assert _installed(tasks) == installs
+
+
+def test_setup_installs_again_when_the_pins_change(tasks: Any) -> None:
+    tasks.setup("dev")
+    (tasks.ROOT / "constraints.txt").write_text("attrs==2\n")
+    tasks.setup("")
+    assert _installed(tasks) == [".[dev]", "."]
+    tasks.setup("dev")  # the new pins were installed without the dev extra
+    assert _installed(tasks) == [".[dev]"]
+
+
+def test_setup_reads_an_older_stamp_as_nothing_installed(tasks: Any) -> None:
+    tasks.STAMP.write_bytes(b"the raw inputs an older tasks.py wrote")
+    tasks.setup("")
+    assert _installed(tasks) == ["."]
+
+
+# ---- hand-written parts replaced by the standard library (issue 21) ------------------------------------------
+
+_CREATE = "cti.request.createsession"
+
+
+@pytest.mark.parametrize(
+    ("name", "known", "meant"),
+    [
+        ("cti.request. createsession", ("cti.request.dispose", _CREATE), _CREATE),
+        ("cti.request.createsesion", ("cti.request.dispose", _CREATE), _CREATE),  # a typo: not found before
+        ("cti.request.reboot", ("cti.request.dispose", "cti.request.serverstatus"), None),  # a shared prefix only
+        ("getCapabilites", ("getCapabilities", "prepareSession"), "getCapabilities"),
+        ("presense", ("presence", "provisioning"), "presence"),
+        ("BlindTransfer", ("BlindTransferEvent", "CancelTransferEvent"), "BlindTransferEvent"),
+        ("acme.reboot", ("getCapabilities", "report.calljourney"), None),
+        ("", ("a",), None),
+    ],
+)
+def test_similar_name_suggests_typos_as_well(name: str, known: tuple[str, ...], meant: str | None) -> None:
+    from ccproto.core.decoding import similar_name
+
+    assert similar_name(name, known) == meant
+    assert similar_name(name, iter(known)) == meant  # any iterable, read once
+
+
+@given(st.lists(st.text("abcdefgh._", min_size=1, max_size=12), min_size=1, max_size=8, unique=True), st.data())
+def test_similar_name_prefers_the_same_name_in_other_case_or_spacing(known: list[str], data: st.DataObject) -> None:
+    from ccproto.core.decoding import similar_name
+
+    target = data.draw(st.sampled_from(known))
+    assert similar_name(target, known) == target
+    spaced = " " + target.upper().replace(".", " .") + "\t"
+    meant = similar_name(spaced, known)
+    assert meant is not None
+    assert "".join(meant.split()).lower() == "".join(spaced.split()).lower()
+
+
+#: Run ``python -m ccproto`` with only the packages of an install without extras importable (tasks.py demo).
+_WITHOUT_EXTRAS = """
+import importlib.abc, runpy, sys
+EXTRAS = {"hypothesis", "orjson", "websockets", "yaml", "trustme", "pytest", "hypothesis_jsonschema", "regress"}
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in EXTRAS:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Missing())
+sys.argv = ["ccproto", *sys.argv[1:]]
+runpy.run_module("ccproto", run_name="__main__")
+"""
+
+
+def test_demo_needs_no_extra(tasks: Any) -> None:
+    """What `demo` installs (ccproto alone) is enough: every sample gives its status with no extra importable."""
+    import subprocess
+
+    for sample, expected in tasks.SAMPLES.items():
+        done = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS, "validate", *sample], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == expected, (sample, done.stderr)
+        assert "Traceback" not in done.stderr
+    blocked = _WITHOUT_EXTRAS.replace('runpy.run_module("ccproto", run_name="__main__")', "import orjson")
+    broken = subprocess.run([sys.executable, "-c", blocked], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert "ModuleNotFoundError: No module named 'orjson'" in broken.stderr  # the blocker works

@@ -474,7 +474,7 @@ def test_conformance_with_clock_moves_the_clock_of_serve_with_test_clock() -> No
         assert listening, first
         assert clock, second
         run = ccproto("conformance", "--protocol", "cceb", "--role", "server", listening[1], "--clock", clock[1],
-                      "--seed", "0", "--max-examples", "3", "--wait", "0.05")
+                      "--seed", "0", "--max-examples", "3")  # the default --wait: a loaded machine is no fault
         output = run.communicate(timeout=LIMIT)[0]
         assert run.returncode == 0, output
         assert "PASSED" in output
@@ -484,14 +484,20 @@ def test_conformance_with_clock_moves_the_clock_of_serve_with_test_clock() -> No
         serve.send_signal(signal.SIGINT)  # serve prints its summary
         serve_output = serve.communicate(timeout=LIMIT)[0]
     assert ahead >= SESSION_LIFETIME - 600
-    # What serve checked live stayed clean across the moves (on failure: its findings, not its every record),
-    # but for the actions the harness sends to be refused on purpose (a reserved field, send_refused_action):
-    # serve reports those as the client's errors, as it must. Whether a run draws one depends on the answers'
-    # timing, so either outcome is allowed, each with its exit status.
+    # What serve checked live stayed clean across the moves (on failure: its findings, not its every record).
+    # The harness sends actions to be refused on purpose (a reserved field, send_refused_action): serve reports
+    # those as the clients' errors, apart from the served CCEB's own, and exits 0 (issue 21: it agrees with
+    # `ccproto conformance`). Whether a run draws one depends on the answers' timing; either way no error is the
+    # served CCEB's, and serve exits 0.
     findings = [line for line in serve_output.splitlines() if not line.startswith("record ")]
-    rules = re.findall(r"^\s+record \d+: (?:error|warning) \[([^\]]+)\]", serve_output, re.MULTILINE)
-    assert all(rule == "schema/reserved-field" for rule in rules), "\n".join(findings)
-    assert serve.returncode == (1 if rules else 0), "\n".join(findings)
+    senders = dict(re.findall(r"^record (\d+) connection '[^']+' \(cceb\) (client|server): ", serve_output,
+                              re.MULTILINE))
+    errors = re.findall(r"^\s+record (\d+): error \[([^\]]+)\]", serve_output, re.MULTILINE)
+    assert all(senders.get(number) != "server" for number, _ in errors), "\n".join(findings)
+    summary = serve_output.splitlines()[-1]
+    assert summary.startswith("OK: "), "\n".join(findings)
+    assert (" 0 errors, " in summary) if not errors else ("(served server: clean; its clients: " in summary), summary
+    assert serve.returncode == 0, "\n".join(findings)
 
 
 def test_serve_without_a_test_clock_has_none_and_conformance_says_so() -> None:

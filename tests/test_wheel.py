@@ -16,13 +16,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
-import venv
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from wheel_build import build_wheel, clean_env, new_venv, pip_install, run
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "ccproto"
@@ -32,61 +31,21 @@ SAMPLE = ROOT / "examples" / "captures" / "cceb-clean.jsonl"
 
 
 def _env() -> dict[str, str]:
-    """This environment without what would put the tree or other plugins on the new interpreter's path."""
-    env = dict(os.environ)
-    for name in (
-        "PYTHONPATH", "PYTHONHOME", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
-        "COVERAGE_PROCESS_START", "VIRTUAL_ENV",
-    ):
-        env.pop(name, None)
-    env["COLUMNS"] = "200"
-    return env
+    return clean_env()
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel of this tree, built by hatchling's PEP 517 hook (no network, no build isolation)."""
-    out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run(
-        [sys.executable, "-c", "import sys, hatchling.build as b; print(b.build_wheel(sys.argv[1]))", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return out / result.stdout.split()[-1]
+    return build_wheel(tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new venv with the wheel installed by pip and this interpreter's packages as its dependencies."""
-    home = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(with_pip=False).create(home)
-    python = home / ("Scripts" if os.name == "nt" else "bin") / "python"
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "--quiet",
-         "--disable-pip-version-check", str(wheel)],
-        capture_output=True, text=True, timeout=120, check=False, env=_env(),
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, timeout=30, check=True, env=_env(),
-    ).stdout.strip()
-    # The dependencies: links to this interpreter's packages, leaving out the editable install of ccproto (its
-    # metadata would declare the entry points whatever the wheel holds) and the .pth files (one of them names src/).
-    dependencies = tmp_path_factory.mktemp("dependencies")
-    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if entry.suffix != ".pth" and not entry.name.startswith(("ccproto", "_editable_impl_ccproto", "__editable")):
-            (dependencies / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
-    (Path(purelib) / "zz_ccproto_test_dependencies.pth").write_text(f"{dependencies}\n")
+    python = new_venv(tmp_path_factory.mktemp("venv"), tmp_path_factory.mktemp("dependencies"))
+    pip_install(python, str(wheel))
     return python
-
-
-def run(python: Path, *args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run ``python ARGS`` in ``cwd`` (output merged into stdout)."""
-    return subprocess.run(
-        [str(python), *args], cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=timeout, check=False,
-    )
 
 
 # -- what the wheel holds ------------------------------------------------------------------------------
@@ -124,6 +83,7 @@ def test_the_wheel_declares_the_entry_points_and_dependencies(wheel: Path) -> No
         metadata = archive.read(f"{info}/METADATA").decode()
     assert "[pytest11]\nccproto = ccproto.testing.pytest_plugin" in entry_points
     assert "[console_scripts]\nccproto = ccproto.cli:main" in entry_points
+    assert "[hypothesis]\n_ = ccproto.testing._hypothesis:_hypothesis_setup_hook" in entry_points
     requires = re.findall(r"^Requires-Dist: (.*)$", metadata, re.MULTILINE)
     unconditional = {re.split(r"[<>=; ]", r)[0] for r in requires if "extra ==" not in r}
     assert unconditional == {"attrs", "cattrs", "jsonschema"}

@@ -9,7 +9,13 @@ Importing ``ccproto`` itself is cheap; import the protocol you use.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # What the lazy names below are, for type checkers (at run time they load on first use);
+    # tests/test_typing.py checks that this list and ``_LAZY`` agree.
+    from ccproto.capture.validator import validate_capture as validate_capture
+    from ccproto.capture.validator import validate_message as validate_message
 
 __version__ = "0.1.0"
 

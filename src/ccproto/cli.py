@@ -8,6 +8,7 @@ import functools
 import importlib
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -20,8 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-#: Inputs at least this large (bytes) get a progress bar on a terminal's standard error.
-PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+#: Exit status after Ctrl-C: 128 + SIGINT, what a shell reports for a command a signal stopped.
+EXIT_INTERRUPTED = 130
+#: Seconds of work after which a progress display appears on a terminal (a quick run never shows one); the
+#: environment variable ``CCPROTO_PROGRESS_DELAY`` (seconds, e.g. 0) overrides it.
+PROGRESS_DELAY = 1.0
+#: The least time (seconds) between two redraws of the progress display (a percentage step redraws anyway).
+PROGRESS_REDRAW = 0.1
 _STDIN = "-"
 
 
@@ -35,27 +41,62 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
+    return value
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser; an ``intermixed`` one takes its options anywhere among its positionals, as most
+    commands do (``ccproto validate a.jsonl --strict b.jsonl``), which argparse's ``nargs="*"`` alone does not."""
+
+    intermixed = False
+    _mixing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, intermixed when the parser says so."""
+        if not self.intermixed or self._mixing:
+            return super().parse_known_args(args, namespace)
+        self._mixing = True  # parse_known_intermixed_args calls parse_known_args (twice): those are the plain ones
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._mixing = False
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccproto", description="Speak, check and test CTI protocols.")
     parser.add_argument("--version", action="version", version=f"ccproto {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
     validate = commands.add_parser(
         "validate",
         help="check captured traffic against the protocols",
         description="Check captured traffic (JSON Lines captures, DevTools HAR files, raw bridge streams; "
         "plain or gzip) against each protocol's schemas and state machines. "
-        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error or unreadable file.",
+        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error or unreadable file, "
+        "130 interrupted (Ctrl-C).",
     )
+    validate.intermixed = True
     validate.add_argument("files", nargs="*", metavar="FILE",
                           help="capture files: JSON Lines or HAR, plain or .gz; '-' reads standard input")
     validate.add_argument("--format", choices=("text", "json", "junit"), default="text",
                           help="report format (default text)")
-    validate.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    validate.add_argument("--output", metavar="FILE",
+                          help="write the report to FILE instead of standard output (FILE is checked before the "
+                          "run; on Ctrl-C it gets the report of what was validated so far, marked as interrupted)")
+    validate.add_argument("-q", "--quiet", action="store_true",
+                          help="no progress display nor anything else but errors on standard error")
     validate.add_argument("--strict", action="store_true", help="treat warnings about quirky input as errors")
     validate.add_argument("--coverage", action="store_true",
                           help="add which message types and transitions the captures exercised, and which not")
-    validate.add_argument("--max-findings", type=_positive_int, metavar="N",
-                          help="show only the first N findings (the summary and exit status count them all)")
+    validate.add_argument("--max-findings", type=_non_negative_int, metavar="N",
+                          help="show only the first N findings, 0 for none (the summary and exit status count "
+                          "them all)")
     validate.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                           help="use N processes (one merged report, the same as with one): several files are "
                           "validated side by side; one file (or --one-capture) is split by connection")
@@ -109,8 +150,10 @@ def _serve_parser(commands: Any) -> None:
         description="Run the protocol's reference peer (by default the server role: the Processor Bridge, the "
         "Interaction Processor, the CCEB) on a real socket, one peer per connection: TCP with length-prefixed "
         "frames for the bridge, WebSockets for the others. Each message is printed as it crosses, with the findings of "
-        "`ccproto validate`; Ctrl-C stops it and prints the summary. Exit status: 0 no errors seen, 1 errors, "
-        "2 usage error.",
+        "`ccproto validate` (a reader that falls behind never stalls the peers: lines it does not take are dropped "
+        "and counted); Ctrl-C stops it and prints the summary, which counts the served peer's errors apart from "
+        "the other side's (which the peer must refuse). Exit status: 0 the served peer made no error, 1 it did "
+        "(or, with --fail-on-client-errors, the other side did), 2 usage error.",
     )
     serve.add_argument("protocol", choices=PROTOCOL_NAMES)
     where = serve.add_mutually_exclusive_group(required=True)
@@ -138,6 +181,12 @@ def _serve_parser(commands: Any) -> None:
                        "--tls-cert) for test-clock requests {\"advance\": SECONDS}, which move the served peers' "
                        "clock forward (what `ccproto conformance --clock` sends; docs/testing.md). The line after "
                        "the first says where it listens")
+    serve.add_argument("-q", "--quiet", action="store_true",
+                       help="print only where it listens and the final summary, not every message")
+    serve.add_argument("--fail-on-client-errors", action="store_true",
+                       help="exit 1 when the other side (the clients; with --role client, the servers) broke a "
+                       "rule, even though the served peer refused it as the protocol requires (for testing a "
+                       "client against the reference server)")
 
 
 def _conformance_parser(commands: Any) -> None:
@@ -190,42 +239,120 @@ def _conformance_parser(commands: Any) -> None:
                              "or tls://; docs/testing.md): the harness moves the implementation's clock through it, "
                              "so the rules that depend on time (CCEB sessions resumable 72 h) are tested live; "
                              "without it they are skipped")
+    conformance.add_argument("-q", "--quiet", action="store_true",
+                             help="no progress lines on standard error (example k of N, a failure found, shrinking)")
+    conformance.add_argument("--junit-xml", metavar="FILE",
+                             help="also write a JUnit XML report to FILE: one test case for the role tested, with "
+                             "a <failure> holding the shrunk conversation when it broke a rule")
 
 
 class _Usage(Exception):
     """A usage error: printed, exit status 2."""
 
 
-class _Progress:
-    """A one-line progress bar on a terminal's standard error, advanced by bytes read.  Silent elsewhere."""
+class _Unwritable(_Usage):
+    """An output that could not be written: a usage error found before any work (argparse's ``error:`` form)."""
 
-    def __init__(self, label: str, total: int | None, stream: IO[str]) -> None:
-        self._label, self._total, self._stream = label, total, stream
-        self._shown = -1
+
+class _Interrupted(Exception):
+    """Ctrl-C, once what could be saved was: ``detail`` says what (one line), exit status 130."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    """Refuse now, before any work, an output ``path`` that could not be written at the end (``_Unwritable``)."""
+    if path is None:
+        return
+    target = os.path.abspath(path)
+    parent = os.path.dirname(target)
+    if os.path.isdir(target):
+        reason = "it is a directory"
+    elif not os.path.isdir(parent):
+        reason = f"no directory {parent}"
+    elif not os.access(parent, os.W_OK | os.X_OK) and not os.path.exists(target):
+        reason = f"no permission to create files in {parent}"
+    elif os.path.exists(target) and not os.access(target, os.W_OK):
+        reason = "no permission to write it"
+    else:
+        return
+    raise _Unwritable(f"{option}: cannot write {path}: {reason}")
+
+
+def _progress_delay() -> float:
+    """:data:`PROGRESS_DELAY`, or the seconds ``CCPROTO_PROGRESS_DELAY`` says (ignored unless a number >= 0)."""
+    try:
+        delay = float(os.environ.get("CCPROTO_PROGRESS_DELAY", ""))
+    except ValueError:
+        return PROGRESS_DELAY
+    return delay if delay >= 0 else PROGRESS_DELAY
+
+
+def _progress_wanted(quiet: bool) -> bool:
+    """Whether to show progress: standard error is a terminal that can redraw a line, and not ``--quiet``."""
+    return not quiet and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _megabytes(count: float) -> str:
+    return f"{count / 1e6:,.1f} MB"
+
+
+class _Progress:
+    """A one-line progress display on standard error, advanced by bytes read: percentage, bytes and rate when
+    the total is known, bytes and rate otherwise.  It appears after ``delay`` seconds, so a quick run shows
+    nothing; the clock is read here, in the CLI, never in the library."""
+
+    def __init__(self, label: str, total: int | None, stream: IO[str], *, delay: float | None = None,
+                 others: Callable[[], int] | None = None) -> None:
+        import time
+
+        self._label, self._total, self._stream = label, total or None, stream
+        self._clock = time.monotonic
+        self._delay = _progress_delay() if delay is None else delay
+        #: Bytes read elsewhere (``--jobs`` workers), counted in the same total.
+        self._others = others
+        self._start = self._clock()
         self._done = 0
+        self._drawn_at: float | None = None
+        self._percent = -1
 
     def advance(self, count: int) -> None:
+        """Count ``count`` more bytes read here, and redraw if due."""
         self._done += count
+        self.draw()
+
+    def draw(self) -> None:
+        """Redraw if due: after the delay, then at each percentage step or every :data:`PROGRESS_REDRAW` s."""
+        now = self._clock()
+        elapsed = now - self._start
+        if elapsed < self._delay:
+            return
+        done = self._done + (self._others() if self._others is not None else 0)
+        percent = min(100, done * 100 // self._total) if self._total else -1
+        if self._drawn_at is not None and percent == self._percent and now - self._drawn_at < PROGRESS_REDRAW:
+            return
+        self._drawn_at, self._percent = now, percent
+        rate = f"{_megabytes(done / elapsed)}/s" if elapsed > 0 else ""
         if self._total:
-            percent = min(100, self._done * 100 // self._total)
-            if percent != self._shown:
-                self._shown = percent
-                bar = "#" * (percent // 4)
-                self._stream.write(f"\r{self._label} [{bar:<25}] {percent:3d}%")
-                self._stream.flush()
-        elif self._done // (8 * 1024 * 1024) != self._shown:
-            self._shown = self._done // (8 * 1024 * 1024)
-            self._stream.write(f"\r{self._label} {self._done / 1e6:,.0f} MB read")
-            self._stream.flush()
+            bar = "#" * (percent // 4)
+            line = f"{self._label} [{bar:<25}] {percent:3d}% {_megabytes(done)} of {_megabytes(self._total)} {rate}"
+        else:
+            line = f"{self._label} {_megabytes(done)} read {rate}"
+        self._stream.write(f"\r{line}\x1b[K")
+        self._stream.flush()
 
     def close(self) -> None:
-        if self._shown >= 0:
+        """Erase the display (if it appeared), so what follows starts on a clean line."""
+        if self._drawn_at is not None:
             self._stream.write("\r\x1b[K")
             self._stream.flush()
+            self._drawn_at = None
 
 
 class _CountingReader(io.RawIOBase):
-    """A binary file that reports how many bytes have been read through it."""
+    """A binary file that reports how many bytes have been read through it (of a gzip file: compressed bytes)."""
 
     def __init__(self, raw: IO[bytes], advance: Callable[[int], None]) -> None:
         self._raw, self._advance = raw, advance
@@ -234,23 +361,60 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
+        # One system call per call (read1), not a loop in C until the buffer is full: between two calls Python
+        # runs its signal handlers, so a Ctrl-C that comes just as a read returns is not held until the next
+        # read returns (forever, on a pipe that is waiting for more).
+        read1 = getattr(self._raw, "read1", self._raw.read)
+        data = read1(len(buffer))
         buffer[: len(data)] = data
         self._advance(len(data))
         return len(data)
 
 
-def _progress_for(label: str, handle: IO[bytes]) -> _Progress | None:
-    """A progress bar when standard error is a terminal and the input is large (or of unknown size)."""
-    if not sys.stderr.isatty():
-        return None
+def _size(handle: IO[bytes]) -> int | None:
+    """The size of a regular file (a gzip file's compressed size), ``None`` for a pipe, a terminal or a FIFO."""
     try:
-        size: int | None = os.fstat(handle.fileno()).st_size
+        status = os.fstat(handle.fileno())
     except (OSError, ValueError, io.UnsupportedOperation):
-        size = None
-    if size is not None and size < PROGRESS_MIN_BYTES:
         return None
-    return _Progress(label, size or None, sys.stderr)
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _total_size(paths: Sequence[str]) -> int | None:
+    """The bytes of all ``paths`` (``None`` if one has no known size)."""
+    total = 0
+    for path in paths:
+        try:
+            status = os.stat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(status.st_mode):
+            return None
+        total += status.st_size
+    return total
+
+
+#: In a ``--jobs`` worker: the bytes every worker has read (a ``multiprocessing.Value``), for the parent's display.
+_WORKERS_READ: list[Any] = []
+
+
+def _init_worker(read: Any) -> None:
+    """A ``--jobs`` worker starts: Ctrl-C is the parent's to handle (it stops the workers), and it counts bytes."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by _pool until ignored
+    _WORKERS_READ[:] = [read]
+
+
+def _uncounted(count: int) -> None:
+    """Bytes read that nothing counts."""
+
+
+def _worker_advance(count: int) -> None:
+    if _WORKERS_READ:
+        with _WORKERS_READ[0].get_lock():
+            _WORKERS_READ[0].value += count
 
 
 def _import_extensions(modules: Sequence[str]) -> None:
@@ -264,12 +428,15 @@ def _import_extensions(modules: Sequence[str]) -> None:
 
 
 @contextlib.contextmanager
-def _opened(path: str, progress: bool) -> Iterator[IO[bytes]]:
-    """A capture file (or standard input) opened for reading, through a progress bar when it is worth one."""
+def _opened(path: str, progress: bool, advance: Callable[[int], None] | None = None) -> Iterator[IO[bytes]]:
+    """A capture file (or standard input) opened for reading: with ``progress``, through a progress display of
+    its own; with ``advance``, counting the bytes read to it instead."""
     handle: IO[bytes] = sys.stdin.buffer if path == _STDIN else open(path, "rb")  # noqa: SIM115
-    bar = _progress_for("<stdin>" if path == _STDIN else path, handle) if progress else None
+    bar = _Progress("<stdin>" if path == _STDIN else path, _size(handle), sys.stderr) if progress else None
+    count = bar.advance if bar is not None else advance
     try:
-        yield io.BufferedReader(_CountingReader(handle, bar.advance)) if bar else handle
+        # Read through _CountingReader even when nothing counts: it reads one system call at a time (Ctrl-C).
+        yield io.BufferedReader(_CountingReader(handle, count or _uncounted))
     finally:
         if bar is not None:
             bar.close()
@@ -277,48 +444,106 @@ def _opened(path: str, progress: bool) -> Iterator[IO[bytes]]:
             handle.close()
 
 
-def _run(paths: Sequence[str], options: dict[str, Any], shard: tuple[int, int], progress: bool) -> Any:
-    """Validate ``paths`` (one capture if ``--one-capture``, else each its own), checking one shard."""
+def _run(paths: Sequence[str], options: dict[str, Any], shard: tuple[int, int], progress: bool,
+         advance: Callable[[int], None] | None = None, into: Report | None = None) -> Any:
+    """Validate ``paths`` (one capture if ``--one-capture``, else each its own), checking one shard.
+
+    ``into``: the report to fill, so that what was found is there if Ctrl-C stops the run part-way.
+    """
     from ccproto.capture.validator import validate_sources
 
-    sources = [("<stdin>" if path == _STDIN else path, functools.partial(_opened, path, progress))
+    sources = [("<stdin>" if path == _STDIN else path, functools.partial(_opened, path, progress, advance))
                for path in paths]
     return validate_sources(
         sources, shard=shard, strict=options["strict"], limits=options["limits"], coverage=options["coverage"],
         kind=options["kind"], all_connections=options["all_connections"], partial=options["partial"],
-        idle_timeouts=options["idle_timeouts"], series=options["series"],
+        idle_timeouts=options["idle_timeouts"], series=options["series"], report=into,
     )
 
 
-def _validate_file(path: str, options: dict[str, Any], progress: bool) -> Report:
-    """One file (or standard input) into a report; ``OSError`` if it cannot be read."""
-    report: Report = _run([path], options, (0, 1), progress).report
+def _validate_file(path: str, options: dict[str, Any], progress: bool,
+                   advance: Callable[[int], None] | None = None, into: Report | None = None) -> Report:
+    """One file (or standard input) into a report (``into`` if given); ``OSError`` if it cannot be read."""
+    report: Report = _run([path], options, (0, 1), progress, advance, into).report
     return report
 
 
 def _worker(path: str, options: dict[str, Any]) -> Report:
     """``--jobs``: validate one file in a worker process (extensions imported there too)."""
     _import_extensions(options["extensions"])
-    return _validate_file(path, options, progress=False)
+    return _validate_file(path, options, progress=False, advance=_worker_advance)
 
 
 def _shard_worker(paths: Sequence[str], options: dict[str, Any], shard: tuple[int, int]) -> Any:
     """``--jobs`` on one capture: check one shard of its connections in a worker process."""
     _import_extensions(options["extensions"])
-    return _run(paths, options, shard, progress=False)
+    return _run(paths, options, shard, progress=False, advance=_worker_advance)
+
+
+@contextlib.contextmanager
+def _pool(processes: int) -> Iterator[tuple[Any, Any]]:
+    """Worker processes that leave Ctrl-C to this one, and the count of bytes they read; stopped on leaving
+    (at once, also when interrupted: a worker never prints a traceback of its own)."""
+    import multiprocessing
+    import signal
+
+    context = multiprocessing.get_context()
+    read = context.Value("q", 0)
+    # Ctrl-C is held back while the workers start, so none can get it before it ignores it (and print a
+    # traceback); this process gets it as soon as they are started.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = context.Pool(processes, initializer=_init_worker, initargs=(read,))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    with pool:
+        yield pool, read  # leaving the block terminates the workers, whatever they were doing
+
+
+def _results(results: Sequence[Any], bar: _Progress | None) -> list[Any]:
+    """What the workers' ``results`` (``AsyncResult``) hold, redrawing ``bar`` while waiting (their errors raised)."""
+    for result in results:
+        while not result.ready():
+            result.wait(PROGRESS_REDRAW)  # woken often: the display moves, and Ctrl-C is seen at once
+            if bar is not None:
+                bar.draw()
+    if bar is not None:
+        bar.draw()  # the last worker's last bytes (100% when every byte was read)
+    return [result.get() for result in results]
 
 
 def _sharded(paths: Sequence[str], options: dict[str, Any], jobs: int) -> Report:
     """One capture checked by ``jobs`` processes, each a shard of its connections (this one the first)."""
-    from concurrent.futures import ProcessPoolExecutor
-
     from ccproto.capture.validator import merge_shards
 
-    with ProcessPoolExecutor(max_workers=jobs - 1) as pool:
-        futures = [pool.submit(_shard_worker, paths, options, (k, jobs)) for k in range(1, jobs)]
-        mine = _run(paths, options, (0, jobs), progress=True)
-        report: Report = merge_shards([mine, *(future.result() for future in futures)])
+    with _pool(jobs - 1) as (pool, read):
+        futures = [pool.apply_async(_shard_worker, (paths, options, (k, jobs))) for k in range(1, jobs)]
+        # Every process reads the whole capture: the display counts the bytes all of them read.
+        size = _total_size(paths)
+        bar = (_Progress(" + ".join(paths), size * jobs if size is not None else None, sys.stderr,
+                         others=lambda: int(read.value)) if options["progress"] else None)
+        try:
+            # Not ``into=``: on Ctrl-C one shard's findings are no partial report of the capture (all shards are).
+            mine = _run(paths, options, (0, jobs), progress=False, advance=bar.advance if bar else None)
+            report: Report = merge_shards([mine, *_results(futures, bar)])
+        finally:
+            if bar is not None:
+                bar.close()
     return report
+
+
+def _parallel(paths: Sequence[str], options: dict[str, Any], jobs: int, done: dict[str, Report]) -> None:
+    """``--jobs`` on several files: each validated in a worker, its report put in ``done`` as it comes."""
+    with _pool(min(jobs, len(paths))) as (pool, read):
+        futures = {path: pool.apply_async(_worker, (path, options)) for path in paths}
+        bar = (_Progress(f"{len(paths)} files", _total_size(paths), sys.stderr, others=lambda: int(read.value))
+               if options["progress"] else None)
+        try:
+            for path, future in futures.items():
+                [done[path]] = _results([future], bar)
+        finally:
+            if bar is not None:
+                bar.close()
 
 
 def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -384,13 +609,16 @@ def _validate(args: argparse.Namespace) -> int:
     from ccproto.capture.output import render
     from ccproto.core.limits import Limits
 
+    _check_writable(args.output, "--output")
     bounds = {name: getattr(args, name) for name in _LIMIT_OPTIONS if getattr(args, name) is not None}
+    progress = _progress_wanted(args.quiet)
     options = {
         "kind": args.input_format, "strict": args.strict, "coverage": args.coverage, "extensions": args.extension,
         "limits": Limits(**bounds), "partial": args.partial, "series": args.one_capture,
         "idle_timeouts": _idle_timeouts(args.idle_timeout),
         # JUnit has a test case per connection, clean ones too: only then is every connection's name kept.
         "all_connections": args.format == "junit",
+        "progress": progress,
     }
     if not args.files and not args.bridge_stream:
         raise _Usage("give at least one FILE ('-' for standard input) or --bridge-stream")
@@ -398,29 +626,54 @@ def _validate(args: argparse.Namespace) -> int:
         raise _Usage("standard input ('-') can be read only once")
     _import_extensions(args.extension)
     report = Report()
+    done: dict[str, Report] = {}  # --jobs on several files: the reports of files validated, not yet merged
+    # The report being filled in this process (merged into ``report`` once whole): Ctrl-C leaves it part-filled.
+    current: Report | None = None
     try:
         # Every process reads the whole capture, so standard input (readable once) is validated in this one.
         splittable = args.jobs > 1 and _STDIN not in args.files
         if args.one_capture and args.files:
-            report.merge(_sharded(args.files, options, args.jobs) if splittable
-                         else _run(args.files, options, (0, 1), progress=True).report)
+            if splittable:
+                report.merge(_sharded(args.files, options, args.jobs))
+            else:
+                current = _run(args.files, options, (0, 1), progress=progress, into=Report()).report
+                report.merge(current)
+                current = None
         elif splittable and len(args.files) == 1:
             report.merge(_sharded(args.files, options, args.jobs))
         else:
             parallel = [path for path in args.files if path != _STDIN] if args.jobs > 1 else []
-            done: dict[str, Report] = {}
             if len(parallel) > 1:
-                from concurrent.futures import ProcessPoolExecutor
-
-                with ProcessPoolExecutor(max_workers=min(args.jobs, len(parallel))) as pool:
-                    futures = {path: pool.submit(_worker, path, options) for path in parallel}
-                    done = {path: future.result() for path, future in futures.items()}
+                _parallel(parallel, options, args.jobs, done)
             for path in args.files:
-                report.merge(done[path] if path in done else _validate_file(path, options, progress=True))
+                if path in done:
+                    report.merge(done.pop(path))
+                    continue
+                current = Report()
+                report.merge(_validate_file(path, options, progress=progress, into=current))
+                current = None
         if args.bridge_stream:
             report.merge(_validate_streams(args.bridge_stream, options))
     except OSError as exc:
         raise _Usage(f"cannot read {exc.filename}: {exc.strerror}") from None
+    except KeyboardInterrupt:
+        # What was validated so far: the inputs finished, and the one being read when Ctrl-C came (not a
+        # shard's part of one capture, which _sharded keeps out: only all shards together make a report).
+        if current is not None:
+            report.merge(current)
+        for path in args.files:
+            if path in done:
+                report.merge(done.pop(path))
+        if not args.output:
+            raise _Interrupted() from None
+        report.sort()
+        text = render(report, args.format, max_findings=args.max_findings, interrupted=True)
+        try:
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            raise _Interrupted(f"; cannot write the partial report to {args.output}: {exc.strerror}") from None
+        raise _Interrupted(f"; partial report ({report.records} records) written to {args.output}") from None
     report.sort()
     text = render(report, args.format, max_findings=args.max_findings)
     if args.output:
@@ -532,12 +785,13 @@ def _where_clock(target: str, bound: tuple[Any, ...]) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    _check_writable(args.record, "--record")
     import asyncio
     import signal
     import time
 
     from ccproto.capture.live import LiveCapture
-    from ccproto.testing.live import MovableClock, connect_peer, serve_clock, serve_peer
+    from ccproto.testing.live import MovableClock, NonBlockingOutput, connect_peer, serve_clock, serve_peer
 
     cls = _peer_class(args.peer, args.protocol, args.role)
     unknown = sorted(set(args.stimulate) - set(cls.STIMULI))
@@ -557,7 +811,19 @@ def _serve(args: argparse.Namespace) -> int:
         record = open(args.record, "w", encoding="utf-8") if args.record else None  # noqa: SIM115
     except OSError as exc:
         raise _Usage(f"cannot write {args.record}: {exc.strerror}") from None
-    live = LiveCapture(write=lambda line: print(line, flush=True), record=record, name="serve")
+    # Every line goes through a buffer written only as fast as standard output is read: a fixture that never
+    # reads serve's output must not stall the peers (a false "no answer") nor Ctrl-C (issue 21).
+    sys.stdout.flush()
+    try:
+        output: Any = NonBlockingOutput(sys.stdout.fileno())
+        say: Callable[[str], None] = output.write
+    except (AttributeError, OSError, ValueError):  # not a real file (an in-process caller's): plain prints
+        output = None
+
+        def say(line: str) -> None:
+            print(line, flush=True)
+
+    live = LiveCapture(write=(lambda line: None) if args.quiet else say, record=record, name="serve")
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -575,11 +841,11 @@ def _serve(args: argparse.Namespace) -> int:
         def print_clock() -> None:
             if hook is not None and clock_target is not None:
                 where = _where_clock(clock_target, next(iter(getattr(hook, "sockets", ()))).getsockname())
-                print(f"test clock on {where} (moves this serve's clock: test builds only)", flush=True)
+                say(f"test clock on {where} (moves this serve's clock: test builds only)")
 
         try:
             if args.connect:
-                print(f"connecting to {args.connect} ({cls.__name__})", flush=True)
+                say(f"connecting to {args.connect} ({cls.__name__})")
                 print_clock()
                 task = asyncio.ensure_future(connect_peer(make_peer, args.connect, ssl=context, live=live,
                                                           stimuli=args.stimulate, clock=clock))
@@ -593,7 +859,7 @@ def _serve(args: argparse.Namespace) -> int:
                                       stimuli=args.stimulate, clock=clock)
             bound = [sock.getsockname() for sock in getattr(server, "sockets", ())]
             scheme = {"bridge": "tls" if context else "tcp"}.get(args.protocol, "wss" if context else "ws")
-            print(f"listening on {scheme}://{bound[0][0]}:{bound[0][1]} ({cls.__name__})", flush=True)
+            say(f"listening on {scheme}://{bound[0][0]}:{bound[0][1]} ({cls.__name__})")
             print_clock()
             await stop.wait()
             server.close()
@@ -612,19 +878,19 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if record is not None:
             record.close()
-    print(live.summary(), flush=True)
-    return EXIT_FINDINGS if live.report.failed else EXIT_OK
+    summary, failed = live.attributed_summary(cls.role, fail_on_peer_errors=args.fail_on_client_errors)
+    if output is not None and output.dropped:
+        say(f"{output.dropped} line(s) were not written: standard output was not read fast enough")
+    say(summary)
+    if output is not None:
+        output.close()  # a reader that never reads does not keep serve from ending
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def _live_settings(args: argparse.Namespace) -> Any:
     from hypothesis import Phase, settings
 
-    if args.seed is not None:
-        import hypothesis.core
-
-        # What hypothesis's own `pytest --hypothesis-seed` does: every run of this process draws from this seed.
-        hypothesis.core.global_force_seed = args.seed
-
+    # --seed is applied by run_conformance(seed=...) through hypothesis.seed, hypothesis's public way.
     phases = [Phase.explicit, Phase.generate] if args.no_shrink else [Phase.explicit, Phase.generate, Phase.shrink]
     database = None
     if args.database:
@@ -634,21 +900,46 @@ def _live_settings(args: argparse.Namespace) -> Any:
     return settings(max_examples=args.max_examples, database=database, deadline=None, phases=phases)
 
 
-def _conversation_progress(max_examples: int) -> Callable[[int], None] | None:
-    """On a terminal, a line on standard error counting the conversations (past ``max_examples``: shrinking)."""
-    if not sys.stderr.isatty():
+def _conversation_progress(
+    max_examples: int, *, quiet: bool = False, shrink: bool = True,
+) -> tuple[Callable[[int], None], Callable[[Any], None]] | None:
+    """Progress lines on standard error (``None`` with ``--quiet``): a callback for each conversation started and
+    one for each failure seen.  Lines, not a redrawn bar: a live run's log (CI, a file) shows them too."""
+    if quiet:
         return None
+    state = {"count": 0, "found_at": 0, "records": 0}
 
-    def show(count: int) -> None:
-        what = (f"conversation {count} of {max_examples}" if count <= max_examples
-                else f"shrinking a failure: conversation {count}")
-        print(f"\r{what}\x1b[K", end="", file=sys.stderr, flush=True)
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
-    return show
+    def label(count: int) -> str:
+        # Hypothesis may run a few more than asked (one it could not use does not count): no "4 of 3".
+        return f"example {count} of {max_examples}" if count <= max_examples else f"example {count}"
+
+    def started(count: int) -> None:
+        state["count"] = count
+        if not state["found_at"]:
+            say(label(count) if count <= max_examples else f"{label(count)} (an extra)")
+        elif (count - state["found_at"]) % 10 == 0:  # shrinking replays many conversations: a line per ten
+            say(f"shrinking: {count - state['found_at']} conversations tried, shortest failure so far "
+                f"{state['records']} records")
+
+    def failed(failure: Any) -> None:
+        records = failure.capture.count("\n")
+        if not state["found_at"]:
+            state["found_at"], state["records"] = state["count"], records
+            then = "; shrinking it" if shrink else ""
+            say(f"{label(state['count'])}: broke a rule [{failure.code}] in a conversation of {records} records{then}")
+        elif records < state["records"]:
+            state["records"] = records
+            say(f"shrinking: a shorter failure [{failure.code}], {records} records")
+
+    return started, failed
 
 
 def _conformance(args: argparse.Namespace) -> int:
-
+    _check_writable(args.capture, "--capture")
+    _check_writable(args.junit_xml, "--junit-xml")
     try:
         import hypothesis  # noqa: F401  # the harness needs it: say so before anything starts
 
@@ -708,17 +999,28 @@ def _conformance(args: argparse.Namespace) -> int:
 
 
 def _run_live_conformance(args: argparse.Namespace, make_adapter: Callable[[], Any], where: str) -> int:
+    import time
+
     from ccproto.testing.conformance import run_conformance
     from ccproto.testing.harness import ConformanceFailure
-    from ccproto.testing.live import ClockHookError
+    from ccproto.testing.live import ClockHookError, _public
     from ccproto.testing.strategies import Numbers
 
-    progress = _conversation_progress(args.max_examples)
+    where = _public(where)  # printed and reported: a target's user, password or query may be credentials
+    callbacks = _conversation_progress(args.max_examples, quiet=args.quiet, shrink=not args.no_shrink)
+    progress, on_failure = callbacks if callbacks is not None else (None, None)
+    started = time.monotonic()
+
+    def junit(failure: str | None, message: str = "") -> None:
+        if args.junit_xml:
+            _write_conformance_junit(args.junit_xml, args, where, time.monotonic() - started, failure, message)
+
     try:
         try:
             run_conformance(
                 args.protocol, args.role, make_adapter, settings=_live_settings(args), shrink_time=args.shrink_time,
                 numbers=Numbers.EXACT if args.exact_numbers else Numbers.INTEROPERABLE, progress=progress,
+                on_failure=on_failure, seed=args.seed,
             )
         except BaseExceptionGroup as group:  # several distinct failures: report the first
             found = group.subgroup(ConformanceFailure) or group.subgroup(ClockHookError)
@@ -730,20 +1032,49 @@ def _run_live_conformance(args: argparse.Namespace, make_adapter: Callable[[], A
             raise first from None
     except ClockHookError as exc:  # the test build's hook stopped answering: not the protocol's violation
         raise _Usage(str(exc)) from None
+    except TimeoutError as exc:  # the client under test stopped connecting (reported by _conformance)
+        junit(str(exc), "the implementation stopped connecting")
+        raise
     except ConformanceFailure as failure:
-        if progress is not None:
-            print("\r\x1b[K", end="", file=sys.stderr, flush=True)  # the failure starts on a clean line
         print(failure, flush=True)
         if args.capture:
             with open(args.capture, "w", encoding="utf-8") as out:
                 out.write(failure.capture)
+        junit(str(failure), f"{failure.reason} [{failure.code}]")
         return EXIT_FINDINGS
-    finally:
-        if progress is not None:
-            print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    junit(None)
     print(f"PASSED: the {args.protocol} {args.role} at {where} kept the protocol over "
           f"{args.max_examples} examples", flush=True)
     return EXIT_OK
+
+
+def _write_conformance_junit(
+    path: str, args: argparse.Namespace, where: str, seconds: float, failure: str | None, message: str,
+) -> None:
+    """A JUnit XML report of one conformance run: one test case (the protocol and role tested), failed at most
+    once, its failure's text the whole report (the shrunk capture, secrets replaced)."""
+    import xml.etree.ElementTree as ET
+
+    from ccproto.capture.output import _xml_safe  # the one XML-1.0 cleaning the validate report uses
+
+    root = ET.Element("testsuites", name="ccproto conformance")
+    suite = ET.SubElement(root, "testsuite", name=f"ccproto conformance {args.protocol} {args.role}", tests="1",
+                          failures="0" if failure is None else "1", errors="0", time=f"{seconds:.3f}")
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="max-examples", value=str(args.max_examples))
+    if args.seed is not None:
+        ET.SubElement(properties, "property", name="seed", value=str(args.seed))
+    case = ET.SubElement(suite, "testcase", classname=f"ccproto.conformance.{args.protocol}",
+                         name=f"{args.role} at {_xml_safe(where)}", time=f"{seconds:.3f}")
+    if failure is not None:
+        element = ET.SubElement(case, "failure", message=_xml_safe(message), type="ConformanceFailure")
+        element.text = _xml_safe(failure)
+    text = ET.tostring(root, encoding="unicode")
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write('<?xml version="1.0" encoding="utf-8"?>\n' + text + "\n")
+    except OSError as exc:
+        raise _Usage(f"cannot write {path}: {exc.strerror}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -756,9 +1087,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "conformance":
             return _conformance(args)
+    except _Unwritable as exc:  # found before any work, as argparse reports a bad option
+        print(f"ccproto {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except _Usage as exc:
         print(f"ccproto {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (KeyboardInterrupt, _Interrupted) as exc:
+        # Ctrl-C: one line (a traceback would say nothing the user does not know), the status a shell expects.
+        detail = exc.detail if isinstance(exc, _Interrupted) else ""
+        print(f"ccproto {args.command}: interrupted{detail}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     raise AssertionError(args.command)  # argparse rejects unknown commands
 
 

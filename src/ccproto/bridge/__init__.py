@@ -1,8 +1,8 @@
 """The Processor Bridge control destination: models, codec, framing and the control channel."""
 
-from ccproto.bridge.channel import NEED_DATA, ControlChannel, NeedData, PendingRequest
+from ccproto.bridge.channel import CLOSED, NEED_DATA, Closed, ControlChannel, NeedData, PendingRequest
 from ccproto.bridge.codec import Decoded, decode, decode_text, decode_value, encode, encode_value
-from ccproto.bridge.framing import FrameDecoder, encode_frame
+from ccproto.bridge.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.bridge.models import (
     ALL_MESSAGE_CLASSES,
     AgentInfoQuery,
@@ -35,12 +35,14 @@ from ccproto.bridge.states import Phase
 
 __all__ = [
     "ALL_MESSAGE_CLASSES",
+    "CLOSED",
     "NEED_DATA",
     "AgentInfoQuery",
     "AgentInfoResponse",
     "BridgeMessage",
     "CapabilitiesQuery",
     "CapabilitiesResponse",
+    "Closed",
     "ControlChannel",
     "CreateSessionRequest",
     "CreateSessionResponse",
@@ -62,6 +64,7 @@ __all__ = [
     "ServerStatusChanged",
     "ServerStatusRequest",
     "ServerStatusResponse",
+    "TruncatedFrameError",
     "ValidateAgentCredentialsRequest",
     "ValidateAgentCredentialsResponse",
     "decode",

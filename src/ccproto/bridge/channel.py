@@ -1,14 +1,19 @@
 """``ControlChannel``: the sans-I/O control-destination connection (h11-style).
 
 Bytes in -> ``receive_data`` (buffers only) -> ``next_event`` -> messages or
-``NEED_DATA``; messages out -> ``send`` -> bytes.  Transports that already
+``NEED_DATA``; messages out -> ``send`` -> bytes.  As in h11, ``receive_data(b"")``
+says the peer closed the byte stream: ``next_event`` then returns the whole
+messages still buffered and ``CLOSED``, or raises ``TruncatedFrameError`` if the
+stream ended inside a frame.  Transports that already
 deliver whole JSON messages use ``receive_message`` / ``send_text``.  Passive
 observers (validators, proxies) use ``observe``.
 
 State changes at one moment: when a message is accepted by ``next_event``,
 ``receive_message``, ``send``/``send_text`` or ``observe``.  The order rules are
 looked up in :mod:`ccproto.bridge.states`; this module adds correlation and
-timers.  Time is always passed in (``now``, seconds); no clock is read.
+timers.  Time is always passed in (``now``, seconds); no clock is read.  A request
+sent or received without ``now`` gets no deadline, and the channel says so once
+(:class:`~ccproto.core.timing.UntimedWarning`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Literal
 import attrs
 
 from ccproto.bridge import codec, states
-from ccproto.bridge.framing import FrameDecoder, encode_frame
+from ccproto.bridge.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.bridge.models import (
     BridgeMessage,
     CreateSessionResponse,
@@ -44,8 +49,12 @@ from ccproto.core.errors import (
 from ccproto.core.jsonio import check_text_size
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
+from ccproto.core.timing import UntimedWarning
 
-__all__ = ["NEED_DATA", "ControlChannel", "NeedData", "PendingRequest"]
+__all__ = [
+    "CLOSED", "NEED_DATA", "Closed", "ControlChannel", "NeedData", "PendingRequest", "TruncatedFrameError",
+    "UntimedWarning",
+]
 
 
 class NeedData(enum.Enum):
@@ -56,6 +65,16 @@ class NeedData(enum.Enum):
 
 #: Returned by ``next_event`` when more bytes are needed.
 NEED_DATA: Literal[NeedData.NEED_DATA] = NeedData.NEED_DATA
+
+
+class Closed(enum.Enum):
+    """Sentinel type: the peer closed the byte stream and ``next_event`` returned every message before the end."""
+
+    CLOSED = "CLOSED"
+
+
+#: Returned by ``next_event`` once ``receive_data(b"")`` said the stream ended and nothing whole is left.
+CLOSED: Literal[Closed.CLOSED] = Closed.CLOSED
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +107,17 @@ class ControlChannel(ConnectionBase):
     ``sticky_errors`` (default, as in h11) moves the channel to
     ``Phase.ERROR`` on any protocol error; validators turn it off to keep
     checking after a finding.
+
+    Time: pass ``now`` (seconds) to every ``send``/``send_text``/``next_event``/``receive_message``.  A
+    request sent or received without it gets no deadline (``get_timer()`` stays ``None`` for it: it never
+    times out), and the channel issues an :class:`~ccproto.core.timing.UntimedWarning` the first time that
+    happens (once per channel; filter it where untimed is meant).  ``observe`` (passive observers, whose
+    captures may have no timestamps) never warns.
+
+    End of stream: ``receive_data(b"")`` (as in h11) or ``receive_close()``.  After it ``next_event``
+    returns what whole messages are left, then ``CLOSED``; if the stream ended inside a frame, it (and
+    ``receive_close``) raises :class:`~ccproto.bridge.framing.TruncatedFrameError` (``truncated-frame``).
+    More data after the end is a ``RuntimeError``.
     """
 
     def __init__(
@@ -109,6 +139,8 @@ class ControlChannel(ConnectionBase):
         # Recently answered or expired ids, so a second answer is named as such (bounded).
         self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._frames = FrameDecoder(limits=limits)
+        #: Whether the peer closed the byte stream (``receive_data(b"")`` or ``receive_close()``).
+        self.eof = False
         #: Whether the channel is observed from the middle of its conversation (:meth:`join`).
         self.joined = False
         self._history_until: float | None = None
@@ -177,22 +209,49 @@ class ControlChannel(ConnectionBase):
     # -- receiving -------------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Buffer bytes from the transport (any chunking); nothing is parsed yet."""
+        """Buffer bytes from the transport (any chunking); nothing is parsed yet.
+
+        ``b""`` means the peer closed the stream (as in h11); more data after that is a ``RuntimeError``.
+        """
         if self.error is not None:
             self._check_usable(self.their_role)
+        if not data:
+            self.eof = True
+            return
+        if self.eof:
+            raise RuntimeError("received data after the end of the stream (receive_data(b'') or receive_close())")
         self._frames.feed(data)
 
-    def next_event(self, *, now: float | None = None) -> BridgeMessage | NeedData:
-        """The next message the peer sent, checked, or ``NEED_DATA``."""
+    def next_event(self, *, now: float | None = None) -> BridgeMessage | NeedData | Closed:
+        """The next message the peer sent, checked; ``NEED_DATA``; or, after the end of the stream, ``CLOSED``.
+
+        Raises ``TruncatedFrameError`` when the stream ended inside a frame.
+        """
         if self.error is not None:
             self._check_usable(self.their_role)
         try:
             frame = self._frames.next_frame()
+            if frame is None and self.eof:
+                self._frames.check_end()
         except ProtocolError as exc:
             raise self._fail(exc, self.their_role) from None
         if frame is None:
-            return NEED_DATA
+            return CLOSED if self.eof else NEED_DATA
         return self.receive_message(frame, now=now)
+
+    def receive_close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> None:
+        """The peer closed the transport: the end of the stream (``receive_data(b"")``).
+
+        Raises ``TruncatedFrameError`` if the bytes buffered end inside a frame (whole frames before it stay for
+        ``next_event``); otherwise notes nothing (the bridge has no closing rule), nor after an earlier error.
+        """
+        self.eof = True
+        if self.error is not None:
+            return  # a failed channel has already said what went wrong; the transport's close is no news
+        try:
+            self._frames.check_end()
+        except ProtocolError as exc:
+            raise self._fail(exc, self.their_role) from None
 
     def receive_message(self, data: str | bytes | BridgeMessage, *, now: float | None = None) -> BridgeMessage:
         """Check one whole message from the peer (JSON text/bytes, or a decoded model)."""
@@ -206,6 +265,7 @@ class ControlChannel(ConnectionBase):
             except ProtocolError as exc:
                 raise self._fail(exc, self.their_role) from None
         self.observe(message, self.their_role, now=now)
+        self._warn_if_untimed(now, _untimed(message))
         return message
 
     # -- sending ---------------------------------------------------------------------------
@@ -225,6 +285,7 @@ class ControlChannel(ConnectionBase):
         except ProtocolError as exc:
             raise self._fail(exc, self.our_role) from None
         self.observe(message, self.our_role, now=now)
+        self._warn_if_untimed(now, _untimed(message))
         return text
 
     # -- the rules -------------------------------------------------------------------------
@@ -350,10 +411,15 @@ class ControlChannel(ConnectionBase):
         """Iterate over the whole messages buffered so far."""
         while True:
             event = self.next_event()
-            if event is NEED_DATA:
+            if event is NEED_DATA or event is CLOSED:
                 return
             assert isinstance(event, BridgeMessage)
             yield event
+
+
+def _untimed(message: BridgeMessage) -> str | None:
+    """What would have had a deadline had ``now`` been given: a request (its answer is awaited)."""
+    return f"the {message.message_name.value} request" if isinstance(message, Request) else None
 
 
 def _party(role: Role) -> str:

@@ -3,20 +3,28 @@
 Sans-I/O: :class:`FrameDecoder` buffers whatever chunks arrive and hands out
 whole frames; the result never depends on where the stream was split.  A frame
 whose announced length is over the limit is refused as soon as its 4-byte
-prefix is seen, before any of it is buffered.
+prefix is seen, before any of it is buffered.  When the stream ends,
+:meth:`FrameDecoder.check_end` tells a clean end from one inside a frame
+(:class:`TruncatedFrameError`).
 """
 
 from __future__ import annotations
 
 import struct
 
-from ccproto.core.errors import LimitExceededError
+from ccproto.core.errors import DecodeError, LimitExceededError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["FrameDecoder", "encode_frame"]
+__all__ = ["FrameDecoder", "TruncatedFrameError", "encode_frame"]
 
 _PREFIX = struct.Struct(">I")
 _MAX_ENCODABLE = 2**32 - 1
+
+
+class TruncatedFrameError(DecodeError):
+    """The byte stream ended inside a frame: its prefix, or part of its payload, arrived and the rest never did."""
+
+    code = "truncated-frame"
 
 
 def encode_frame(payload: bytes, *, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -45,6 +53,24 @@ class FrameDecoder:
     def buffered(self) -> int:
         """Bytes received but not yet returned in a frame."""
         return len(self._buffer) - self._start
+
+    def check_end(self) -> None:
+        """The stream ended: raise :class:`TruncatedFrameError` if what is buffered ends inside a frame.
+
+        Whole frames still buffered are not an error (``next_frame`` returns them); only an incomplete last one is.
+        """
+        position, end = self._start, len(self._buffer)
+        while position < end:
+            available = end - position
+            if available < 4:
+                raise TruncatedFrameError(f"the stream ended inside a length prefix ({available} of 4 bytes)")
+            (size,) = _PREFIX.unpack_from(self._buffer, position)
+            if available < 4 + size:
+                # Sizes only: the payload may hold secrets.
+                raise TruncatedFrameError(
+                    f"the stream ended inside a frame: {available - 4} of its {size} payload bytes arrived"
+                )
+            position += 4 + size
 
     def next_frame(self) -> bytes | None:
         """The next whole frame's payload, or ``None`` until more data arrives."""

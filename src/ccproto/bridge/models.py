@@ -3,7 +3,7 @@
 Every message is ``{"header": {...}, "body": {...}}`` on the wire.  The models
 are flat: header and body members are fields of one class, each declared with
 its wire location, so ``query.request_id`` and ``query.agent_id`` sit side by
-side.  The header's ``type`` and ``name`` are constants of the class.
+side.  The header's ``type`` and ``name`` members are constants of the class (``.TYPE``, ``.message_name``).
 
 Queries and requests flow bridge (server) -> client; responses and events flow
 client -> bridge.  A response is either the success response of its request
@@ -153,7 +153,7 @@ def _message(type_: MessageType, name: Name | None, result: Result | None = None
 
 @model
 class Addressed(BridgeMessage):
-    """A query, request or response: sent to the control destination and correlated by ``requestId``."""
+    """A query, request or response: sent to the control destination, correlated by its ``requestId`` member."""
 
     target: str = wire("header", "target", pattern=CONTROL_TARGET_PATTERN, description="{Processor_Name}.CONTROL")
     request_id: str = wire(
@@ -166,7 +166,7 @@ class Addressed(BridgeMessage):
 
 @model
 class Request(Addressed):
-    """A query or request: addressed to the control destination, correlated by ``requestId``."""
+    """A query or request: addressed to the control destination, correlated by the ``requestId`` member."""
 
     #: The success-response class answering this request.
     RESPONSE: ClassVar[type[Response]]
@@ -222,7 +222,7 @@ class DisposeRequest(Request):
 
 @model
 class Response(Addressed):
-    """A response: names the request it answers by ``name``, ``target`` and ``requestId``."""
+    """A response: names the request it answers by the ``name``, ``target`` and ``requestId`` members."""
 
     #: The header ``result`` of this class (``SUCCESS`` except for :class:`FailureResponse`).
     RESULT: ClassVar[Result] = Result.SUCCESS

@@ -25,9 +25,10 @@ AGENT_NAME_MISSING = "agent-name-missing"
 
 
 def misspelled_name(name: str, known: frozenset[str]) -> str | None:
-    """The known name ``name`` was meant to be, if it differs only by whitespace or case.
+    """The known name ``name`` was probably meant to be (``core.decoding.similar_name``), or ``None``.
 
-    The seed writes ``cti.request. createsession`` (with a space) once: such a
-    name is an error, and the error's hint names the right one.
+    Names that differ only by whitespace or case match first, then near misses (``difflib``). The seed
+    writes ``cti.request. createsession`` (with a space) once: such a name is an error, and the error's
+    hint names the right one.
     """
     return similar_name(name, known)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO
 
-from ccproto.capture.checker import excerpt
-from ccproto.capture.findings import Finding, Report
+from ccproto.capture.checker import ANSWER_TIMEOUT, excerpt
+from ccproto.capture.findings import Finding, Report, Severity
 from ccproto.capture.output import finding_lines, summary_line
 from ccproto.capture.recording import Recording, record_line
 from ccproto.capture.records import _record
@@ -41,6 +41,11 @@ class LiveCapture:
         self.validator = CaptureValidator(strict=strict, limits=limits, all_connections=False)
         self._recording = Recording(keep=False)
         self._records = 0
+        # Who sent each record (one byte each: 1 the client, 2 the server, 0 neither), so that an error found
+        # later (an answer that never came) is still put down to the right side.
+        self._senders = bytearray()
+        #: Errors found so far, by the role whose fault they are (see :meth:`fault_of`).
+        self.errors_by: dict[Role, int] = {Role.CLIENT: 0, Role.SERVER: 0}
 
     @property
     def report(self) -> Report:
@@ -66,8 +71,36 @@ class LiveCapture:
         """``ccproto validate``'s summary line for everything seen so far."""
         return summary_line(self.validator.report)
 
+    def fault_of(self, finding: Finding) -> Role | None:
+        """The role whose fault ``finding`` is: the sender of its record, but for an answer that never came,
+        which the validator finds on the request (the side that owed it is at fault); ``None`` if unknown."""
+        index = finding.record - 1
+        code = self._senders[index] if 0 <= index < len(self._senders) else 0
+        sender = {1: Role.CLIENT, 2: Role.SERVER}.get(code)
+        if sender is not None and finding.code == ANSWER_TIMEOUT:
+            return sender.peer
+        return sender
+
+    def attributed_summary(self, served: Role, *, fail_on_peer_errors: bool = False) -> tuple[str, bool]:
+        """The summary line of a served peer playing ``served`` and whether the run failed: only the served
+        peer's own errors fail it (its peers' errors, which it must refuse, are counted apart), unless
+        ``fail_on_peer_errors``.  With no error at all it is :meth:`summary`."""
+        report = self.validator.report
+        line = summary_line(report)
+        if not report.errors:
+            return line, bool(report.failed)
+        own, theirs = self.errors_by[served], self.errors_by[served.peer]
+        unknown = report.errors - own - theirs  # a record of neither side: counted against the served peer
+        failed = own > 0 or unknown > 0 or (fail_on_peer_errors and theirs > 0)
+        line = ("FAILED" if failed else "OK") + line[line.index(":"):]
+        mine = f"{own + unknown} error{'' if own + unknown == 1 else 's'}" if own + unknown else "clean"
+        other = f"{theirs} error{'' if theirs == 1 else 's'}"
+        handled = ", refused as the protocol requires" if theirs and not own + unknown else ""
+        return f"{line} (served {served.value}: {mine}; its {served.peer.value}s: {other}{handled})", failed
+
     def _take(self, value: dict[str, JsonValue]) -> list[Finding]:
         self._records += 1
+        self._senders.append({Role.CLIENT.value: 1, Role.SERVER.value: 2}.get(str(value.get("from")), 0))
         if self.file is not None:
             self.file.write(record_line(value))
             self.file.flush()  # a recording must survive the server being killed
@@ -77,6 +110,11 @@ class LiveCapture:
         before = len(report.findings)
         self.validator.feed(item)
         findings = report.findings[before:]
+        for finding in findings:
+            if finding.severity is Severity.ERROR:
+                fault = self.fault_of(finding)
+                if fault is not None:
+                    self.errors_by[fault] += 1
         close = value.get("close")
         shown = (
             _closed(close) if isinstance(close, dict) else "opened" if "open" in value

@@ -28,8 +28,11 @@ def _describe(finding: Finding) -> str:
     return f"[{finding.kind.value}/{finding.code}]{where}: {finding.message}{related}"
 
 
-def render_text(report: Report, *, max_findings: int | None = None) -> str:
-    """Findings grouped by file and connection (each with an excerpt of its message), then a summary line."""
+def render_text(report: Report, *, max_findings: int | None = None, interrupted: bool = False) -> str:
+    """Findings grouped by file and connection (each with an excerpt of its message), then a summary line.
+
+    ``interrupted``: the run was stopped before the end (Ctrl-C), so the summary line says ``INTERRUPTED``.
+    """
     lines: list[str] = []
     shown = _shown(report, max_findings)
     file_order = {file: index for index, file in enumerate(report.connections)}
@@ -47,7 +50,7 @@ def render_text(report: Report, *, max_findings: int | None = None) -> str:
         lines.append(f"(showing the first {len(shown)} of {len(report.findings)} findings: --max-findings)")
     if report.coverage is not None:
         lines.extend(_coverage_lines(report.coverage))
-    lines.append(summary_line(report))
+    lines.append(summary_line(report, interrupted=interrupted))
     return "\n".join(lines) + "\n"
 
 
@@ -60,13 +63,15 @@ def finding_lines(finding: Finding) -> list[str]:
     return lines
 
 
-def summary_line(report: Report) -> str:
-    """The text report's last line: ``OK`` or ``FAILED`` and the counts."""
-    status = "FAILED" if report.errors else "OK"
-    return (
-        f"{status}: {_plural(report.records, 'record')}, {_plural(report.errors, 'error')}, "
+def summary_line(report: Report, *, interrupted: bool = False) -> str:
+    """The text report's last line: ``OK`` or ``FAILED`` and the counts (``INTERRUPTED`` for a partial report)."""
+    status = "INTERRUPTED" if interrupted else "FAILED" if report.errors else "OK"
+    counts = (
+        f"{_plural(report.records, 'record')}, {_plural(report.errors, 'error')}, "
         f"{_plural(report.warnings, 'warning')}"
     )
+    # A partial report must not read as a verdict on the whole capture: say what it covers.
+    return f"{status}: {counts} (stopped before the end: a partial report)" if interrupted else f"{status}: {counts}"
 
 
 def _coverage_lines(coverage: Coverage) -> list[str]:
@@ -84,9 +89,15 @@ def _coverage_lines(coverage: Coverage) -> list[str]:
     return lines
 
 
-def render_json(report: Report, *, max_findings: int | None = None) -> str:
-    """Exactly one JSON object: ``{"summary": {...}, "findings": [...]}`` (and ``"coverage"`` if collected)."""
-    return json.dumps(report.to_json(max_findings=max_findings), indent=2) + "\n"
+def render_json(report: Report, *, max_findings: int | None = None, interrupted: bool = False) -> str:
+    """Exactly one JSON object: ``{"summary": {...}, "findings": [...]}`` (and ``"coverage"`` if collected).
+
+    ``interrupted``: a partial report of a run stopped before the end, marked ``"interrupted": true``.
+    """
+    value = report.to_json(max_findings=max_findings)
+    if interrupted:  # only then: a complete report keeps the shape it always had
+        value["interrupted"] = True
+    return json.dumps(value, indent=2) + "\n"
 
 
 # XML 1.0 allows no control characters but tab, newline and carriage return (nor surrogates, U+FFFE/F).
@@ -97,25 +108,40 @@ def _xml_safe(text: str) -> str:
     return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def render_junit(report: Report, *, max_findings: int | None = None) -> str:
-    """JUnit XML: a test suite per file, a test case per connection, a ``<failure>`` per error.
+def _junit_text(finding: Finding) -> str:
+    at = f" ({finding.location})" if finding.location else ""
+    text = f"record {finding.record}{at}: {_describe(finding)}"
+    return text + (f"\n> {finding.excerpt}" if finding.excerpt else "")
 
-    Warnings go to the test case's ``<system-out>``; findings that belong to no
-    connection (lines that are not records) to a test case named ``(no connection)``.
-    ``max_findings`` limits the findings written, as for the other formats.
+
+def render_junit(report: Report, *, max_findings: int | None = None, interrupted: bool = False) -> str:
+    """JUnit XML: a test suite per file, a test case per connection, one ``<failure>`` per failed test case.
+
+    A test case fails once however many errors its connection has, so ``failures`` never exceeds ``tests``
+    (what CI systems expect): the failure's message is the first error (and how many more), its text every
+    error.  Warnings go to the test case's ``<system-out>``; findings that belong to no connection (lines
+    that are not records) to a test case named ``(no connection)``.  ``max_findings`` limits the findings
+    written, as for the other formats.  ``interrupted``: a partial report of a run stopped before the end,
+    marked by the property ``interrupted`` = ``true`` on every test suite (a suite named ``(interrupted)`` when
+    no file was reached).
     """
     shown = _shown(report, max_findings)
     root = ET.Element("testsuites", name="ccproto validate")
     files = list(report.connections) + sorted({f.file for f in shown} - set(report.connections))
+    if interrupted and not files:
+        files = ["(interrupted)"]  # a suite to carry the mark: XSDs allow properties on suites only
     total_tests = total_failures = 0
     for file in files:
         in_file = [f for f in shown if f.file == file]
         by_conn: dict[str | None, list[Finding]] = {conn: [] for conn in report.connections.get(file, {})}
         for finding in in_file:
             by_conn.setdefault(finding.conn, []).append(finding)
-        failures = sum(f.severity is Severity.ERROR for f in in_file)
+        failures = sum(any(f.severity is Severity.ERROR for f in found) for found in by_conn.values())
         suite = ET.SubElement(root, "testsuite", name=_xml_safe(file), tests=str(len(by_conn)),
                               failures=str(failures), errors="0")
+        if interrupted:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="interrupted", value="true")
         total_tests += len(by_conn)
         total_failures += failures
         protocols = report.connections.get(file, {})
@@ -124,18 +150,14 @@ def render_junit(report: Report, *, max_findings: int | None = None) -> str:
             name = conn if conn is not None else "(no connection)"
             case = ET.SubElement(suite, "testcase", classname=_xml_safe(f"{file}.{protocol or 'capture'}"),
                                  name=_xml_safe(name))
-            notes = []
-            for finding in findings:
-                at = f" ({finding.location})" if finding.location else ""
-                text = f"record {finding.record}{at}: {_describe(finding)}"
-                if finding.excerpt:
-                    text += f"\n> {finding.excerpt}"
-                if finding.severity is Severity.ERROR:
-                    failure = ET.SubElement(case, "failure", message=_xml_safe(f"record {finding.record}: "
-                                            f"{finding.message}"), type=_xml_safe(finding.code))
-                    failure.text = _xml_safe(text)
-                else:
-                    notes.append(f"warning {text}")
+            errors = [f for f in findings if f.severity is Severity.ERROR]
+            if errors:
+                first = errors[0]
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                failure = ET.SubElement(case, "failure", message=_xml_safe(f"record {first.record}: "
+                                        f"{first.message}{more}"), type=_xml_safe(first.code))
+                failure.text = _xml_safe("\n".join(_junit_text(f) for f in errors))
+            notes = [f"warning {_junit_text(f)}" for f in findings if f.severity is not Severity.ERROR]
             if notes:
                 ET.SubElement(case, "system-out").text = _xml_safe("\n".join(notes))
     root.set("tests", str(total_tests))
@@ -148,6 +170,6 @@ def render_junit(report: Report, *, max_findings: int | None = None) -> str:
 FORMATS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json, "junit": render_junit}
 
 
-def render(report: Report, fmt: str, *, max_findings: int | None = None) -> str:
-    """Render ``report`` in format ``fmt`` (a key of :data:`FORMATS`)."""
-    return FORMATS[fmt](report, max_findings=max_findings)
+def render(report: Report, fmt: str, *, max_findings: int | None = None, interrupted: bool = False) -> str:
+    """Render ``report`` in format ``fmt`` (a key of :data:`FORMATS`); ``interrupted`` marks a partial report."""
+    return FORMATS[fmt](report, max_findings=max_findings, interrupted=interrupted)

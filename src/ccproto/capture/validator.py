@@ -704,9 +704,14 @@ def validate_sources(
     partial: bool = False,
     idle_timeouts: Mapping[str, float | None] | None = None,
     series: bool = False,
+    report: Report | None = None,
 ) -> ShardResult:
-    """:func:`validate_shard` on sources the caller opens (standard input, a file read through a progress bar)."""
-    report = Report()
+    """:func:`validate_shard` on sources the caller opens (standard input, a file read through a progress bar).
+
+    ``report`` is the report to fill (default: a new one): a caller interrupted part-way (Ctrl-C) still holds
+    what was found so far.
+    """
+    report = Report() if report is None else report
     keys: list[tuple[int, int, int, int]] = []
     ended: list[tuple[tuple[int, int, int], str, str]] = []
     options: dict[str, Any] = {

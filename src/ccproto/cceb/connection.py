@@ -24,6 +24,7 @@ import attrs
 from ccproto.cceb import codec, envelope, states
 from ccproto.cceb.models import (
     REGISTRY,
+    Ack,
     Action,
     CcebMessage,
     Hello,
@@ -89,6 +90,11 @@ class InFlight:
 
 #: ``InFlight(...)`` with every field given positionally, for the hot path (see ``slot_builder``).
 _new_in_flight = slot_builder(InFlight)
+
+
+def _untimed(message: CcebMessage) -> str | None:
+    """What would have had a deadline had ``now`` been given: a hello, an action or a notification (answered)."""
+    return None if isinstance(message, (Ack, HelloReply)) else f"the {message.message_type} message"
 
 
 @attrs.frozen(kw_only=True)
@@ -293,6 +299,7 @@ class CcebConnection(ConnectionBase):
                     self.observe_invalid(value, self.their_role, now=now)
             raise self._fail(exc, self.their_role) from None
         self.observe(message, self.their_role, now=now)
+        self._warn_if_untimed(now, _untimed(message))
         return message
 
     def send(self, message: CcebMessage, *, now: float | None = None) -> str:
@@ -312,6 +319,7 @@ class CcebConnection(ConnectionBase):
         except ProtocolError as exc:
             raise self._fail(exc, self.our_role) from None
         self.observe(message, self.our_role, now=now)
+        self._warn_if_untimed(now, _untimed(message))
         return text
 
     def send_text(self, message: CcebMessage, *, now: float | None = None) -> str:

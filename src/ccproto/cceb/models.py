@@ -73,7 +73,7 @@ __all__ = [
 
 @model
 class CcebMessage(Model):
-    """Base of every CCEB message: a ``type`` and a ``uuid``."""
+    """Base of every CCEB message: a ``type`` member (``.message_type``; ``.TYPE`` on the class) and a ``uuid``."""
 
     #: Who may send messages of this class.
     SENDERS: ClassVar[frozenset[Role]] = frozenset(Role)
@@ -93,7 +93,7 @@ class CcebMessage(Model):
 class Hello(CcebMessage):
     """The client's first message: authenticate with the SSO's JWT and a tenant; ask for a long-lived session.
 
-    Unknown members of ``data`` are allowed and kept (the seed's "additional properties").
+    Unknown members of the ``data`` object are allowed and kept (the seed's "additional properties").
     """
 
     SENDERS: ClassVar[frozenset[Role]] = frozenset({Role.CLIENT})
@@ -179,7 +179,7 @@ class Ack(CcebMessage):
 
 @model
 class Notification(CcebMessage):
-    """A notification from the CCEB (acked by the client once); its ``type`` says which."""
+    """A notification from the CCEB (acked by the client once); its ``type`` member (``.message_type``) says which."""
 
     SENDERS: ClassVar[frozenset[Role]] = frozenset({Role.SERVER})
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = ((DATA,),)
@@ -404,7 +404,7 @@ class Provisioning(Notification):
 
 @model
 class UnknownNotification(Notification, Unknown):
-    """A notification whose ``type`` no registry knows; ``data`` is kept whole."""
+    """A notification whose ``type`` member no registry knows (``.type``, ``.message_type``); ``.data`` whole."""
 
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = ()
     type: str = wire(TYPE_KEY, description="The notification type")

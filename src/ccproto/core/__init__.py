@@ -15,7 +15,8 @@ from ccproto.core.errors import (
     UnknownMessageError,
 )
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.roles import Role
+from ccproto.core.roles import ProtocolName, Role, RoleName
+from ccproto.core.timing import UntimedWarning
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -26,11 +27,14 @@ __all__ = [
     "Limits",
     "LocalProtocolError",
     "ProtocolError",
+    "ProtocolName",
     "ProtocolWarning",
     "RemoteProtocolError",
     "Role",
+    "RoleName",
     "SchemaViolationError",
     "UnexpectedMessageError",
     "UnknownCorrelationIdError",
     "UnknownMessageError",
+    "UntimedWarning",
 ]

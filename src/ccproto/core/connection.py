@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TypeVar
 
 import attrs
@@ -10,10 +13,30 @@ import attrs
 from ccproto.core.errors import ProtocolError, UnexpectedMessageError
 from ccproto.core.redact import redact
 from ccproto.core.roles import Role
+from ccproto.core.timing import warn_untimed
 
 __all__ = ["ConnectionBase", "EarliestDeadline", "slot_builder"]
 
 _T = TypeVar("_T", bound=attrs.AttrsInstance)
+
+#: The packages whose frames a warning skips, so that it points at the line that called a connection object
+#: (an integrator's, or ccproto.testing's), not at ccproto's own plumbing.
+_PROTOCOL_PACKAGES = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
+    for name in ("core", "bridge", "processor", "cceb")
+)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside the protocol packages, for ``warn_untimed`` to pass on.
+
+    Called from a method of a connection object: level 1 is ``warn_untimed`` itself, 2 that method.
+    """
+    level = 2
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PROTOCOL_PACKAGES):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class ConnectionBase:
@@ -33,6 +56,7 @@ class ConnectionBase:
         self.sticky_errors = sticky_errors
         #: The error that made the connection unusable, if any.
         self.error: ProtocolError | None = None
+        self._warned_untimed = False
 
     @property
     def their_role(self) -> Role:
@@ -46,6 +70,17 @@ class ConnectionBase:
 
     def _enter_error_state(self) -> None:
         raise NotImplementedError
+
+    def _warn_if_untimed(self, now: float | None, what: str | None) -> None:
+        """Issue the :class:`~ccproto.core.timing.UntimedWarning` (once per object) when ``what`` got no deadline.
+
+        Called by the public send/receive methods only: passive observers (the validator's ``observe``) are
+        never warned, a capture may have no timestamps (core/timing.py).
+        """
+        if now is not None or what is None or self._warned_untimed:
+            return
+        self._warned_untimed = True
+        warn_untimed(type(self).__name__, what, stacklevel=_caller_stacklevel())
 
     # -- what a transport needs (``ccproto.transports.MessageStream``), the same for every protocol -----
 

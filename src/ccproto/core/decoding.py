@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -60,10 +61,19 @@ def raise_if_strict(warnings: Sequence[ProtocolWarning], value: dict[str, Any], 
         raise SchemaViolationError.Remote(first.detail, pointer=first.pointer, message=redact(value), code=first.code)
 
 
+#: How alike (difflib's ratio, 0-1) a name must be to a known one to be suggested: 0.8 takes one or two typos in a
+#: command name ("getCapabilites", "presense") and no unrelated name that merely shares a prefix ("cti.request.").
+_SIMILARITY_CUTOFF = 0.8
+
+
 def similar_name(name: str, known: Iterable[str]) -> str | None:
-    """The known name ``name`` was probably meant to be: equal once whitespace is removed and case ignored."""
+    """The known name ``name`` was probably meant to be: equal once whitespace is removed and case ignored, else
+    the closest one by ``difflib`` (the standard library's fuzzy matcher), if close enough."""
     squashed = "".join(name.split()).lower()
+    by_squashed: dict[str, str] = {}
     for candidate in known:
-        if candidate.lower() == squashed:
-            return candidate
-    return None
+        by_squashed.setdefault("".join(candidate.split()).lower(), candidate)
+    if squashed in by_squashed:
+        return by_squashed[squashed]
+    close = difflib.get_close_matches(squashed, by_squashed, n=1, cutoff=_SIMILARITY_CUTOFF)
+    return by_squashed[close[0]] if close else None

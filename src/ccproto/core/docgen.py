@@ -76,6 +76,10 @@ def member_list(cls: type[Model], skip: Iterable[tuple[str, ...]] = ()) -> str:
     return ", ".join(out)
 
 
+# Why a YAML writer of our own (issue 21 asked): JSON text is YAML 1.2, but YAML 1.1 readers (PyYAML, and tools
+# built on it) read some JSON differently: "1e-05" as a string, "\ud83d\ude00" as two lone surrogates, a raw DEL
+# as an error. Writing JSON would need the same escapes as below, and PyYAML would be a dependency of the package
+# (this module is in it) whose output changes with its version. What is left is block layout and key quoting.
 def _yaml_scalar(value: Any) -> str:
     if isinstance(value, dict):
         return "{}"

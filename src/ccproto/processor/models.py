@@ -158,7 +158,7 @@ class Request(ProcessorMessage):
 
 @model
 class Response(ProcessorMessage):
-    """An answer to the oldest outstanding request with the same ``command`` (there is no correlation id)."""
+    """An answer to the oldest outstanding request with the same ``command`` member (there is no correlation id)."""
 
     SENDER: ClassVar[Role] = Role.SERVER
     COMMAND: ClassVar[str]
@@ -179,7 +179,7 @@ class SuccessResponse(Response):
 
 @model
 class ConfirmResponse(Response):
-    """``result: confirm``: the processor asks the user first; ``original`` repeats the request."""
+    """``result: confirm``: the processor asks the user first; the ``original`` member repeats the request."""
 
     RESULT: ClassVar[Result] = Result.CONFIRM
 
@@ -544,7 +544,7 @@ class PrepareSessionSuccess(SuccessResponse):
 
 @REGISTRY.request(GET_CAPABILITIES)
 class GetCapabilitiesRequest(Request):
-    """``getCapabilities``: discover what this processor can do (``data`` is ``{}``)."""
+    """``getCapabilities``: discover what this processor can do (the ``data`` member is ``{}``)."""
 
 
 @REGISTRY.success(GET_CAPABILITIES)
@@ -595,7 +595,7 @@ class TeamStatusBeginRequest(Request):
 
 @REGISTRY.success(TEAM_STATUS_BEGIN)
 class TeamStatusBeginSuccess(SuccessResponse):
-    """report.teamstatus.begin ``success`` (empty ``data``): events for the agent may now flow."""
+    """report.teamstatus.begin ``success`` (an empty ``data`` member): events for the agent may now flow."""
 
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = (("data",),)
 
@@ -609,7 +609,7 @@ class TeamStatusEndRequest(Request):
 
 @REGISTRY.success(TEAM_STATUS_END)
 class TeamStatusEndSuccess(SuccessResponse):
-    """report.teamstatus.end ``success`` (empty ``data``): no more events for the agent."""
+    """report.teamstatus.end ``success`` (an empty ``data`` member): no more events for the agent."""
 
     WIRE_OBJECTS: ClassVar[tuple[tuple[str, ...], ...]] = (("data",),)
 

@@ -101,6 +101,11 @@ class PendingCommand:
 _new_pending = slot_builder(PendingCommand)
 
 
+def _untimed(message: ProcessorMessage) -> str | None:
+    """What would have had a deadline had ``now`` been given: a request (its response is awaited)."""
+    return f"the {message.command_name} request" if isinstance(message, Request) else None
+
+
 class ProcessorSession(ConnectionBase):
     """One Interaction Processor connection, seen from ``our_role``.
 
@@ -265,6 +270,7 @@ class ProcessorSession(ConnectionBase):
             self._check_usable(self.their_role)
         if isinstance(data, ProcessorMessage):
             self.observe(data, self.their_role, now=now)
+            self._warn_if_untimed(now, _untimed(data))
             return data
         try:
             # decode_value(parse_message(...)), by the compiled path when it answers (then with the same result).
@@ -275,6 +281,7 @@ class ProcessorSession(ConnectionBase):
                 self.observe_invalid(parse_message(data, self.limits), self.their_role, now=now)
             raise self._fail(exc, self.their_role) from None
         self.observe(decoded.message, self.their_role, now=now, value=decoded.value)
+        self._warn_if_untimed(now, _untimed(decoded.message))
         return decoded.message
 
     def send(self, message: ProcessorMessage, *, now: float | None = None) -> str:
@@ -287,6 +294,7 @@ class ProcessorSession(ConnectionBase):
         except ProtocolError as exc:
             raise self._fail(exc, self.our_role) from None
         self.observe(message, self.our_role, now=now, value=value)  # the encoding is done once
+        self._warn_if_untimed(now, _untimed(message))
         return text
 
     def send_text(self, message: ProcessorMessage, *, now: float | None = None) -> str:

@@ -65,8 +65,8 @@ class Adapter(Protocol):
 
     Only ``send`` and ``receive`` are required.  The harness also uses, when the
     adapter has them (see :class:`BaseAdapter` for their meaning): ``connect()``,
-    ``close()``, ``advance(seconds)``, ``stimulate(name)``, ``stimuli`` and
-    ``expect(answer)``.
+    ``close()``, ``advance(seconds)``, ``stimulate(name)``, ``stimuli``,
+    ``expect(answer)`` and ``linger()``.
     """
 
     def send(self, text: str) -> None:
@@ -99,6 +99,9 @@ class BaseAdapter:
 
     #: Names ``stimulate`` understands (see the role's reference peer for the usual ones).
     stimuli: frozenset[str] = frozenset()
+    #: Whether the adapter reaches the system under test through real I/O (a socket, a process): its examples take
+    #: real time, so the harness runs them without hypothesis's per-example deadline unless the settings set one.
+    live: bool = False
 
     def connect(self) -> None:
         """Start a new connection to (or from) the system under test."""
@@ -128,6 +131,10 @@ class BaseAdapter:
         nothing, so ``receive`` should only take what already arrived.  An adapter that waits in ``receive``
         (a live one) uses it to wait only when an answer is due; others ignore it.
         """
+
+    def linger(self) -> None:
+        """The harness lets a moment pass (its ``listen`` step): a live adapter's next ``receive`` may wait a moment
+        for what the system under test sends on its own, even though nothing is due; others ignore it."""
 
 
 class PeerAdapter(BaseAdapter):
@@ -185,6 +192,8 @@ class _SyncAdapter(BaseAdapter):
         self._adapter = adapter
         self._run = run
         self.stimuli = frozenset(getattr(adapter, "stimuli", ()))
+        # An adapter whose methods are awaited waits on something real (a socket, a process) unless it says not.
+        self.live = bool(getattr(adapter, "live", True))
 
     def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         method = getattr(self._adapter, name, None)
@@ -213,6 +222,9 @@ class _SyncAdapter(BaseAdapter):
 
     def expect(self, answer: bool) -> None:
         self._call("expect", answer)
+
+    def linger(self) -> None:
+        self._call("linger")
 
 
 def _call_optional(adapter: Any, name: str, *args: Any, default: Any = None) -> Any:
@@ -244,19 +256,26 @@ class Capture:
 
     def opened(self, *, conn: str, now: float) -> None:
         """Record that a connection opened (the capture holds it from its start: never read as joined)."""
-        self._recording.opened(conn=conn, sender=Role.CLIENT, protocol=self.protocol, now=now)
+        self._recording.opened(conn=conn, sender=Role.CLIENT, protocol=self.protocol, now=_microseconds(now))
 
     def message(self, *, conn: str, sender: Role, now: float, text: str) -> None:
         """Record one message as it crossed (text that is not a JSON object is kept as ``raw``)."""
-        self._recording.message(conn=conn, sender=sender, protocol=self.protocol, now=now, text=text)
+        self._recording.message(conn=conn, sender=sender, protocol=self.protocol, now=_microseconds(now), text=text)
 
     def close(self, *, conn: str, sender: Role, now: float, code: int | None = None, reason: str = "") -> None:
         """Record that ``sender`` closed the connection."""
-        self._recording.close(conn=conn, sender=sender, protocol=self.protocol, now=now, code=code, reason=reason)
+        self._recording.close(conn=conn, sender=sender, protocol=self.protocol, now=_microseconds(now), code=code,
+                              reason=reason)
 
     def jsonl(self) -> str:
         """The capture as JSON Lines (one record a line, ending with a newline)."""
         return self._recording.jsonl()
+
+
+def _microseconds(now: float) -> float:
+    """``now`` rounded to microseconds: the virtual clock adds up binary fractions (0.001 is not one), and a
+    capture should read ``1800000000.502``, not ``1800000000.5019999``."""
+    return round(now, 6)
 
 
 class ConformanceFailure(AssertionError):
@@ -480,9 +499,14 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     @rule()
     def listen(self) -> None:
-        """Let a moment pass and take whatever the SUT sends on its own (always possible, so a run never stalls)."""
+        """Let a moment pass and take whatever the SUT sends on its own (always possible, so a run never stalls).
+
+        A live adapter is told (``linger``) to let a moment of real time pass too, as it does not when it only
+        takes what arrived between two steps.
+        """
         self.tick()
         if self.open:
+            _call_optional(self.adapter, "linger")
             self.collect(None)
 
     # -- driving ----------------------------------------------------------------------------

@@ -10,6 +10,9 @@ The fixture may return an adapter (reused: the harness calls its ``connect()`` a
 the start of every example) or a function that makes a fresh adapter per example.
 Settings (examples, seed, deadline, ...) come from hypothesis's usual profiles
 (``--hypothesis-profile``, ``--hypothesis-seed``); pass ``settings=`` to override.
+A live adapter (``live = True``, e.g. :class:`~ccproto.testing.live.LiveAdapter`) runs
+without hypothesis's per-example deadline unless the settings choose one
+(docs/testing.md, section 9: the complete live-server recipe).
 
 The plugin module is loaded by pytest wherever ccproto is installed, so it must
 import without the ``testing`` extra: hypothesis is imported only when a
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.roles import Role
+from ccproto.core.roles import ProtocolName, Role, RoleName
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from hypothesis import settings as Settings
@@ -47,8 +50,8 @@ def _factory(value: Any) -> Callable[[], Any]:
 
 
 def conformance_test(
-    protocol: str,
-    role: Role | str,
+    protocol: ProtocolName,
+    role: Role | RoleName,
     *,
     adapter: str = "ccproto_adapter",
     settings: Settings | None = None,
@@ -80,7 +83,7 @@ def conformance_test(
     return marked
 
 
-def reference_adapter(protocol: str, role: Role | str) -> Any:
+def reference_adapter(protocol: ProtocolName, role: Role | RoleName) -> Any:
     """A :class:`~ccproto.testing.harness.PeerAdapter` around a new reference peer (a stand-in SUT or a fake)."""
     from ccproto.testing.harness import PeerAdapter
     from ccproto.testing.peers import reference_peer

@@ -478,15 +478,18 @@ def cceb_messages(
     return st.one_of(choices)
 
 
-for _cls in ALL_MESSAGE_CLASSES:
-    st.register_type_strategy(_cls, from_model(_cls))
-st.register_type_strategy(BridgeMessage, bridge_messages())
-for _pcls in (*REGISTRY.message_classes(), ServiceInformation):
-    st.register_type_strategy(_pcls, from_model(_pcls))
-st.register_type_strategy(FailureResponse, processor_failures())
-st.register_type_strategy(ProcessorMessage, processor_messages())
-for _ccls in CCEB_REGISTRY.message_classes():
-    st.register_type_strategy(_ccls, from_model(_ccls))
-st.register_type_strategy(Action, cceb_actions())
-st.register_type_strategy(UnknownNotification, cceb_unknown_notifications())
-st.register_type_strategy(CcebMessage, cceb_messages())
+#: The strategy ``st.from_type`` gives for each type (registered below, and deferred to by the hypothesis
+#: entry point's hook, :mod:`ccproto.testing._hypothesis`, which registers the same types before this module loads).
+TYPE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
+    **{cls: from_model(cls) for cls in ALL_MESSAGE_CLASSES},
+    BridgeMessage: bridge_messages(),
+    **{cls: from_model(cls) for cls in (*REGISTRY.message_classes(), ServiceInformation)},
+    FailureResponse: processor_failures(),
+    ProcessorMessage: processor_messages(),
+    **{cls: from_model(cls) for cls in CCEB_REGISTRY.message_classes()},
+    Action: cceb_actions(),
+    UnknownNotification: cceb_unknown_notifications(),
+    CcebMessage: cceb_messages(),
+}
+for _cls, _strategy in TYPE_STRATEGIES.items():
+    st.register_type_strategy(_cls, _strategy)

@@ -19,7 +19,7 @@ import attrs
 
 from ccproto.core.errors import ConnectionLostError
 
-__all__ = ["Clock", "Expired", "Machine", "MessageStream", "TextLink"]
+__all__ = ["Clock", "Expired", "Machine", "MessageStream", "MessageT", "TextLink"]
 
 #: Where a transport reads the time (seconds); tests pass a function of their own.
 Clock = Callable[[], float]
@@ -42,12 +42,19 @@ class TextLink(Protocol):
         """Close the link (idempotent)."""
 
 
-class Machine(Protocol):
-    """What :class:`MessageStream` needs of a sans-I/O connection object (all three protocols have it)."""
+#: The messages a connection object sends and receives (``BridgeMessage``, ``ProcessorMessage``, ``CcebMessage``).
+MessageT = TypeVar("MessageT")
 
-    def send_text(self, message: Any, *, now: float | None = None) -> str: ...
 
-    def receive_message(self, data: str | bytes, *, now: float | None = None) -> Any: ...
+class Machine(Protocol[MessageT]):
+    """What :class:`MessageStream` needs of a sans-I/O connection object (all three protocols have it).
+
+    Generic over the protocol's message type: ``ControlChannel`` is a ``Machine[BridgeMessage]``.
+    """
+
+    def send_text(self, message: MessageT, *, now: float | None = None) -> str: ...
+
+    def receive_message(self, data: str | bytes, *, now: float | None = None) -> MessageT: ...
 
     def outstanding(self) -> tuple[Any, ...]: ...
 
@@ -68,11 +75,16 @@ class Expired:
     items: tuple[Any, ...]
 
 
-M = TypeVar("M", bound=Machine)
+# Covariant so that ``send``/``receive`` can read the message type off the machine (their ``self`` types):
+# a ``MessageStream[ControlChannel]`` is a ``MessageStream[Machine[BridgeMessage]]``.
+M = TypeVar("M", bound="Machine[Any]", covariant=True)
 
 
 class MessageStream(Generic[M]):
     """A sans-I/O connection object on a live link: ``send(message)`` and ``receive()`` with the clock read here.
+
+    Generic over the connection object (``MessageStream[ControlChannel]``); ``send`` takes and ``receive``
+    returns that protocol's messages (``BridgeMessage`` here), as type checkers see it.
 
     ``receive()`` returns the next checked message, an :class:`Expired` when a
     deadline of the connection object passed first, or ``None`` once the peer
@@ -92,7 +104,7 @@ class MessageStream(Generic[M]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({type(self.machine).__name__}, closed={self._closed})"
 
-    async def send(self, message: Any) -> None:
+    async def send(self: MessageStream[Machine[MessageT]], message: MessageT) -> None:
         """Check and send one message (``LocalProtocolError`` and nothing sent if it breaks the protocol)."""
         if self._closed:
             # Checked first: a half-closed TCP socket would take the bytes and lose them, and the
@@ -104,7 +116,7 @@ class MessageStream(Generic[M]):
         except ConnectionError as exc:
             raise self._lost(f"could not send: the connection is closed ({exc})") from None
 
-    async def receive(self) -> Any:
+    async def receive(self: MessageStream[Machine[MessageT]]) -> MessageT | Expired | None:
         """The next message (checked), an :class:`Expired`, or ``None`` once the link closed cleanly."""
         while not self._closed:
             timer = self.machine.get_timer()
@@ -122,14 +134,15 @@ class MessageStream(Generic[M]):
                 data = None
                 self.link.close_code, self.link.close_reason = 1006, str(exc)
             if data is None:
-                return self._peer_closed()
+                self._peer_closed()
+                return None
             return self.machine.receive_message(data, now=self.clock())
         return None
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self: MessageStream[Machine[MessageT]]) -> AsyncIterator[MessageT | Expired]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Any]:
+    async def _iterate(self: MessageStream[Machine[MessageT]]) -> AsyncIterator[MessageT | Expired]:
         while (event := await self.receive()) is not None:
             yield event
 

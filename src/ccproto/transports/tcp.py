@@ -47,11 +47,16 @@ class FramedLink:
         await self.writer.drain()
 
     async def receive(self) -> bytes | None:
-        """The next frame's payload (bytes: the connection object decodes it), or ``None`` at end of stream."""
+        """The next frame's payload (bytes: the connection object decodes it), or ``None`` at end of stream.
+
+        Raises :class:`~ccproto.bridge.framing.TruncatedFrameError` if the stream ended inside a frame.
+        """
         while (frame := self._frames.next_frame()) is None:
             data = await self.reader.read(READ_SIZE)
             if not data:
-                return None  # a partial frame left in the buffer dies with the connection
+                # A partial frame left is not a clean end: the peer broke the framing (``truncated-frame``).
+                self._frames.check_end()
+                return None
             self._frames.feed(data)
         return frame
 

@@ -28,7 +28,7 @@ __all__ = [
     "serve_websocket",
 ]
 
-M = TypeVar("M", bound=Machine)
+M = TypeVar("M", bound="Machine[Any]")
 #: The WebSocket close code of a connection that dropped without a close frame.
 ABNORMAL_CLOSURE = 1006
 

@@ -13,6 +13,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import hypothesis
+import hypothesis.stateful
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as Settings
 from hypothesis.errors import Flaky
@@ -21,12 +23,16 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from ccproto.core.errors import ProtocolError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.roles import Role
+from ccproto.core.roles import ProtocolName, Role, RoleName
 from ccproto.testing.conformance.bridge import BridgeClientConformance, BridgeServerConformance
 from ccproto.testing.conformance.cceb import CcebClientConformance, CcebServerConformance
 from ccproto.testing.conformance.processor import ProcessorClientConformance, ProcessorServerConformance
 from ccproto.testing.harness import ConformanceFailure, ConformanceMachine, without_unsolicited
 from ccproto.testing.strategies import Numbers
+
+#: The test function ``run_state_machine_as_test`` runs, which ``hypothesis.seed`` can seed (recent hypothesis;
+#: ``None`` before it had one: the testing extra allows 6.100).
+_state_machine_test: Callable[..., Any] | None = getattr(hypothesis.stateful, "get_state_machine_test", None)
 
 __all__ = [
     "MACHINES",
@@ -53,7 +59,7 @@ MACHINES: dict[tuple[str, Role], type[ConformanceMachine]] = {
 
 
 def machine_for(
-    protocol: str, role: Role | str, make_adapter: Callable[[], Any], *, limits: Limits = DEFAULT_LIMITS,
+    protocol: ProtocolName, role: Role | RoleName, make_adapter: Callable[[], Any], *, limits: Limits = DEFAULT_LIMITS,
     numbers: Numbers = Numbers.INTEROPERABLE,
 ) -> type[ConformanceMachine]:
     """The state machine testing the ``role`` of ``protocol``, bound to ``make_adapter`` (one adapter per example).
@@ -76,8 +82,8 @@ def machine_for(
 
 
 def run_conformance(
-    protocol: str,
-    role: Role | str,
+    protocol: ProtocolName,
+    role: Role | RoleName,
     make_adapter: Callable[[], Any],
     *,
     settings: Settings | None = None,
@@ -85,6 +91,8 @@ def run_conformance(
     numbers: Numbers = Numbers.INTEROPERABLE,
     shrink_time: float | None = None,
     progress: Callable[[int], None] | None = None,
+    on_failure: Callable[[ConformanceFailure], None] | None = None,
+    seed: int | None = None,
 ) -> None:
     """Run the conformance suite for one role; raises ``ConformanceFailure`` (shrunk) when the SUT breaks a rule.
 
@@ -92,8 +100,14 @@ def run_conformance(
     database unless they name one (:func:`harness_settings`); ``numbers`` as in :func:`machine_for`.
     ``shrink_time``: the most seconds spent shrinking a failure, the shortest failure so far reported when
     it runs out (default: hypothesis's own bound, 300 s).  ``progress`` is called with the number of
-    conversations run so far, as each starts (a live run's progress).
+    conversations run so far, as each starts (a live run's progress); ``on_failure`` with each failure a
+    conversation ends with (the first one found, then each one shrinking tries).  ``seed``: hypothesis's seed
+    (``hypothesis.seed``): the same seed draws the same conversations.
+
+    A live adapter (one whose ``live`` is true, e.g. :class:`~ccproto.testing.live.LiveAdapter`) runs without
+    hypothesis's per-example deadline unless ``settings`` set one: a real conversation takes real time.
     """
+    make_adapter, live = _probe_live(make_adapter)
     machine = machine_for(protocol, role, make_adapter, limits=limits, numbers=numbers)
     seen: list[ConformanceFailure] = []
     started = [0]
@@ -113,12 +127,14 @@ def run_conformance(
             failure: ConformanceFailure = super().fail(reason, error, code=code)
             if not seen or failure.capture.count("\n") <= seen[0].capture.count("\n"):
                 seen[:] = [failure]
+            if on_failure is not None:
+                on_failure(failure)
             return failure
 
     Remembering.__name__ = Remembering.__qualname__ = machine.__name__
     try:
         with _shrinking_for(shrink_time):
-            run_state_machine_as_test(Remembering, settings=harness_settings(settings))  # type: ignore[no-untyped-call]
+            _run_machine(Remembering, harness_settings(settings, live=live), seed)
     except ConformanceFailure as found:
         _drop_hypothesis_notes(found)
         trimmed = without_unsolicited(found, machine.unsolicited)
@@ -138,6 +154,40 @@ def run_conformance(
             " do; this is the shortest failing conversation seen)"
         )
         raise failure from None
+
+
+def _probe_live(make_adapter: Callable[[], Any]) -> tuple[Callable[[], Any], bool]:
+    """Whether ``make_adapter`` makes live adapters (their ``live`` attribute), and a factory to use instead.
+
+    The answer is the adapter's to give, so one adapter is made now; it becomes the first example's (the
+    returned factory hands it out first), so probing makes nothing the run would not have made.
+    """
+    first = [make_adapter()]
+
+    def make() -> Any:
+        return first.pop() if first else make_adapter()
+
+    return make, bool(getattr(first[0], "live", False))
+
+
+def _run_machine(machine: type[ConformanceMachine], settings: Settings, seed: int | None) -> None:
+    """Run ``machine`` as hypothesis's ``run_state_machine_as_test`` does, with ``seed`` applied through
+    ``hypothesis.seed`` to the test function it runs (its public way to fix what one test draws)."""
+    if seed is None:
+        run_state_machine_as_test(machine, settings=settings)  # type: ignore[no-untyped-call]
+        return
+    if _state_machine_test is None:  # pragma: no cover - older hypothesis: what `--hypothesis-seed` sets
+        from hypothesis import core
+
+        before = core.global_force_seed
+        core.global_force_seed = seed  # type: ignore[assignment]
+        try:
+            run_state_machine_as_test(machine, settings=settings)  # type: ignore[no-untyped-call]
+        finally:
+            core.global_force_seed = before
+        return
+    test = _state_machine_test(machine, settings=settings)
+    hypothesis.seed(seed)(test)()
 
 
 def _drop_hypothesis_notes(failure: BaseException) -> None:
@@ -168,17 +218,23 @@ INHERENT_HEALTH_CHECKS = (HealthCheck.large_base_example, HealthCheck.data_too_l
 #: planted bugs as well and shrink several times faster (docs/testing.md).
 HARNESS_STEP_COUNT = 20
 _HYPOTHESIS_STEP_COUNT = Settings.get_profile("default").stateful_step_count
+_HYPOTHESIS_DEADLINE = Settings.get_profile("default").deadline
 
 
-def harness_settings(settings: Settings | None = None) -> Settings:
+def harness_settings(settings: Settings | None = None, *, live: bool = False) -> Settings:
     """``settings`` (default: the current hypothesis profile) as the harness runs them.
 
     The inherent health checks and the explain phase are off, ``stateful_step_count`` is
     :data:`HARNESS_STEP_COUNT` unless the settings chose another value than hypothesis's default, and
     hypothesis's default example database (``.hypothesis/`` in the current directory) is not used: a
-    conformance run writes no files unless its settings name a database.
+    conformance run writes no files unless its settings name a database.  ``live`` (the adapter does real
+    I/O): no per-example deadline unless the settings chose another than hypothesis's default.
     """
     parent = settings if settings is not None else Settings()
+    if live and parent.deadline == _HYPOTHESIS_DEADLINE:
+        # A live conversation's steps wait for a real peer (a socket, a process): hypothesis's 200 ms, meant for
+        # in-process tests, fails a healthy server (issue 21).  A deadline the user chose still holds.
+        parent = Settings(parent, deadline=None)
     database = parent.database
     if database is not None and database == Settings.get_profile("default").database:
         database = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ccproto.core.roles import Role
+from ccproto.core.roles import ProtocolName, Role, RoleName
 from ccproto.testing.peers.base import ReferencePeer
 from ccproto.testing.peers.bridge import ReferenceBridge, ReferenceBridgeClient
 from ccproto.testing.peers.cceb import ReferenceCceb, ReferenceCcebClient
@@ -38,6 +38,6 @@ REFERENCE_PEERS: dict[tuple[str, Role], Callable[[], ReferencePeer]] = {
 }
 
 
-def reference_peer(protocol: str, role: Role | str) -> ReferencePeer:
+def reference_peer(protocol: ProtocolName, role: Role | RoleName) -> ReferencePeer:
     """A new reference peer playing ``role`` of ``protocol`` (with its default settings)."""
     return REFERENCE_PEERS[(protocol, Role(role) if isinstance(role, str) else role)]()
