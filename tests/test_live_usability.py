@@ -222,18 +222,24 @@ def stop(process: subprocess.Popen[bytes]) -> tuple[int, bytes]:
     return status, process.stdout.read()
 
 
-def test_serve_keeps_answering_and_stops_on_sigint_when_nobody_reads_its_output() -> None:
-    process = start_serve()
+def sent_then_stopped(requests: int, *options: str) -> tuple[subprocess.Popen[bytes], int, bytes]:
+    """Start serve, send ``requests`` invalid requests (each must be answered), SIGINT it: (process, status, output)."""
+    process = start_serve(*options)
     try:
         url = read_listening(process)
-        # 600 requests print about 200 KB (a record line and three findings each): far past a pipe's 64 KiB, which
-        # nobody reads from here on. Every answer must still come, and SIGINT must still end serve.
-        assert asyncio.run(invalid_requests(url, 600)) == 600
+        assert asyncio.run(invalid_requests(url, requests)) == requests
         status, rest = stop(process)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(10)
+    return process, status, rest
+
+
+def test_serve_keeps_answering_and_stops_on_sigint_when_nobody_reads_its_output() -> None:
+    # 600 requests print about 200 KB (a record line and three findings each): far past a pipe's 64 KiB, which
+    # nobody reads after the listening line. Every answer must still come, and SIGINT must still end serve.
+    process, status, rest = sent_then_stopped(600)
     assert status == 0  # the client's errors, refused as the protocol requires
     assert 0 < len(rest) <= 1 << 17  # what the pipe held; the rest was dropped, not waited for
     assert process.stderr is not None
@@ -241,15 +247,7 @@ def test_serve_keeps_answering_and_stops_on_sigint_when_nobody_reads_its_output(
 
 
 def test_serve_quiet_prints_only_where_it_listens_and_the_summary() -> None:
-    process = start_serve("--quiet")
-    try:
-        url = read_listening(process)
-        assert asyncio.run(invalid_requests(url, 3)) == 3
-        status, rest = stop(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+    _, status, rest = sent_then_stopped(3, "--quiet")
     assert status == 0
     lines = rest.decode().splitlines()
     assert len(lines) == 1, lines
