@@ -11,7 +11,10 @@ import json
 import re
 from typing import Any
 
-__all__ = ["REDACTED", "REDACT_DEPTH", "is_secret_key", "redact", "redact_text", "register_secret_key", "secret_keys"]
+__all__ = [
+    "REDACTED", "REDACT_DEPTH", "is_secret_key", "names_secret", "redact", "redact_text", "register_secret_key",
+    "secret_keys",
+]
 
 #: What a secret value is replaced with.
 REDACTED = "***"
@@ -60,7 +63,7 @@ def redact(value: Any, _depth: int = 0) -> Any:
         return {k: (REDACTED if k in _SECRET_KEYS else redact(v, _depth + 1)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v, _depth + 1) for v in value]
-    if isinstance(value, str) and _names_secret(value):
+    if isinstance(value, str) and names_secret(value):
         return redact_text(value)
     return value
 
@@ -114,7 +117,7 @@ def _name_pattern_() -> re.Pattern[str]:
     return _name_pattern
 
 
-def _names_secret(text: str) -> bool:
+def names_secret(text: str) -> bool:
     """Whether ``text`` holds a secret member, at the top level or in JSON text encoded in a string."""
     return _key_pattern().search(text) is not None or (
         "\\" in text and _name_pattern_().search(text) is not None and _nested(text) != text
