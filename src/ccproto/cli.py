@@ -51,6 +51,16 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), got {text!r}")
+    return value
+
+
 class _CommandParser(argparse.ArgumentParser):
     """A command's parser; an ``intermixed`` one takes its options anywhere among its positionals, as most
     commands do (``ccproto validate a.jsonl --strict b.jsonl``), which argparse's ``nargs="*"`` alone does not."""
@@ -181,12 +191,31 @@ def _serve_parser(commands: Any) -> None:
                        "--tls-cert) for test-clock requests {\"advance\": SECONDS}, which move the served peers' "
                        "clock forward (what `ccproto conformance --clock` sends; docs/testing.md). The line after "
                        "the first says where it listens")
+    _log_level_argument(serve)
+    serve.add_argument("--max-connections", type=_positive_int, metavar="N",
+                       help="connections served at once; one more is refused at once (WebSocket close 1013) "
+                       "(default 1024, or the open-file limit less 64)")
+    serve.add_argument("--hello-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                       help="close a connection whose other side sends nothing within SECONDS of connecting "
+                       "(close 1008; default 10; 0: never)")
+    serve.add_argument("--idle-timeout", type=_seconds, default=600.0, metavar="SECONDS",
+                       help="close a connection silent for SECONDS after that (default 600; 0: never)")
+    serve.add_argument("--shutdown-timeout", type=_seconds, default=5.0, metavar="SECONDS",
+                       help="on Ctrl-C or SIGTERM, wait at most SECONDS for the connections to close (1001) "
+                       "before dropping them (default 5)")
     serve.add_argument("-q", "--quiet", action="store_true",
                        help="print only where it listens and the final summary, not every message")
     serve.add_argument("--fail-on-client-errors", action="store_true",
                        help="exit 1 when the other side (the clients; with --role client, the servers) broke a "
                        "rule, even though the served peer refused it as the protocol requires (for testing a "
                        "client against the reference server)")
+
+
+def _log_level_argument(parser: Any) -> None:
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning",
+                        help="what the libraries log (asyncio, websockets, ccproto) to standard error, from this "
+                        "level up (default warning); every level is secret-free: tokens, keys and URL queries are "
+                        "redacted, and a message repeated many times a second is counted, not repeated")
 
 
 def _conformance_parser(commands: Any) -> None:
@@ -202,6 +231,7 @@ def _conformance_parser(commands: Any) -> None:
     )
     conformance.add_argument("target", metavar="TARGET", help="tcp://HOST:PORT, tls://, ws://HOST:PORT/PATH or wss://")
     conformance.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
+    _log_level_argument(conformance)
     conformance.add_argument("--role", required=True, choices=("server", "client"),
                              help="the role of the implementation under test")
     conformance.add_argument("--listen", action="store_true",
@@ -784,6 +814,17 @@ def _where_clock(target: str, bound: tuple[Any, ...]) -> str:
     return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}:{bound[1]}{parts.path}"
 
 
+def _logged(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a long-running command with secret-free, rate-limited logging at ``--log-level`` (then as it was)."""
+    from ccproto.testing.logs import configure_logging, restore_logging
+
+    configure_logging(args.log_level)
+    try:
+        return command(args)
+    finally:
+        restore_logging()
+
+
 def _serve(args: argparse.Namespace) -> int:
     _check_writable(args.record, "--record")
     import asyncio
@@ -791,7 +832,17 @@ def _serve(args: argparse.Namespace) -> int:
     import time
 
     from ccproto.capture.live import LiveCapture
-    from ccproto.testing.live import MovableClock, NonBlockingOutput, connect_peer, serve_clock, serve_peer
+    from ccproto.core.redact import redact_urls
+    from ccproto.testing.live import (
+        MovableClock,
+        NonBlockingOutput,
+        PeerServer,
+        ServeLimits,
+        connect_peer,
+        limit_accept_errors,
+        serve_clock,
+        serve_peer,
+    )
 
     cls = _peer_class(args.peer, args.protocol, args.role)
     unknown = sorted(set(args.stimulate) - set(cls.STIMULI))
@@ -824,10 +875,15 @@ def _serve(args: argparse.Namespace) -> int:
             print(line, flush=True)
 
     live = LiveCapture(write=(lambda line: None) if args.quiet else say, record=record, name="serve")
+    bounds = ServeLimits(hello_timeout=args.hello_timeout, idle_timeout=args.idle_timeout,
+                         shutdown_timeout=args.shutdown_timeout,
+                         **({"max_connections": args.max_connections} if args.max_connections else {}))
+    served: list[PeerServer] = []
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        limit_accept_errors(loop)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         hook = None
@@ -845,7 +901,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         try:
             if args.connect:
-                say(f"connecting to {args.connect} ({cls.__name__})")
+                say(f"connecting to {redact_urls(args.connect)} ({cls.__name__})")
                 print_clock()
                 task = asyncio.ensure_future(connect_peer(make_peer, args.connect, ssl=context, live=live,
                                                           stimuli=args.stimulate, clock=clock))
@@ -856,14 +912,16 @@ def _serve(args: argparse.Namespace) -> int:
                 return
             host, port = _address(args.listen)
             server = await serve_peer(args.protocol, make_peer, host, port, ssl=context, live=live,
-                                      stimuli=args.stimulate, clock=clock)
-            bound = [sock.getsockname() for sock in getattr(server, "sockets", ())]
+                                      stimuli=args.stimulate, clock=clock, bounds=bounds, notify=say)
+            served.append(server)
+            bound = [sock.getsockname() for sock in server.sockets]
             scheme = {"bridge": "tls" if context else "tcp"}.get(args.protocol, "wss" if context else "ws")
             say(f"listening on {scheme}://{bound[0][0]}:{bound[0][1]} ({cls.__name__})")
             print_clock()
             await stop.wait()
-            server.close()
-            await server.wait_closed()
+            # Every connection is closed (1001) and recorded before the summary: bounded by --shutdown-timeout,
+            # whatever the clients do (one that never stops sending kept serve running: issue 22).
+            await server.shutdown()
         finally:
             if hook is not None:
                 hook.close()
@@ -873,12 +931,19 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run())
     except OSError as exc:
-        raise _Usage(f"cannot {'listen on' if args.listen else 'connect to'} {args.listen or args.connect}: "
+        where = redact_urls(args.listen or args.connect)
+        raise _Usage(f"cannot {'listen on' if args.listen else 'connect to'} {where}: "
                      f"{exc.strerror or exc}") from None
     finally:
         if record is not None:
             record.close()
     summary, failed = live.attributed_summary(cls.role, fail_on_peer_errors=args.fail_on_client_errors)
+    for server in served:
+        if server.refused:
+            say(f"{server.refused} connection(s) refused: {bounds.max_connections} were running (--max-connections)")
+        if server.dropped:
+            say(f"{server.dropped} connection(s) dropped: still open {bounds.shutdown_timeout:g} s after the "
+                "shutdown began (--shutdown-timeout)")
     if output is not None and output.dropped:
         say(f"{output.dropped} line(s) were not written: standard output was not read fast enough")
     say(summary)
@@ -1084,9 +1149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args)
         if args.command == "serve":
-            return _serve(args)
+            return _logged(_serve, args)
         if args.command == "conformance":
-            return _conformance(args)
+            return _logged(_conformance, args)
     except _Unwritable as exc:  # found before any work, as argparse reports a bad option
         print(f"ccproto {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

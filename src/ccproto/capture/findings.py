@@ -71,7 +71,12 @@ class Finding:
 
 @attrs.define
 class Report:
-    """All findings of one validation run."""
+    """All findings of one validation run.
+
+    A report may keep fewer findings than it counts (a live check keeps memory bounded, ``LiveCapture``'s
+    ``max_findings``): ``dropped_errors`` and ``dropped_warnings`` count those not kept in ``findings``, and
+    ``errors``, ``warnings`` and ``failed`` include them.
+    """
 
     records: int = 0
     findings: list[Finding] = attrs.Factory(list)
@@ -79,21 +84,37 @@ class Report:
     connections: dict[str, dict[str, str | None]] = attrs.Factory(dict)
     #: What the captures exercised, when asked for (``--coverage``).
     coverage: Coverage | None = None
+    #: Errors found but not kept in ``findings`` (counted all the same).
+    dropped_errors: int = 0
+    #: Warnings found but not kept in ``findings`` (counted all the same).
+    dropped_warnings: int = 0
 
     @property
     def errors(self) -> int:
-        """How many findings are errors."""
-        return sum(f.severity is Severity.ERROR for f in self.findings)
+        """How many findings are errors (kept or not)."""
+        return sum(f.severity is Severity.ERROR for f in self.findings) + self.dropped_errors
 
     @property
     def warnings(self) -> int:
-        """How many findings are warnings."""
-        return sum(f.severity is Severity.WARNING for f in self.findings)
+        """How many findings are warnings (kept or not)."""
+        return sum(f.severity is Severity.WARNING for f in self.findings) + self.dropped_warnings
+
+    @property
+    def dropped(self) -> int:
+        """How many findings were counted but not kept in ``findings``."""
+        return self.dropped_errors + self.dropped_warnings
 
     @property
     def failed(self) -> bool:
-        """Whether any finding is an error (exit status 1)."""
-        return any(f.severity is Severity.ERROR for f in self.findings)
+        """Whether any finding is an error, kept or not (exit status 1)."""
+        return self.dropped_errors > 0 or any(f.severity is Severity.ERROR for f in self.findings)
+
+    def drop(self, finding: Finding) -> None:
+        """Count ``finding`` without keeping it (the caller keeps memory bounded)."""
+        if finding.severity is Severity.ERROR:
+            self.dropped_errors += 1
+        else:
+            self.dropped_warnings += 1
 
     def sort(self) -> None:
         """Findings in file order, then record order (each file's own order is kept)."""
@@ -101,9 +122,11 @@ class Report:
         self.findings.sort(key=lambda f: (order.get(f.file, len(order)), f.record))
 
     def merge(self, other: Report) -> None:
-        """Add another report's records, findings, connections and coverage (one report for several files)."""
+        """Add another report's records, findings, counts not kept, connections and coverage (several files)."""
         self.records += other.records
         self.findings.extend(other.findings)
+        self.dropped_errors += other.dropped_errors
+        self.dropped_warnings += other.dropped_warnings
         for file, connections in other.connections.items():
             self.connections.setdefault(file, {}).update(connections)
         if other.coverage is not None:
@@ -115,7 +138,8 @@ class Report:
         """The ``--format json`` object (``max_findings``: list only the first so many)."""
         shown = self.findings if max_findings is None else self.findings[:max_findings]
         result: dict[str, Any] = {
-            # As defined by the first issue; fewer findings than errors + warnings means --max-findings cut them.
+            # As defined by the first issue; fewer findings than errors + warnings means --max-findings cut them
+            # or the report did not keep them all (dropped_errors, dropped_warnings: counted here all the same).
             "summary": {"records": self.records, "errors": self.errors, "warnings": self.warnings},
             "findings": [f.to_json() for f in shown],
         }

@@ -31,6 +31,9 @@ def _describe(finding: Finding) -> str:
 def render_text(report: Report, *, max_findings: int | None = None, interrupted: bool = False) -> str:
     """Findings grouped by file and connection (each with an excerpt of its message), then a summary line.
 
+    A report that did not keep every finding (``Report.dropped``) gets a line saying how many it counted
+    but did not keep.
+
     ``interrupted``: the run was stopped before the end (Ctrl-C), so the summary line says ``INTERRUPTED``.
     """
     lines: list[str] = []
@@ -46,8 +49,16 @@ def render_text(report: Report, *, max_findings: int | None = None, interrupted:
             lines.append(f"  {label}" + (f" ({protocol})" if protocol else ""))
             for finding in in_conn:
                 lines.extend(finding_lines(finding))
+    kept = " kept" if report.dropped else ""
     if len(shown) < len(report.findings):
-        lines.append(f"(showing the first {len(shown)} of {len(report.findings)} findings: --max-findings)")
+        lines.append(f"(showing the first {len(shown)} of {len(report.findings)}{kept} findings: --max-findings)")
+    if report.dropped:
+        # Counted in the summary line, but not listed: say so, so that the listing does not read as complete.
+        lines.append(
+            f"({_plural(report.dropped, 'more finding')} ({_plural(report.dropped_errors, 'error')}, "
+            f"{_plural(report.dropped_warnings, 'warning')}) counted but not kept: the report keeps the first "
+            f"{len(report.findings)})"
+        )
     if report.coverage is not None:
         lines.extend(_coverage_lines(report.coverage))
     lines.append(summary_line(report, interrupted=interrupted))

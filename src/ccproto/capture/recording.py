@@ -6,6 +6,14 @@ Each distinct secret value (a member whose name is a secret's, e.g.
 validates exactly as the real conversation did (quirks T4 and R5).  Numbers keep
 their JSON type, so a replay breaks (or keeps) the schema the same way.
 
+The secrets themselves are not kept: the table that numbers them is keyed by a
+keyed digest (BLAKE2b with a random key of each ``Recording``, so the digests
+cannot be matched against guesses elsewhere), and it holds the last
+:data:`MAX_PLACEHOLDERS` distinct secrets only (least recently seen first out):
+equal secrets stay equal within the last 10,000 distinct ones, and a secret
+seen again after it was dropped gets a new number (a client sending a new token
+in every message must not grow a server's memory).
+
 A message is parsed as the codecs parse it (``core.jsonio.loads`` with the
 recording's ``Limits``): text they refuse (too deep, a repeated key, ``NaN``,
 lone surrogates) is kept as ``raw`` redacted text, exactly as it crossed, so
@@ -17,7 +25,11 @@ that member redacted inside it, as ``core.redact`` does for reports.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
+import re
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -27,12 +39,27 @@ from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import is_secret_key, names_secret, redact_text
 from ccproto.core.roles import Role
 
-__all__ = ["Recording", "record_line"]
+__all__ = ["MAX_PLACEHOLDERS", "Recording", "record_line"]
+
+#: How many distinct secrets a :class:`Recording` numbers consistently (the most recently seen ones).
+MAX_PLACEHOLDERS = 10_000
+
+
+#: A lone surrogate: what ``surrogateescape`` makes of each byte that is not UTF-8 (serve keeps them so).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def record_line(record: dict[str, JsonValue]) -> str:
-    """One record as a JSON Lines line (with its newline)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One record as a JSON Lines line (with its newline).
+
+    A lone surrogate (a byte that was not UTF-8, as it crossed) cannot be written as UTF-8; it is written as its
+    ``\\u`` escape, which reads back as the same string, and which ``ccproto validate`` refuses as the
+    connection object refused the bytes.
+    """
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if _LONE_SURROGATE.search(line):
+        line = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
+    return line + "\n"
 
 
 class Recording:
@@ -42,7 +69,10 @@ class Recording:
         self.keep = keep
         self.limits = limits
         self.records: list[dict[str, JsonValue]] = []
-        self._placeholders: dict[tuple[type, Any], Any] = {}
+        # Digest -> placeholder, least recently seen first; the key makes the digests this recording's own.
+        self._placeholders: OrderedDict[bytes, Any] = OrderedDict()
+        self._digest_key = os.urandom(16)
+        self._numbered = 0  # placeholders made so far: a secret seen again after eviction gets a new number
 
     def message(self, *, conn: str, sender: Role, protocol: str, now: float, text: str) -> dict[str, JsonValue]:
         """The record of one message as it crossed (text that is not a JSON object is kept as ``raw``)."""
@@ -92,7 +122,15 @@ class Recording:
         return value
 
     def _placeholder(self, value: Any, make: Callable[[int], Any]) -> Any:
-        key = (type(value), value)
-        if key not in self._placeholders:
-            self._placeholders[key] = make(len(self._placeholders) + 1)
-        return self._placeholders[key]
+        # The type is part of what is digested: the string "1", the integer 1 and the number 1.0 differ.
+        digest = hashlib.blake2b(repr((type(value).__name__, value)).encode("utf-8", "surrogatepass"),
+                                 key=self._digest_key, digest_size=16).digest()
+        placeholder = self._placeholders.get(digest)
+        if placeholder is not None:
+            self._placeholders.move_to_end(digest)
+            return placeholder
+        if len(self._placeholders) >= MAX_PLACEHOLDERS:
+            self._placeholders.popitem(last=False)
+        self._numbered += 1
+        placeholder = self._placeholders[digest] = make(self._numbered)
+        return placeholder

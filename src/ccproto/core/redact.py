@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 __all__ = [
-    "REDACTED", "REDACT_DEPTH", "is_secret_key", "names_secret", "redact", "redact_text", "register_secret_key",
-    "secret_keys",
+    "REDACTED", "REDACT_DEPTH", "SECRET_HEADERS", "is_secret_header", "is_secret_key", "names_secret", "redact",
+    "redact_headers", "redact_log_text", "redact_text", "redact_urls", "register_secret_key", "secret_keys",
 ]
 
 #: What a secret value is replaced with.
@@ -237,3 +237,83 @@ def _nested(text: str) -> str:
         position = match.end()
     out.append(text[position:])
     return "".join(out)
+
+
+# -- text meant for people (logs): URLs and HTTP headers ------------------------------------------------------------
+
+#: HTTP headers whose values are credentials (compared without case); :func:`is_secret_header` adds look-alikes.
+SECRET_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token",
+    "x-access-token", "x-csrf-token", "x-xsrf-token",
+})
+#: Words that make any header name a credential's (``X-Vendor-Token``, ``X-Session-Secret``...).
+_SECRET_HEADER_WORDS = ("auth", "token", "secret", "password", "passwd", "apikey", "api-key", "api_key", "cookie",
+                        "session")
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether the value of the HTTP header ``name`` is (or may be) a credential."""
+    lowered = name.strip().lower()
+    return lowered in SECRET_HEADERS or any(word in lowered for word in _SECRET_HEADER_WORDS)
+
+
+#: A URL's userinfo (``scheme://user:password@``): everything between the scheme and the ``@`` before the host.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#'\"<>\\]*@")
+#: A URL's or a request path's query: from a ``?`` right after a path character to the next space or quote.
+_QUERY = re.compile(r"(?<=[\w/.~%:-])\?[^\s'\"<>\\]+")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL query (``/ws?token=X`` -> ``/ws?***``) and userinfo (``ws://***@host``) redacted.
+
+    Any ``?`` right after a path character starts a query (to the next space or
+    quote): a query's names are the application's, so none is known to be safe.
+    """
+    if "?" in text:
+        text = _QUERY.sub("?" + REDACTED, text)
+    if "@" in text:
+        text = _USERINFO.sub(r"\1" + REDACTED + "@", text)
+    return text
+
+
+#: A header written ``Name: value`` (an HTTP header block, a log line): the value runs to the end of the line.
+_HEADER_LINE = re.compile(r"(?<![\w'\"-])([A-Za-z][\w-]*)([ \t]*:[ \t]*)([^\r\n]*)")
+#: A header in a Python rendering: ``('Name', 'value')`` or ``{'Name': 'value'}`` (either quote).
+_HEADER_PAIR = re.compile(r"""(['"])([A-Za-z][\w-]*)\1(\s*[:,]\s*)(['"])((?:\\.|(?!\4)[^\\])*)\4""")
+#: Parsers quote a header they refuse (websockets: ``invalid HTTP header value: ...``): it may be a credential.
+_REFUSED_HEADER = re.compile(r"(?i)(header (?:line|value)s?:[ \t]*)[^\r\n]*")
+
+
+def _line_value(match: re.Match[str]) -> str:
+    if not is_secret_header(match.group(1)) or not match.group(3):
+        return match.group()
+    return match.group(1) + match.group(2) + REDACTED
+
+
+def _pair_value(match: re.Match[str]) -> str:
+    if not is_secret_header(match.group(2)):
+        return match.group()
+    quote = match.group(4)
+    return match.group()[: match.start(5) - match.start()] + REDACTED + quote
+
+
+def redact_headers(text: str) -> str:
+    """``text`` with the values of credential headers (:func:`is_secret_header`) redacted.
+
+    Headers are found written as HTTP writes them (``Authorization: Bearer X``, to
+    the end of the line) and as Python shows them (``('Cookie', 's=X')``,
+    ``{'Cookie': 's=X'}``); a header a parser quotes as refused (``invalid HTTP
+    header value: ...``) is redacted whatever its name.
+    """
+    text = _HEADER_PAIR.sub(_pair_value, text)
+    text = _HEADER_LINE.sub(_line_value, text)
+    return _REFUSED_HEADER.sub(r"\1" + REDACTED, text)
+
+
+def redact_log_text(text: str) -> str:
+    """Text meant for people (a log line, a traceback) with secrets redacted.
+
+    :func:`redact_text` (secret members, however written), then :func:`redact_urls`
+    (queries, userinfo), then :func:`redact_headers` (credential headers).
+    """
+    return redact_headers(redact_urls(redact_text(text)))

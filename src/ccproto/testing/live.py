@@ -33,6 +33,8 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+import attrs
+
 from ccproto.capture.live import LiveCapture
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import dumps, json_type, parse_object
@@ -53,10 +55,14 @@ __all__ = [
     "Listening",
     "MovableClock",
     "NonBlockingOutput",
+    "PeerServer",
+    "ServeLimits",
     "advance_clock",
     "answer_clock_request",
     "clock_request",
+    "limit_accept_errors",
     "connect_peer",
+    "default_max_connections",
     "listen",
     "read_clock_reply",
     "read_clock_request",
@@ -440,59 +446,125 @@ class Listening(Protocol):
 
 
 def _text(data: str | bytes) -> str:
-    # Peers take text; invalid UTF-8 still reaches them (as replacement characters) so they can report it.
-    return data if isinstance(data, str) else data.decode("utf-8", "replace")
+    """What crossed, as the text a capture record holds: bytes that are not UTF-8 keep each invalid byte as a
+    lone surrogate (``surrogateescape``), which no JSON parser of ccproto accepts, so the recording and the
+    live check refuse it as the connection object did (never U+FFFD, which would pass: issue 22)."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape")
+
+
+def default_max_connections() -> int:
+    """The default of :attr:`ServeLimits.max_connections`: 1,024, or fewer when the process may open fewer files
+    (its soft ``RLIMIT_NOFILE`` less 64 for everything else), so that clients can never exhaust the server's
+    file descriptors (asyncio then logs an accept error in a loop and good clients are locked out)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return 1024
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(1, min(1024, soft - 64))
+
+
+@attrs.frozen(kw_only=True)
+class ServeLimits:
+    """The bounds of a served peer's listening socket (``ccproto serve``; docs/security.md, "Serving").
+
+    Timeouts are in real seconds (the event loop's clock), not the peers' clock: ``--test-clock`` moving
+    the peers' time by 72 hours must not close every connection.  0 turns a timeout off.
+    """
+
+    #: Connections served at once; one more is refused at once (WebSocket close 1013 "try again later"; the
+    #: bridge's TCP connection is closed).
+    max_connections: int = attrs.field(factory=default_max_connections)
+    #: Seconds a new connection may stay silent before the other side's first message (a CCEB hello, a
+    #: processor command, a CTI client's answer to the bridge's first request); then closed with 1008.
+    hello_timeout: float = 10.0
+    #: Seconds a connection may stay silent after that; then closed with 1000.
+    idle_timeout: float = 600.0
+    #: Seconds a shutdown waits for the connections to close (1001) before it drops them.
+    shutdown_timeout: float = 5.0
+
+
+#: WebSocket close codes (RFC 6455 §7.4.1) a served peer closes with; the bridge's TCP has none (it just closes).
+NORMAL_CLOSURE, GOING_AWAY, UNSUPPORTED_DATA, POLICY_VIOLATION, MESSAGE_TOO_BIG, TRY_AGAIN_LATER = (
+    1000, 1001, 1003, 1008, 1009, 1013)
+#: How long (seconds) a served peer waits for its closing handshake before it drops the connection.
+CLOSE_TIMEOUT = 2.0
 
 
 async def run_peer(
     peer: ReferencePeer, link: TextLink, conn: str, *, clock: Clock = time.time, live: LiveCapture | None = None,
-    stimuli: Sequence[str] = (), pace: float = 0.2, tick: float | None = None,
+    stimuli: Sequence[str] = (), pace: float = 0.2, tick: float | None = None, stop: asyncio.Event | None = None,
+    hello_timeout: float = 0.0, idle_timeout: float = 0.0,
 ) -> None:
     """Drive ``peer`` over one open ``link`` until either side closes it (the loop :func:`serve_peer` runs).
 
     The peer is told the time (``peer.advance``) every ``tick`` seconds, with or without traffic (default
     :data:`TICK`; a peer that streams events on its own wants it short), and at once whenever ``clock`` is a
-    :class:`MovableClock` that moves.
+    :class:`MovableClock` that moves.  The peer gets what crossed as it crossed (bytes stay bytes, so the
+    connection object refuses invalid UTF-8 itself); a binary WebSocket frame is refused (close 1003), and so is
+    a bridge frame the link refuses (over ``max_message_bytes``, cut short).  ``stop`` being set closes the
+    connection (1001); ``hello_timeout``/``idle_timeout`` (real seconds, 0: none) close a silent one
+    (:class:`ServeLimits`).  Every close is recorded, with the side that closed.
     """
     tick = TICK if tick is None else tick
+    options: dict[str, Any] = {"clock": clock, "live": live, "stimuli": stimuli, "pace": pace, "tick": tick,
+                               "stop": stop, "hello_timeout": hello_timeout, "idle_timeout": idle_timeout}
     if isinstance(clock, MovableClock):
         with clock._running_on(link):
-            await _run_peer(peer, link, conn, clock=clock, live=live, stimuli=stimuli, pace=pace, tick=tick)
+            await _run_peer(peer, link, conn, **options)
     else:
-        await _run_peer(peer, link, conn, clock=clock, live=live, stimuli=stimuli, pace=pace, tick=tick)
+        await _run_peer(peer, link, conn, **options)
 
 
-#: What :func:`_next` returns when nothing arrived in time, and when the clock moved first.
-_QUIET, _MOVED = object(), object()
+#: What :func:`_next` returns when nothing arrived in time, when the clock moved first, and when asked to stop.
+_QUIET, _MOVED, _STOPPED = object(), object(), object()
 
 
-async def _next(link: TextLink, timeout: float, clock: Clock) -> str | bytes | object | None:
+async def _next(
+    link: TextLink, timeout: float, clock: Clock, stopping: asyncio.Future[Any] | None = None,
+) -> str | bytes | object | None:
     """The link's next message (``None``: closed), or :data:`_QUIET` after ``timeout`` seconds, or :data:`_MOVED`
-    as soon as a :class:`MovableClock` moves.  The link's ``receive`` is cancelled, which loses nothing."""
-    if not isinstance(clock, MovableClock):
-        try:
-            return await asyncio.wait_for(link.receive(), timeout)
-        except TimeoutError:
-            return _QUIET
+    as soon as a :class:`MovableClock` moves, or :data:`_STOPPED` once ``stopping`` is done.  The link's
+    ``receive`` is cancelled, which loses nothing.
+
+    Never ``asyncio.wait_for`` on the receive: on Python 3.11 it can swallow a cancellation when the receive
+    finishes at the same moment, which a client that never pauses makes likely (serve then never stopped).
+    """
+    waiting: list[asyncio.Future[Any]] = [] if stopping is None else [stopping]
+    moved = asyncio.ensure_future(clock.moved()) if isinstance(clock, MovableClock) else None
+    if moved is not None:
+        waiting.append(moved)
     receiving = asyncio.ensure_future(link.receive())
-    moved = asyncio.ensure_future(clock.moved())
     try:
-        await asyncio.wait((receiving, moved), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((receiving, *waiting), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        moved.cancel()
+        if moved is not None:
+            moved.cancel()
         if not receiving.done():
             receiving.cancel()
             await asyncio.wait((receiving,))  # let it end (an outer cancellation still propagates)
     if not receiving.cancelled():
         return receiving.result()  # arrived (or failed: ConnectionError) before the cancellation took
-    return _MOVED if moved.done() and not moved.cancelled() else _QUIET
+    if stopping is not None and stopping.done():
+        return _STOPPED
+    return _MOVED if moved is not None and moved.done() and not moved.cancelled() else _QUIET
 
 
 async def _run_peer(
     peer: ReferencePeer, link: TextLink, conn: str, *, clock: Clock, live: LiveCapture | None,
-    stimuli: Sequence[str], pace: float, tick: float,
+    stimuli: Sequence[str], pace: float, tick: float, stop: asyncio.Event | None, hello_timeout: float,
+    idle_timeout: float,
 ) -> None:
     protocol, pending = peer.protocol, list(stimuli)
+    # The bridge's link carries frames (bytes by design); on WebSockets, bytes mean a binary frame.
+    text_frames = protocol != "bridge"
 
     async def send(texts: list[str]) -> None:
         for text in texts:
@@ -500,24 +572,55 @@ async def _run_peer(
                 live.message(conn=conn, sender=peer.role, protocol=protocol, now=clock(), text=text)
             await link.send_text(text)
 
-    def closed(sender: Any, code: int | None, reason: str) -> None:
+    def closed(sender: Any, code: int | None, reason: str, refused: ProtocolError | None = None) -> None:
         if live is not None:
-            live.close(conn=conn, sender=sender, protocol=protocol, now=clock(), code=code, reason=reason)
+            live.close(conn=conn, sender=sender, protocol=protocol, now=clock(), code=code, reason=reason,
+                       refused=refused)
 
     if live is not None:
         # The recording holds the connection from its start, so `ccproto validate` never reads it as joined.
         live.opened(conn=conn, sender=Role.CLIENT, protocol=protocol, now=clock())
     loop = asyncio.get_running_loop()
-    told = loop.time()  # when the peer was last told the time
+    told = started = loop.time()  # when the peer was last told the time; when the connection opened
+    heard: float | None = None  # when the other side last sent something
+    ending: tuple[int, str] | None = None  # why this side closes (close code, reason), if it does
+    refused: ProtocolError | None = None  # what the link refused, if that is why
+    stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+
+    def silence() -> tuple[float, tuple[int, str]] | None:
+        """When the other side's silence closes the connection, and with what."""
+        if heard is None:
+            if hello_timeout > 0:
+                return started + hello_timeout, (
+                    POLICY_VIOLATION, f"nothing received within {hello_timeout:g} s of connecting")
+            return None
+        if idle_timeout > 0:
+            return heard + idle_timeout, (NORMAL_CLOSURE, f"nothing received for {idle_timeout:g} s")
+        return None
+
     try:
         await send(peer.connect(now=clock()))
         while True:
-            data = await _next(link, pace if pending else max(0.0, told + tick - loop.time()), clock)
+            if stop is not None and stop.is_set():
+                ending = (GOING_AWAY, "server shutting down")
+                break
+            wait = pace if pending else max(0.0, told + tick - loop.time())
+            limit = silence()
+            if limit is not None:
+                if loop.time() >= limit[0]:
+                    ending = limit[1]
+                    break
+                wait = min(wait, limit[0] - loop.time())
+            data = await _next(link, wait, clock, stopping)
+            if data is _STOPPED:
+                continue
             if data is _MOVED:
                 await send(peer.advance(now=clock()))
                 told = loop.time()
                 continue
             if data is _QUIET:
+                if limit is not None and loop.time() >= limit[0]:
+                    continue  # closed at the top of the loop
                 if pending:
                     await send(peer.stimulate(pending.pop(0), now=clock()))
                 else:
@@ -528,10 +631,15 @@ async def _run_peer(
                 closed(peer.role.peer, link.close_code, link.close_reason)
                 break
             assert isinstance(data, str | bytes)
-            text = _text(data)
+            heard = loop.time()
             if live is not None:
-                live.message(conn=conn, sender=peer.role.peer, protocol=protocol, now=clock(), text=text)
-            await send(peer.receive(text, now=clock()))
+                live.message(conn=conn, sender=peer.role.peer, protocol=protocol, now=clock(), text=_text(data))
+            if text_frames and isinstance(data, bytes):
+                # The protocols send text frames only; a binary one is refused as RFC 6455 says (1003), never
+                # read as if it were text (an action in a binary frame was acked: issue 22).
+                ending = (UNSUPPORTED_DATA, "binary frame: the protocol sends text frames only")
+                break
+            await send(peer.receive(data, now=clock()))
             if not pending and loop.time() - told >= tick:
                 # A client that never pauses (a fast harness) must not stop the peer's clock: its timers and what
                 # it streams on its own (events while a report runs) go on every ``tick``, traffic or not.
@@ -539,9 +647,31 @@ async def _run_peer(
                 told = loop.time()
     except ConnectionError:
         closed(peer.role.peer, 1006, "connection lost")
+    except ProtocolError as exc:
+        # The link refused what arrived before it was a message: a bridge frame over max_message_bytes (refused
+        # from its length prefix) or cut short.  The connection cannot go on; the report says why.
+        ending = (MESSAGE_TOO_BIG if exc.code.endswith("too-large") else POLICY_VIOLATION, f"{exc.code}: {exc}")
+        refused = exc
+    except asyncio.CancelledError:
+        # Dropped (a shutdown that waited long enough): the recording still ends the connection.
+        closed(peer.role, GOING_AWAY, "server shutting down: connection dropped")
+        raise
     finally:
+        if stopping is not None:
+            stopping.cancel()
         peer.disconnect(now=clock())
+    if ending is not None:
+        code, reason = ending
+        closed(peer.role, code if text_frames else None, reason, refused)
+        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+            await asyncio.wait_for(link.close(code, _close_reason(reason)), CLOSE_TIMEOUT)
+        return
     closed(peer.role, link.close_code, link.close_reason)  # our side closes too: the connection is over
+
+
+def _close_reason(reason: str) -> str:
+    """``reason`` cut to what a WebSocket close frame holds (123 bytes of UTF-8)."""
+    return reason.encode("utf-8")[:123].decode("utf-8", "ignore")
 
 
 async def listen(
@@ -558,25 +688,147 @@ async def listen(
     return await serve_websocket(handler, host, port, ssl=ssl, limits=limits)
 
 
+#: What asyncio says when accepting a connection fails for want of file descriptors (or memory).
+ACCEPT_ERROR = "socket.accept() out of system resource"
+
+
+def limit_accept_errors(loop: asyncio.AbstractEventLoop, *, every: float = 1.0) -> None:
+    """Let ``loop`` report a failed accept (no file descriptor left) at most once every ``every`` seconds.
+
+    asyncio retries the accept after a second, but Python 3.11 reports each of up to 100 failures per retry,
+    with a traceback: 805 MB of standard error in 30 s (issue 22).  The count of those not reported is in the
+    next report.  Other errors go to the handler that was there before.
+    """
+    previous = loop.get_exception_handler()
+    last, unreported = -math.inf, 0
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        nonlocal last, unreported
+        if context.get("message") == ACCEPT_ERROR:
+            now = loop.time()
+            if now - last < every:
+                unreported += 1
+                return
+            more = f" ({unreported} more since the last report)" if unreported else ""
+            context = {key: value for key, value in context.items() if key != "exception"}
+            context["message"] = (f"{ACCEPT_ERROR}{more}: no file descriptor left; lower --max-connections or "
+                                  "raise the open-file limit (ulimit -n)")
+            last, unreported = now, 0
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
+class PeerServer:
+    """A listening served peer (what :func:`serve_peer` returns): the connections it runs, within its bounds.
+
+    ``close()`` and ``wait_closed()`` stop listening (a :class:`Listening`); :meth:`shutdown` also ends every
+    connection in bounded time.
+    """
+
+    def __init__(self, limits: ServeLimits, notify: Callable[[str], None] | None = None) -> None:
+        self.limits = limits
+        self.notify = notify
+        #: The listening server of the transport (set by :func:`serve_peer`).
+        self.server: Listening | None = None
+        #: Connections running now, each with the event that stops it.
+        self.running: dict[asyncio.Task[Any], asyncio.Event] = {}
+        #: Connections refused because ``max_connections`` were running.
+        self.refused = 0
+        #: Connections a shutdown had to drop (still open after ``shutdown_timeout``).
+        self.dropped = 0
+        self.stopping = False
+
+    @property
+    def sockets(self) -> tuple[Any, ...]:
+        """The listening sockets."""
+        return tuple(getattr(self.server, "sockets", ()) or ())
+
+    def close(self) -> None:
+        """Stop listening (the connections go on: see :meth:`shutdown`)."""
+        if self.server is not None:
+            close = self.server.close
+            try:
+                close(close_connections=False)  # type: ignore[call-arg]  # websockets: the peers close them
+            except TypeError:
+                close()
+
+    async def wait_closed(self) -> None:
+        """Wait until the listening socket is closed."""
+        if self.server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.server.wait_closed(), self.limits.shutdown_timeout)
+
+    async def shutdown(self) -> None:
+        """Stop listening, close every connection (1001 "server shutting down"), waiting at most
+        ``shutdown_timeout`` seconds; connections still open then are dropped (counted in ``dropped``)."""
+        self.stopping = True
+        self.close()
+        for stop in self.running.values():
+            stop.set()
+        tasks = set(self.running)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.limits.shutdown_timeout)
+            self.dropped += len(late)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=CLOSE_TIMEOUT)
+        await self.wait_closed()
+
+    async def run(self, link: TextLink, run: Callable[[asyncio.Event], Awaitable[None]], protocol: str) -> None:
+        """Run one accepted connection (``run(stop)``), or refuse it when over ``max_connections`` or stopping."""
+        if self.stopping or len(self.running) >= self.limits.max_connections:
+            if not self.stopping:
+                self.refused += 1
+                if self.refused == 1 and self.notify is not None:
+                    self.notify(f"connection refused: {self.limits.max_connections} connection(s) running "
+                                "(--max-connections); further refusals are counted in the summary")
+            code, reason = ((GOING_AWAY, "server shutting down") if self.stopping else
+                            (TRY_AGAIN_LATER, f"too many connections (max {self.limits.max_connections})"))
+            with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+                await asyncio.wait_for(link.close(code, reason), CLOSE_TIMEOUT)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        stop = asyncio.Event()
+        self.running[task] = stop
+        try:
+            await run(stop)
+        finally:
+            del self.running[task]
+
+
 async def serve_peer(
     protocol: str, make_peer: Callable[[], ReferencePeer], host: str, port: int, *,
     ssl: _ssl.SSLContext | None = None, clock: Clock = time.time, live: LiveCapture | None = None,
     stimuli: Sequence[str] = (), pace: float = 0.2, limits: Limits = DEFAULT_LIMITS, name: str = "serve",
-    tick: float | None = None,
-) -> Listening:
+    tick: float | None = None, bounds: ServeLimits | None = None, notify: Callable[[str], None] | None = None,
+) -> PeerServer:
     """Listen on ``host:port``; each connection gets ``make_peer()``, told of every text and of the time.
 
     ``live`` sees (prints, checks, records) every message; ``stimuli`` are given to
     each connection's peer in turn, each once the connection has been quiet for
     ``pace`` seconds (so a client meets the peer's own initiatives); ``tick`` as in :func:`run_peer`.
+    ``bounds`` (default :class:`ServeLimits`) bound the connections; ``notify`` is told of the first one refused.
     """
     numbers = itertools.count(1)
+    served = PeerServer(bounds if bounds is not None else ServeLimits(), notify)
+    within = served.limits
 
     async def accepted(link: TextLink) -> None:
-        await run_peer(make_peer(), link, f"{name}-{next(numbers)}", clock=clock, live=live, stimuli=stimuli,
-                       pace=pace, tick=tick)
+        async def run(stop: asyncio.Event) -> None:
+            await run_peer(make_peer(), link, f"{name}-{next(numbers)}", clock=clock, live=live, stimuli=stimuli,
+                           pace=pace, tick=tick, stop=stop, hello_timeout=within.hello_timeout,
+                           idle_timeout=within.idle_timeout)
 
-    return await listen(protocol, accepted, host, port, ssl=ssl, limits=limits)
+        await served.run(link, run, protocol)
+
+    served.server = await listen(protocol, accepted, host, port, ssl=ssl, limits=limits)
+    return served
 
 
 async def connect_peer(

@@ -7,6 +7,7 @@ the WebSocket handshake, pings and fragmentation are the library's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl as _ssl
 import time
@@ -19,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ccproto.cceb import CcebConnection
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.redact import is_secret_header, redact_log_text, redact_urls
 from ccproto.core.roles import Role
 from ccproto.processor import ProcessorSession
 from ccproto.transports.base import Clock, Machine, MessageStream
@@ -63,22 +65,34 @@ class WebSocketLink:
         await self.websocket.close(code, reason)
 
 
-#: Headers whose values are credentials (websockets logs every header at DEBUG).
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-
-
 class _NoSecrets(logging.Filter):
-    """Drops websockets' DEBUG records of frames (a hello's token, a hello_reply's session key) and credentials.
+    """Keeps secrets out of websockets' records: drops frames and credential headers, redacts URLs and errors.
 
-    websockets logs every frame it sends and receives (``"> %s"``, ``"< %s"``) and every handshake header;
-    with DEBUG logging on, secrets would reach the log.  Everything else (states, closes) is kept.
+    websockets logs every frame it sends and receives (``"> %s"``, ``"< %s"``: a hello's token, a hello_reply's
+    session key) and every handshake header at DEBUG; those records are dropped (credential headers:
+    ``core.redact.is_secret_header``).  The request line (``"< %s %s %s"``, ``"> GET %s HTTP/1.1"``) and any
+    other text argument keep their URL's query and userinfo out (``/ws?token=X`` -> ``/ws?***``: a token in the
+    query string is common).  An exception whose text holds a secret (websockets quotes the request line or the
+    header value it refuses) is kept as its redacted text only.  Everything else (states, closes) is kept.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Whether to keep ``record`` (redacted in place)."""
         if record.msg in ("> %s", "< %s"):
             return False
-        if record.msg in ("> %s: %s", "< %s: %s") and isinstance(record.args, tuple) and record.args:
-            return str(record.args[0]).lower() not in _SECRET_HEADERS
+        if (record.msg in ("> %s: %s", "< %s: %s") and isinstance(record.args, tuple) and record.args
+                and is_secret_header(str(record.args[0]))):
+            return False
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_urls(arg) if isinstance(arg, str) else arg for arg in record.args)
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            with contextlib.suppress(Exception):  # an exception that cannot be formatted is left as it is
+                text = logging.Formatter().formatException(record.exc_info)
+                redacted = redact_log_text(text)
+                if redacted != text:
+                    # Kept as text (a formatter writes exc_text when exc_info is gone): the exception object
+                    # itself still holds the secret.
+                    record.exc_text, record.exc_info = redacted, None
         return True
 
 

@@ -27,17 +27,33 @@ class ReferencePeer:
     role: ClassVar[Role] = Role.SERVER
     #: Names :meth:`stimulate` understands.
     STIMULI: ClassVar[tuple[str, ...]] = ()
+    #: How many of the newest errors ``errors`` keeps: a peer that keeps going after each refused message must
+    #: not keep every one (a flood of them would grow memory without bound); ``error_count`` counts them all.
+    MAX_ERRORS_KEPT: ClassVar[int] = 100
 
     def __init__(self) -> None:
-        #: Protocol errors the other side caused, newest last (a peer keeps going after one).
+        #: The newest protocol errors the other side caused (at most ``MAX_ERRORS_KEPT``), newest last (a peer
+        #: keeps going after one).  A list, so it still compares with ``[]`` and slices.
         self.errors: list[Exception] = []
+        #: How many errors were ever recorded (``errors`` keeps only the newest).
+        self.error_count = 0
+
+    def _refused(self, exc: Exception) -> None:
+        """Record a protocol error the other side caused: counted, and kept among the newest."""
+        self.error_count += 1
+        errors = self.errors
+        errors.append(exc)
+        excess = len(errors) - max(self.MAX_ERRORS_KEPT, 0)
+        if excess > 0:
+            del errors[:excess]  # at most MAX_ERRORS_KEPT pointers moved: cheap at the default bound
 
     def connect(self, *, now: float) -> list[str]:
         """A new connection opened; returns what this peer sends first (often nothing)."""
         raise NotImplementedError
 
-    def receive(self, text: str, *, now: float) -> list[str]:
-        """The other side sent ``text``; returns this peer's replies, in order."""
+    def receive(self, text: str | bytes, *, now: float) -> list[str]:
+        """The other side sent ``text`` (bytes as they crossed: the connection object checks their UTF-8); returns
+        this peer's replies, in order."""
         raise NotImplementedError
 
     def stimulate(self, name: str, *, now: float) -> list[str]:

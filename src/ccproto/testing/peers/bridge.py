@@ -162,7 +162,7 @@ class ReferenceBridge(ReferencePeer):
         self._channel = ControlChannel(Role.SERVER, limits=self._limits, sticky_errors=False)
         return [self.send(self.server_status_request(), now)]
 
-    def receive(self, text: str, *, now: float) -> list[str]:
+    def receive(self, text: str | bytes, *, now: float) -> list[str]:
         """Check the client's answer or event; errors are recorded, and the bridge never replies."""
         channel = self._channel
         if channel is None:
@@ -170,7 +170,7 @@ class ReferenceBridge(ReferencePeer):
         try:
             channel.receive_message(text, now=now)
         except ProtocolError as exc:
-            self.errors.append(exc)
+            self._refused(exc)
         return []
 
     def stimulate(self, name: str, *, now: float) -> list[str]:
@@ -338,7 +338,7 @@ class ReferenceBridgeClient(ReferencePeer):
         self._channel = ControlChannel(Role.CLIENT, limits=self._limits, sticky_errors=False)
         return []
 
-    def receive(self, text: str, *, now: float) -> list[str]:
+    def receive(self, text: str | bytes, *, now: float) -> list[str]:
         """Answer a request at once; anything the channel refuses is recorded and left unanswered."""
         channel = self._channel
         if channel is None:
@@ -346,7 +346,7 @@ class ReferenceBridgeClient(ReferencePeer):
         try:
             message = channel.receive_message(text, now=now)
         except ProtocolError as exc:
-            self.errors.append(exc)
+            self._refused(exc)
             return []
         if not isinstance(message, Request):
             return []  # unreachable: the channel only accepts requests from the bridge

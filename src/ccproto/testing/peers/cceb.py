@@ -88,7 +88,7 @@ class ReferenceCceb(ReferencePeer):
 
     def __repr__(self) -> str:
         state = self.connection.state.value if self.connection is not None else "disconnected"
-        return f"{type(self).__name__}(state={state!r}, sessions={len(self.store)}, errors={len(self.errors)})"
+        return f"{type(self).__name__}(state={state!r}, sessions={len(self.store)}, errors={self.error_count})"
 
     # -- the ReferencePeer interface ---------------------------------------------------------
 
@@ -101,7 +101,7 @@ class ReferenceCceb(ReferencePeer):
         )
         return []
 
-    def receive(self, text: str, *, now: float) -> list[str]:
+    def receive(self, text: str | bytes, *, now: float) -> list[str]:
         """Answer a hello, ack and act on an action; a client's ack settles a notification."""
         connection = self.connection
         if connection is None:
@@ -110,7 +110,7 @@ class ReferenceCceb(ReferencePeer):
             message = connection.receive_message(text, now=now)
         except ProtocolError as exc:
             # Not JSON, a broken or unexpected message, or an action to refuse: record it and never ack it.
-            self.errors.append(exc)
+            self._refused(exc)
             return []
         if isinstance(message, Hello):
             return [connection.send(self.answer_hello(message, now=now), now=now)]
@@ -264,7 +264,7 @@ class ReferenceCcebClient(ReferencePeer):
     def __repr__(self) -> str:
         state = self.connection.state.value if self.connection is not None else "disconnected"
         return (f"{type(self).__name__}(tenant={self.tenant!r}, state={state!r}, "
-                f"has_session_key={self._session_key is not None}, errors={len(self.errors)})")
+                f"has_session_key={self._session_key is not None}, errors={self.error_count})")
 
     @property
     def session_key(self) -> str | None:
@@ -280,7 +280,7 @@ class ReferenceCcebClient(ReferencePeer):
         )
         return [self.connection.send(self.hello(), now=now)]
 
-    def receive(self, text: str, *, now: float) -> list[str]:
+    def receive(self, text: str | bytes, *, now: float) -> list[str]:
         """Remember the session key of ``hello_reply``; ack every notification (and accept offers)."""
         connection = self.connection
         if connection is None:
@@ -289,7 +289,7 @@ class ReferenceCcebClient(ReferencePeer):
         try:
             message = connection.receive_message(text, now=now)
         except ProtocolError as exc:
-            self.errors.append(exc)
+            self._refused(exc)
             # C15: a notification received is acked even when it broke a rule, if the connection could read its
             # uuid (it then waits for the ack: a broken schema, a phase the table refuses).
             return [

@@ -160,14 +160,14 @@ class ReferenceProcessor(ReferencePeer):
         self.reports = {}
         return []
 
-    def receive(self, text: str, *, now: float) -> list[str]:
+    def receive(self, text: str | bytes, *, now: float) -> list[str]:
         """Answer one request (plus what it triggers); broken input is recorded and, if it was a request, failed."""
         session = self._session()
         before = len(session.pending_requests())
         try:
             message = session.receive_message(text, now=now)
         except ProtocolError as exc:
-            self.errors.append(exc)
+            self._refused(exc)
             if isinstance(exc, SchemaViolationError):
                 pending = session.pending_requests()
                 if len(pending) > before:
@@ -217,7 +217,7 @@ class ReferenceProcessor(ReferencePeer):
             except LimitExceededError as exc:
                 # An answer repeating a request close to max_message_bytes cannot fit in one message: record it
                 # and give the request up (as a timer would), so the command's next request is answered normally.
-                self.errors.append(exc)
+                self._refused(exc)
                 assert self.session is not None
                 self.session.handle_timer(math.inf)
                 break
@@ -430,7 +430,7 @@ class ReferenceProcessorClient(ReferencePeer):
         self.began = {}
         return []
 
-    def receive(self, text: str, *, now: float) -> list[str]:
+    def receive(self, text: str | bytes, *, now: float) -> list[str]:
         """Check one message from the processor; a prepareSession confirm is answered by repeating with override."""
         if self.session is None:
             self.connect(now=now)  # a text arrived, so a connection is open
@@ -438,7 +438,7 @@ class ReferenceProcessorClient(ReferencePeer):
         try:
             message = self.session.receive_message(text, now=now)
         except ProtocolError as exc:
-            self.errors.append(exc)
+            self._refused(exc)
             return []
         return self._send_all(self.react(message), now)
 
