@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ccproto.bridge.framing import encode_frame
 from ccproto.capture import validate_capture
+from ccproto.testing.live import ACCEPT_ERROR, ServeLimits, default_max_connections, limit_accept_errors
 from test_cli_live import CCPROTO, FINDING, HOST, SUMMARY, Processes, Serve, lines_of, records
 
 CCPROTO_PYTHON = CCPROTO[:1]  # the interpreter serve runs on (it has websockets)
@@ -368,3 +369,71 @@ def test_a_flood_neither_slows_a_good_client_down_nor_grows_serve(processes: Pro
     assert summary, lines[-3:]
     assert int(summary["errors"]) >= FLOOD_MESSAGES  # every refused message counted, though few are kept
     assert status == 0
+
+
+def test_a_client_silent_after_its_hello_is_closed_after_the_idle_timeout(processes: Processes) -> None:
+    serve = processes.serve("cceb", "--idle-timeout", "1")
+    url = serve.listening()
+
+    async def idle() -> tuple[int | None, float]:
+        websocket = await said_hello(url)
+        began = time.monotonic()
+        await answers(websocket, quiet=10)
+        return websocket.close_code, time.monotonic() - began
+
+    code, waited = asyncio.run(idle())
+    assert code == 1000
+    assert 0.9 < waited < 9  # closed by the idle timeout, not by anything else
+    status, lines, _ = stopped(serve)
+    assert any("nothing received for 1 s" in match["shown"] for match in records(lines)), lines
+    assert status == 0
+
+
+# -- accept errors and the default connection cap (no sockets needed) ---------------------------------------------
+
+
+class FakeLoop:
+    """What limit_accept_errors needs of an event loop: a clock and an exception handler."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.handler: Any = None
+        self.reported: list[dict[str, Any]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def get_exception_handler(self) -> Any:
+        return lambda loop, context: self.reported.append(context)
+
+    def set_exception_handler(self, handler: Any) -> None:
+        self.handler = handler
+
+
+def test_accept_errors_are_reported_at_most_once_a_second_with_the_count() -> None:
+    loop = FakeLoop()
+    limit_accept_errors(loop)  # type: ignore[arg-type]
+    error = {"message": ACCEPT_ERROR, "exception": OSError(24, "Too many open files")}
+    for _ in range(100):  # what Python 3.11 reports for one retry of a backlog of 100
+        loop.handler(loop, dict(error))
+    assert len(loop.reported) == 1
+    loop.now += 1.0
+    loop.handler(loop, dict(error))
+    assert len(loop.reported) == 2
+    assert "99 more since the last report" in loop.reported[1]["message"]
+    assert "--max-connections" in loop.reported[1]["message"]
+    assert "exception" not in loop.reported[1]  # one line, not a traceback each time
+    loop.handler(loop, {"message": "something else"})
+    assert loop.reported[-1] == {"message": "something else"}  # other errors pass untouched
+
+
+def test_the_default_connection_cap_leaves_file_descriptors_for_everything_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import resource
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (256, 4096))
+    assert default_max_connections() == 192
+    assert ServeLimits().max_connections == 192
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1_048_576, 1_048_576))
+    assert default_max_connections() == 1024
