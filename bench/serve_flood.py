@@ -80,9 +80,13 @@ def rss(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+#: serve's options besides --listen and --quiet (``--serve-args``; "" for a serve older than issue 22).
+SERVE_ARGS = ["--hello-timeout", "60"]
+
+
 def start_serve(protocol: str) -> tuple[subprocess.Popen[str], str]:
     serve = subprocess.Popen([sys.executable, "-m", "ccproto", "serve", protocol, "--listen", f"{HOST}:0", "--quiet",
-                              "--hello-timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                              *SERVE_ARGS], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert serve.stdout is not None
     first = serve.stdout.readline().split()
     return serve, first[2]  # "listening on URL (Peer)"
@@ -142,7 +146,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--silent", type=int, default=50)
     parser.add_argument("--scenarios", nargs="*", default=["refused", "never-acked", "bridge"])
+    parser.add_argument("--serve-args", default=" ".join(SERVE_ARGS),
+                        help="serve's other options (\"\" to measure a serve older than issue 22: PYTHONPATH=OLD/src)")
     args = parser.parse_args()
+    SERVE_ARGS[:] = args.serve_args.split()
     for kind in args.scenarios:
         result = scenario(kind, args.messages, args.silent)
         latency = (f"; good client p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
