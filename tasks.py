@@ -136,7 +136,8 @@ def test() -> int:
     setup("dev")
     failures = 0
     failures += not node_tools()
-    failures += run(PY, "-m", "coverage", "run", "-m", "pytest", check=False) != 0
+    # The full run (tests/conftest.py): the slow tests too, which a bare `pytest` leaves out.
+    failures += run(PY, "-m", "coverage", "run", "-m", "pytest", "--full", check=False) != 0
     failures += run(PY, "-m", "coverage", "report", check=False) != 0
     failures += run(PY, "-m", "mypy", "--strict", "src", "examples", check=False) != 0
     linted = ("src", "tests", "tools", "bench", "examples", "tasks.py")

@@ -24,8 +24,8 @@ SRC = ROOT / "src" / "ccproto"
 
 #: Layer of each subpackage; a module may import only its own layer and lower ones (ARCHITECTURE.md).
 LAYERS = {
-    "core": 0, "bridge": 1, "processor": 1, "cceb": 1, "capture": 2, "transports": 2, "testing": 3, "cli": 4,
-    "__main__": 4,
+    "core": 0, "bridge": 1, "processor": 1, "cceb": 1, "protocols": 2, "capture": 3, "transports": 3, "testing": 4,
+    "cli": 5, "__main__": 5,
 }
 #: The I/O modules (ARCHITECTURE.md): real transports, the reference peers served on them, the command line.
 IO_MODULES = ("transports/", "testing/live.py", "cli.py")

@@ -150,7 +150,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-PROTOCOL_NAMES = ("bridge", "processor", "cceb")
+class _ProtocolNames:
+    """The registered protocols' names (``ccproto.protocols``), looked up on first use: the registry imports every
+    protocol, which ``ccproto --version`` and a usage error need not pay for."""
+
+    def __contains__(self, name: object) -> bool:
+        from ccproto.protocols import KNOWN
+
+        return name in KNOWN
+
+    def __iter__(self) -> Iterator[str]:
+        from ccproto.protocols import names
+
+        return iter(names())
+
+
+PROTOCOL_NAMES = _ProtocolNames()
 
 
 def _serve_parser(commands: Any) -> None:
@@ -749,35 +764,21 @@ def _client_context(target: str, cafile: str | None) -> Any:
     return ssl.create_default_context(cafile=cafile) if scheme in ("tls", "wss") else None
 
 
-#: The token and tenant a served CCEB client says hello with (the reference CCEB takes any).
-SERVE_CLIENT_TOKEN, SERVE_CLIENT_TENANT = "ccproto-serve", "ccproto"
-
-
 def _peer_factory(cls: type[Any], protocol: str, role: str) -> Callable[[], Any]:
-    if protocol == "cceb" and role == "server":
-        from ccproto.cceb import SessionStore
+    from ccproto.core.roles import Role
+    from ccproto.testing.slices import slice_of
 
-        store = SessionStore()  # long-lived sessions outlive connections: one store for every peer
-        return lambda: cls(store=store)
-    if protocol == "cceb":
-        return lambda: cls(token=SERVE_CLIENT_TOKEN, tenant=SERVE_CLIENT_TENANT)
-    if protocol == "processor" and role == "server":
-        from ccproto.testing.peers.processor import AgentSessions
-
-        sessions = AgentSessions()  # agent sessions outlive connections: one table for every peer
-        return lambda: cls(sessions=sessions)
-    return cls
+    return slice_of(protocol).serve_factory(cls, Role(role))
 
 
 def _peer_class(spec: str | None, protocol: str, role: str = "server") -> type[Any]:
     from ccproto.testing import peers
 
     if spec is None:
-        return {
-            ("bridge", "server"): peers.ReferenceBridge, ("bridge", "client"): peers.ReferenceBridgeClient,
-            ("processor", "server"): peers.ReferenceProcessor, ("processor", "client"): peers.ReferenceProcessorClient,
-            ("cceb", "server"): peers.ReferenceCceb, ("cceb", "client"): peers.ReferenceCcebClient,
-        }[(protocol, role)]
+        from ccproto.core.roles import Role
+        from ccproto.testing.slices import slice_of
+
+        return slice_of(protocol).peers[Role(role)]
     module, _, name = spec.partition(":")
     try:
         cls = getattr(importlib.import_module(module), name)
@@ -833,6 +834,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ccproto.capture.live import LiveCapture
     from ccproto.core.redact import redact_urls
+    from ccproto.protocols import get as get_protocol
     from ccproto.testing.live import (
         MovableClock,
         NonBlockingOutput,
@@ -915,7 +917,7 @@ def _serve(args: argparse.Namespace) -> int:
                                       stimuli=args.stimulate, clock=clock, bounds=bounds, notify=say)
             served.append(server)
             bound = [sock.getsockname() for sock in server.sockets]
-            scheme = {"bridge": "tls" if context else "tcp"}.get(args.protocol, "wss" if context else "ws")
+            scheme = get_protocol(args.protocol).schemes[1 if context else 0]
             say(f"listening on {scheme}://{bound[0][0]}:{bound[0][1]} ({cls.__name__})")
             print_clock()
             await stop.wait()
@@ -1017,7 +1019,9 @@ def _conformance(args: argparse.Namespace) -> int:
         scheme, _, _ = parse_target(args.target)
     except ValueError as exc:
         raise _Usage(str(exc)) from None
-    expected = ("tcp", "tls") if args.protocol == "bridge" else ("ws", "wss")
+    from ccproto.protocols import get as get_protocol
+
+    expected = get_protocol(args.protocol).schemes
     if scheme not in expected:
         raise _Usage(f"a {args.protocol} target is {' or '.join(s + '://' for s in expected)}, got {args.target!r}")
     # The implementation's test-clock hook (a test build's), through which the harness moves its clock.

@@ -31,9 +31,11 @@ from ccproto.bridge.models import (
     new_request_id,
     success_response,
 )
+from ccproto.bridge.protocol import PROTOCOL
 from ccproto.bridge.states import Phase
 
 __all__ = [
+    "PROTOCOL",
     "ALL_MESSAGE_CLASSES",
     "CLOSED",
     "NEED_DATA",

@@ -21,7 +21,7 @@ from ccproto.bridge.models import (
     Result,
 )
 from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
-from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text
+from ccproto.core.convert import decode_model, encode_model, encode_text
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict
 from ccproto.core.errors import (
     DecodeError,
@@ -30,6 +30,7 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
+from ccproto.core.hooks import StructureError
 from ccproto.core.jsonio import loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import redact

@@ -70,6 +70,8 @@ class BridgeConnectionChecker(MessageChecker):
     protocol = "bridge"
     #: A bridge has few control channels, each long-lived and quiet for hours at night: a long bound costs little.
     idle_timeout = 24 * 3600.0
+    # (a lambda, not a partial: a partial with keywords builds a dict per call)
+    compiled = staticmethod(lambda value: codec.decode_compiled(value, False))
 
     def __init__(self, *, limits: Limits, strict: bool, capture: dict[str, Any] | None = None) -> None:
         super().__init__(limits=limits, strict=strict, capture=capture)

@@ -269,6 +269,8 @@ class CcebConnectionChecker(MessageChecker):
     """
 
     protocol = "cceb"
+    # (a lambda, not a partial: a partial with keywords builds a dict per call)
+    compiled = staticmethod(lambda value: codec.decode_compiled(value, REGISTRY, False))
 
     def __init__(
         self, *, limits: Limits, strict: bool, registry: Registry | None = None, capture: dict[str, Any] | None = None

@@ -124,6 +124,10 @@ class MessageChecker:
     #: Seconds of capture time without a record after which the validator finishes a connection as at the
     #: end of the capture (``None``: never).  Each protocol sets its own (``--idle-timeout`` overrides).
     idle_timeout: float | None = None
+    #: The codec's compiled decoding of a parsed message ((model, extras) or ``None`` to take the exact way), which
+    #: ``validate_message`` uses for this exact class (a subclass, e.g. with a vendor's registry, goes through the
+    #: checker): set by each protocol's checker.
+    compiled: Callable[[dict[str, Any]], tuple[Any, Any] | None] | None = None
 
     def __init__(self, *, limits: Limits, strict: bool, capture: dict[str, Any] | None = None) -> None:
         self._limits = limits

@@ -71,6 +71,8 @@ class ProcessorConnectionChecker(MessageChecker):
     protocol = "processor"
     #: Agent desktops' connections: many, each quiet while its agent is.
     idle_timeout = 3600.0
+    # (a lambda, not a partial: a partial with keywords builds a dict per call)
+    compiled = staticmethod(lambda value: codec.decode_compiled(value, REGISTRY, False))
 
     def __init__(
         self, *, limits: Limits, strict: bool, registry: Registry | None = None, capture: dict[str, Any] | None = None

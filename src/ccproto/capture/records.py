@@ -31,6 +31,7 @@ from ccproto.core.jsonio import (
 )
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
+from ccproto.protocols import KNOWN, recognize
 
 __all__ = [
     "PROTOCOLS", "BadRecord", "Record", "bounded_lines", "detect_protocol", "parse_timestamp", "read_jsonl",
@@ -43,8 +44,8 @@ _SENDERS = {role.value: role for role in Role}
 #: integers beyond 64 bits in the text).
 _EXACT_FLOAT = 2.0**53
 
-#: The protocols a record may name.
-PROTOCOLS = ("bridge", "processor", "cceb")
+#: The protocols a record may name: the registered ones (a live view of ``ccproto.protocols``).
+PROTOCOLS = KNOWN
 #: The connection a record without ``conn`` belongs to.
 DEFAULT_CONN = "default"
 
@@ -120,16 +121,9 @@ def parse_timestamp(value: Any) -> float:
 
 
 def detect_protocol(message: JsonValue) -> str | None:
-    """Guess a message's protocol from its shape (``None`` when nothing fits)."""
-    if not isinstance(message, dict):
-        return None
-    if "header" in message and "body" in message:
-        return "bridge"
-    if "command" in message or ("name" in message and "data" in message and "type" not in message):
-        return "processor"
-    if "type" in message and ("uuid" in message or message.get("type") == "ack"):
-        return "cceb"
-    return None
+    """Guess a message's protocol from its shape (``None`` when nothing fits): the first registered protocol whose
+    spec recognizes it (``ccproto.protocols.recognize``)."""
+    return recognize(message)
 
 
 def _record(file: str, number: int, value: Any, source: bytes | None = None) -> Record | BadRecord | None:
@@ -153,7 +147,7 @@ def _record(file: str, number: int, value: Any, source: bytes | None = None) -> 
     if sender is None:
         return bad("'from' must be 'client' or 'server'")
     protocol = value.get("protocol")
-    if protocol is not None and protocol not in PROTOCOLS:
+    if protocol is not None and not (protocol.__class__ is str and protocol in PROTOCOLS):
         return bad("'protocol' must be one of " + ", ".join(repr(p) for p in PROTOCOLS))
     ts: float | None = None
     if "ts" in value:
@@ -210,7 +204,9 @@ def _fast_record(file: str, number: int, value: dict[str, Any], line: bytes) -> 
                 (stamp.__class__ is float and -_EXACT_FLOAT < stamp < _EXACT_FLOAT)
                 or (stamp is None and "ts" not in value)
             )
-            and ((protocol is None and "protocol" not in value) or protocol in PROTOCOLS)
+            and (
+                (protocol is None and "protocol" not in value) or (protocol.__class__ is str and protocol in PROTOCOLS)
+            )
             and len(value) == 2 + ("conn" in value) + ("ts" in value) + ("protocol" in value)
         ):
             record: Record = _new(Record)

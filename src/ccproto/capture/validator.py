@@ -35,14 +35,10 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from ccproto.bridge import codec as bridge_codec
-from ccproto.capture.bridge import BridgeConnectionChecker
-from ccproto.capture.cceb import CcebConnectionChecker, CcebSessionShadow
 from ccproto.capture.checker import COVERAGE_KEY, MessageChecker, Start
 from ccproto.capture.coverage import Coverage
 from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.har import looks_like_har, read_har
-from ccproto.capture.processor import ProcessorConnectionChecker
 from ccproto.capture.records import (
     BadRecord,
     Record,
@@ -52,14 +48,12 @@ from ccproto.capture.records import (
     read_jsonl,
     record_bytes,
 )
-from ccproto.cceb import codec as cceb_codec
-from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import loads, loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.protocol import ProtocolSpec
 from ccproto.core.roles import Role
-from ccproto.processor import codec as processor_codec
-from ccproto.processor.models import REGISTRY as PROCESSOR_REGISTRY
+from ccproto.protocols import KNOWN
 
 __all__ = [
     "CHECKERS",
@@ -92,16 +86,36 @@ class ConnectionChecker(Protocol):
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]: ...
 
 
-#: protocol -> factory of a checker for one connection.  Protocols add themselves here.
-CHECKERS: dict[str, Callable[..., ConnectionChecker]] = {
-    "bridge": BridgeConnectionChecker,
-    "processor": ProcessorConnectionChecker,
-    "cceb": CcebConnectionChecker,
-}
+class _Registered(Mapping[str, Callable[..., Any]]):
+    """A live read-only view protocol name -> one part of every registered protocol (``ccproto.protocols``)."""
+
+    def __init__(self, load: Callable[[ProtocolSpec], Callable[..., Any] | None]) -> None:
+        self._load = load
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        spec = KNOWN.get(name)
+        found = None if spec is None else self._load(spec)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([spec.name for spec in tuple(KNOWN.values()) if self._load(spec) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(self)})"
+
+
+#: protocol -> factory of a checker for one connection: each registered protocol's (``ProtocolSpec.checker``).
+#: Pass e.g. ``{**CHECKERS, name: functools.partial(...)}`` to a validator to check a protocol another way.
+CHECKERS: Mapping[str, Callable[..., ConnectionChecker]] = _Registered(ProtocolSpec.load_checker)
 
 #: protocol -> what follows a connection that another shard checks, for rules across connections (the CCEB's
 #: long-lived sessions): every shard keeps that shared state alike (``--jobs`` on one file).
-SHADOWS: dict[str, Callable[..., Any]] = {"cceb": CcebSessionShadow}
+SHADOWS: Mapping[str, Callable[..., Any]] = _Registered(ProtocolSpec.load_shadow)
 
 #: What a capture file may be: ``auto`` tells JSON Lines and HAR apart by their first line.
 INPUT_KINDS = ("auto", "jsonl", "har")
@@ -865,14 +879,9 @@ def _message_checker_for(protocol: str, strict: bool, limits: Limits) -> _OneMes
     compiled = None
     if isinstance(checker, MessageChecker):
         checker.check_sequence = False  # one message has no conversation to be out of order in
-        compiled = _COMPILED.get(type(checker))
+        # This exact class's own (a subclass may decode with another registry: it goes through the checker).
+        compiled = type(checker).__dict__.get("compiled")
+        compiled = compiled.__func__ if isinstance(compiled, staticmethod) else compiled
     return _OneMessage(checker, exact, compiled)
 
 
-#: The built-in checkers' codecs' compiled decoding (a vendor registry's checker goes through the checker).
-_COMPILED: dict[type[Any], Callable[[dict[str, Any]], tuple[Any, Any] | None]] = {
-    # (lambdas, not partials: a partial with keywords builds a dict per call)
-    BridgeConnectionChecker: lambda value: bridge_codec.decode_compiled(value, False),
-    ProcessorConnectionChecker: lambda value: processor_codec.decode_compiled(value, PROCESSOR_REGISTRY, False),
-    CcebConnectionChecker: lambda value: cceb_codec.decode_compiled(value, CCEB_REGISTRY, False),
-}

@@ -42,10 +42,12 @@ from ccproto.cceb.models import (
     SwitchLine,
     UnknownNotification,
 )
+from ccproto.cceb.protocol import PROTOCOL
 from ccproto.cceb.sessions import LongLivedSession, SessionStore, is_resumable
 from ccproto.cceb.states import ConnectionState, OffHookPhase, PhoneValidationPhase
 
 __all__ = [
+    "PROTOCOL",
     "ALL_MESSAGE_CLASSES",
     "REGISTRY",
     "SUPPORTED_ACTIONS",

@@ -1,6 +1,6 @@
 """Structure and unstructure functions compiled from model specs: the fast path of every codec.
 
-:mod:`ccproto.core.convert` interprets a model's spec (closures walking the
+:mod:`ccproto.core.hooks` interprets a model's spec (closures walking the
 spec's paths, cattrs dispatch, and on output a full re-check of what was
 written).  That path is the reference: it gives every error its detail and
 pointer.  This module turns the *same* spec into Python source, one function
@@ -21,15 +21,24 @@ Floats are always deferred.  No declared field is a float, so they are rare;
 deferring them means a value parsed by ``orjson`` (which turns integers beyond
 64 bits into floats) is trusted only when no float was seen, and a value
 written by ``orjson`` (which writes NaN as ``null``) never holds one.
+
+This module builds on the reference hooks (patterns, cross-member rules and the
+fields it delegates) and never on :mod:`ccproto.core.convert`, which chooses
+between the two paths: so the imports go one way (issue 23).  Each generated
+function's source is registered in :mod:`linecache` under a name of its own, so
+a traceback through it shows the generated lines.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 import keyword
+import linecache
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ccproto.core.hooks import compile_pattern, field_structure_hook, field_unstructure_hook, rule_checker
 from ccproto.core.jsonio import FAST_DEPTH_BOUND
 from ccproto.core.model import (
     ExactMembersWhen,
@@ -260,8 +269,7 @@ def _bounds(src: _Source, field: FieldSpec | None, var: str) -> list[str]:
     info = field.wire
     conditions = []
     if info.pattern is not None:
-        from ccproto.core.convert import compile_pattern  # the one place patterns get ECMA-262's '$'
-
+        # compile_pattern: the one place patterns get ECMA-262's '$'.
         conditions.append(f"{src.constant(compile_pattern(info.pattern).search, 'pattern')}({var}) is None")
     if info.minimum is not None:
         conditions.append(f"{var} < {info.minimum!r}")
@@ -308,11 +316,9 @@ def _emit_rules(src: _Source, spec: ModelSpec, objects: dict[tuple[str, ...], st
     The guard is the checker's own first test (an ``OnlyWhen`` member is present; an ``ExactMembersWhen``
     selector holds the value): without it the checker returns at once, so skipping it changes nothing.
     """
-    from ccproto.core import convert
-
     found = "{" + ", ".join(f"{path!r}: {objects[path]}" for path in spec.objects) + "}"
     for rule in spec.rules:
-        call = f"{src.constant(convert.rule_checker(rule), 'rule')}({found})"
+        call = f"{src.constant(rule_checker(rule), 'rule')}({found})"
         if isinstance(rule, OnlyWhen):
             src.emit(1, f"if {rule.member[-1]!r} in {objects[rule.member[:-1]]}: {call}")
         elif isinstance(rule, ExactMembersWhen) and type(rule.value) in (str, int, bool):
@@ -324,10 +330,21 @@ def _emit_rules(src: _Source, spec: ModelSpec, objects: dict[tuple[str, ...], st
             src.emit(1, call)
 
 
-def _compile(src: _Source, name: str) -> Callable[..., Any]:
+#: Numbers the generated sources' file names, so two classes of one name never share a linecache entry.
+_SOURCE_NUMBERS = itertools.count(1)
+
+
+def _compile(src: _Source, name: str, cls: type[Model]) -> Callable[..., Any]:
     code = "\n".join(src.lines)
+    # A name of its own per function (the class's full name and a number: test-local classes can share a name).
+    filename = f"<ccproto compiled {src.prefix} {cls.__module__}.{cls.__qualname__} #{next(_SOURCE_NUMBERS)}>"
+    # Registered so tracebacks through generated code show its lines.  The entry's mtime is None, which
+    # linecache.checkcache() leaves alone (it checks only entries read from a file).  One entry per compiled
+    # function, and those are built once per class and kept (the caches below), so the entries are bounded
+    # by the number of model classes, like the functions themselves.
+    linecache.cache[filename] = (len(code), None, (code + "\n").splitlines(True), filename)
     namespace: dict[str, Any] = dict(src.names)
-    exec(compile(code, f"<ccproto compiled {name}>", "exec"), namespace)
+    exec(compile(code, filename, "exec"), namespace)
     function: Callable[..., Any] = namespace[name]
     function.__ccproto_source__ = code  # type: ignore[attr-defined]
     return function
@@ -360,8 +377,6 @@ def _refuse(value: Any) -> Any:
 
 
 def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
-    from ccproto.core import convert  # the reference hooks, for the fields the compiled path delegates
-
     spec = model_spec(cls)
     if depth_bound(cls) > FAST_DEPTH_BOUND:
         raise TypeError(f"{cls.__qualname__} nests deeper than FAST_DEPTH_BOUND={FAST_DEPTH_BOUND} allows")
@@ -407,7 +422,7 @@ def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
         if _is_simple(field):
             _structure_value(src, indent, field.type, var, field)
         else:
-            hook = convert.field_structure_hook(cls, field)
+            hook = field_structure_hook(cls, field)  # a field the compiled path delegates
             # Floats anywhere are deferred, also inside what the reference hook structures.
             src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
             src.emit(indent, f"{var} = {src.constant(hook, 'hook')}({var}, None)")
@@ -423,7 +438,7 @@ def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
     src.emit(1, f"{src.constant(_setter(cls, 'extra'), 'set')}(obj, extra)")
     _emit_rules(src, spec, objects)
     src.emit(1, "return obj")
-    return _compile(src, name)
+    return _compile(src, name, cls)
 
 
 # -- unstructure (model -> JSON value) -------------------------------------------------------------------------
@@ -478,8 +493,6 @@ def unstructure_function(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
 
 
 def _build_unstructure(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
-    from ccproto.core import convert
-
     spec = model_spec(cls)
     src = _Source("unstructure")
     objects = _object_variables(spec)
@@ -502,8 +515,8 @@ def _build_unstructure(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
             _unstructure_value(src, indent, field.type, var, field)
         else:
             # The reference unstructure hook, then the field's own structure hook as the check on what it wrote.
-            unstructure = convert.field_unstructure_hook(cls, field)
-            check = convert.field_structure_hook(cls, field)
+            unstructure = field_unstructure_hook(cls, field)
+            check = field_structure_hook(cls, field)
             src.emit(indent, f"{var} = {src.constant(unstructure, 'hook')}({var})")
             src.emit(indent, f"{src.constant(check, 'check')}({var}, None)")
             # What orjson would write differently (a float: NaN as null, 1e-07 as 1e-7) is left to the reference.
@@ -531,4 +544,4 @@ def _build_unstructure(cls: type[Model]) -> Callable[[Any], dict[str, Any]]:
                 src.emit(1, f"if {value} is not None: {var}[{key!r}] = {value}")
     _emit_rules(src, spec, objects)
     src.emit(1, "return o0")
-    return _compile(src, name)
+    return _compile(src, name, cls)

@@ -19,12 +19,16 @@ __all__ = ["ConnectionBase", "EarliestDeadline", "slot_builder"]
 
 _T = TypeVar("_T", bound=attrs.AttrsInstance)
 
-#: The packages whose frames a warning skips, so that it points at the line that called a connection object
-#: (an integrator's, or ccproto.testing's), not at ccproto's own plumbing.
-_PROTOCOL_PACKAGES = tuple(
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
-    for name in ("core", "bridge", "processor", "cceb")
-)
+#: ccproto's own directory: a warning skips the frames in it, so that it points at the line that called a
+#: connection object (an integrator's), not at ccproto's plumbing ...
+_CCPROTO = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+#: ... except in the layers above the protocols, whose calls are a caller's (ccproto.testing's, the CLI's).
+_CALLERS = tuple(os.path.join(_CCPROTO, name) for name in ("capture" + os.sep, "testing" + os.sep,
+                                                           "transports" + os.sep, "cli.py", "__main__.py"))
+
+
+def _plumbing(filename: str) -> bool:
+    return filename.startswith(_CCPROTO) and not filename.startswith(_CALLERS)
 
 
 def _caller_stacklevel() -> int:
@@ -34,7 +38,7 @@ def _caller_stacklevel() -> int:
     """
     level = 2
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PROTOCOL_PACKAGES):
+    while frame is not None and _plumbing(frame.f_code.co_filename):
         level, frame = level + 1, frame.f_back
     return level
 

@@ -5,7 +5,8 @@ keyword-only attrs class deriving from :class:`Model`, whose fields say where
 they live on the wire (``wire("header", "requestId")``) and what constrains
 them.  Everything else is derived from that declaration:
 
-* the strict cattrs structure/unstructure hooks (:mod:`ccproto.core.convert`),
+* the strict cattrs structure/unstructure hooks (:mod:`ccproto.core.hooks`) and the
+  functions compiled from the same spec (:mod:`ccproto.core.compiled`),
 * the JSON Schema (:mod:`ccproto.core.schema`),
 * the hypothesis strategies (:mod:`ccproto.testing.strategies`).
 

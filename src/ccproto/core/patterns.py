@@ -6,7 +6,7 @@ disagree on the shorthand classes: ``\\s`` is ``str.isspace`` in Python (which t
 and Unicode's white space plus U+FEFF in ECMA-262; ``\\d`` and ``\\w`` take every script's digits and letters in
 Python, only ASCII in ECMA-262; ``.`` differs on line terminators.  So ccproto's patterns never use them:
 they spell each class out with ``\\xHH`` / ``\\uHHHH`` escapes, which both engines read alike
-(docs/quirks.md S3).  A final ``$`` is read as ECMA-262 reads it (:func:`ccproto.core.convert.compile_pattern`).
+(docs/quirks.md S3).  A final ``$`` is read as ECMA-262 reads it (:func:`ccproto.core.hooks.compile_pattern`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import jsonschema.validators
 
-from ccproto.core.convert import compile_pattern
+from ccproto.core.hooks import compile_pattern
 from ccproto.core.jsonio import json_equal
 from ccproto.core.model import FieldSpec, Kind, Model, OnlyWhen, Rule, TypeSpec, class_cache, model_spec, pointer
 

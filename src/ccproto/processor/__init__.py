@@ -52,10 +52,12 @@ from ccproto.processor.models import (
     UnknownSuccess,
     failure_response,
 )
+from ccproto.processor.protocol import PROTOCOL
 from ccproto.processor.session import PendingCommand, ProcessorSession
 from ccproto.processor.states import Exchange, Report, SessionState
 
 __all__ = [
+    "PROTOCOL",
     "REGISTRY",
     "UCCX_REPORT_RESOURCE_TYPE",
     "AgentCredentials",

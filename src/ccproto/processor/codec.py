@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccproto.core.compiled import STRUCTURE_FUNCTIONS, Fallback, structure_function
-from ccproto.core.convert import StructureError, decode_model, encode_model, encode_text, unstructure_compiled
+from ccproto.core.convert import decode_model, encode_model, encode_text, unstructure_compiled
 from ccproto.core.decoding import Decoded, message_text, parse_message, raise_if_strict, similar_name
 from ccproto.core.errors import (
     DecodeError,
@@ -22,6 +22,7 @@ from ccproto.core.errors import (
     SchemaViolationError,
     UnknownMessageError,
 )
+from ccproto.core.hooks import StructureError
 from ccproto.core.jsonio import dumps_plain, loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import class_cache

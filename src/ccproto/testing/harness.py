@@ -32,6 +32,7 @@ from ccproto.core.errors import ProtocolError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import Model
 from ccproto.core.roles import Role
+from ccproto.protocols import KNOWN
 from ccproto.testing.peers.base import ReferencePeer
 from ccproto.testing.strategies import Numbers, from_model, simplest
 
@@ -360,9 +361,10 @@ def without_unsolicited(failure: ConformanceFailure, unsolicited: tuple[type, ..
     target, errors = _verdict(failure.capture, failure.role)
     if target is None or target.code != failure.code:
         return failure  # the harness's own rule (kept-sending, ...): nothing to judge a trimmed capture by
-    decode = _DECODERS.get(failure.protocol)
-    if decode is None:
+    spec = KNOWN.get(failure.protocol)
+    if spec is None:
         return failure
+    decode = spec.decode
     for index in reversed(range(len(lines) - 1)):  # never the last record: where the harness stopped
         if not _is_unsolicited(lines[index], failure.role, decode, unsolicited):
             continue
@@ -389,13 +391,6 @@ def _is_unsolicited(line: str, sut_role: Role, decode: Callable[[str], Any], uns
         return False
 
 
-def _decoders() -> dict[str, Callable[[str], Any]]:
-    from ccproto import bridge, cceb, processor
-
-    return {"bridge": bridge.decode, "processor": processor.decode, "cceb": cceb.decode}
-
-
-_DECODERS = _decoders()
 
 
 def _lines(text: str) -> str:

@@ -40,6 +40,7 @@ from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import dumps, json_type, parse_object
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
+from ccproto.protocols import get as get_protocol
 from ccproto.testing.harness import BaseAdapter
 from ccproto.testing.peers.base import ReferencePeer
 from ccproto.transports import TextLink, open_link, parse_target
@@ -563,8 +564,8 @@ async def _run_peer(
     idle_timeout: float,
 ) -> None:
     protocol, pending = peer.protocol, list(stimuli)
-    # The bridge's link carries frames (bytes by design); on WebSockets, bytes mean a binary frame.
-    text_frames = protocol != "bridge"
+    # A framed link carries bytes by design; on WebSockets, bytes mean a binary frame.
+    text_frames = get_protocol(protocol).transport == "websocket"
 
     async def send(texts: list[str]) -> None:
         for text in texts:
@@ -678,8 +679,8 @@ async def listen(
     protocol: str, handler: Callable[[TextLink], Awaitable[None]], host: str, port: int, *,
     ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS,
 ) -> Listening:
-    """Listen for raw links of ``protocol``'s transport (framed TCP for the bridge, else WebSockets)."""
-    if protocol == "bridge":
+    """Listen for raw links of ``protocol``'s transport (framed TCP, or WebSockets)."""
+    if get_protocol(protocol).transport == "framed":
         from ccproto.transports.tcp import serve_framed
 
         return await serve_framed(handler, host, port, ssl=ssl, limits=limits)

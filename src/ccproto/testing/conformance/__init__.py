@@ -10,7 +10,7 @@ the shrunk conversation as a capture that ``ccproto validate`` reproduces.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import hypothesis
@@ -28,6 +28,7 @@ from ccproto.testing.conformance.bridge import BridgeClientConformance, BridgeSe
 from ccproto.testing.conformance.cceb import CcebClientConformance, CcebServerConformance
 from ccproto.testing.conformance.processor import ProcessorClientConformance, ProcessorServerConformance
 from ccproto.testing.harness import ConformanceFailure, ConformanceMachine, without_unsolicited
+from ccproto.testing.slices import ByProtocolAndRole
 from ccproto.testing.strategies import Numbers
 
 #: The test function ``run_state_machine_as_test`` runs, which ``hypothesis.seed`` can seed (recent hypothesis;
@@ -47,15 +48,10 @@ __all__ = [
     "run_conformance",
 ]
 
-#: (protocol, role of the system under test) -> the machine that tests it.
-MACHINES: dict[tuple[str, Role], type[ConformanceMachine]] = {
-    ("bridge", Role.SERVER): BridgeServerConformance,
-    ("bridge", Role.CLIENT): BridgeClientConformance,
-    ("processor", Role.SERVER): ProcessorServerConformance,
-    ("processor", Role.CLIENT): ProcessorClientConformance,
-    ("cceb", Role.SERVER): CcebServerConformance,
-    ("cceb", Role.CLIENT): CcebClientConformance,
-}
+#: (protocol, role of the system under test) -> the machine that tests it: a live view of every registered
+#: protocol's testing slice (``ccproto.testing.slices``).
+MACHINES: Mapping[tuple[str, Role], type[ConformanceMachine]] = ByProtocolAndRole(
+    lambda found, role: found.machine(role))
 
 
 def machine_for(

@@ -7,13 +7,15 @@ message it sends, so a reference peer never breaks the protocol.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 
 from ccproto.core.roles import ProtocolName, Role, RoleName
 from ccproto.testing.peers.base import ReferencePeer
 from ccproto.testing.peers.bridge import ReferenceBridge, ReferenceBridgeClient
 from ccproto.testing.peers.cceb import ReferenceCceb, ReferenceCcebClient
 from ccproto.testing.peers.processor import ReferenceProcessor, ReferenceProcessorClient
+from ccproto.testing.slices import ByProtocolAndRole, slice_of
 
 __all__ = [
     "REFERENCE_PEERS",
@@ -27,17 +29,12 @@ __all__ = [
     "reference_peer",
 ]
 
-#: (protocol, role) -> a function making that role's reference peer with its defaults.
-REFERENCE_PEERS: dict[tuple[str, Role], Callable[[], ReferencePeer]] = {
-    ("bridge", Role.SERVER): ReferenceBridge,
-    ("bridge", Role.CLIENT): ReferenceBridgeClient,
-    ("processor", Role.SERVER): ReferenceProcessor,
-    ("processor", Role.CLIENT): ReferenceProcessorClient,
-    ("cceb", Role.SERVER): ReferenceCceb,
-    ("cceb", Role.CLIENT): lambda: ReferenceCcebClient(token="reference-token", tenant="reference-tenant"),
-}
+#: (protocol, role) -> a function making that role's reference peer with its defaults: a live view of every
+#: registered protocol's testing slice (``ccproto.testing.slices``).
+REFERENCE_PEERS: Mapping[tuple[str, Role], Callable[[], ReferencePeer]] = ByProtocolAndRole(
+    lambda found, role: partial(found.peer, role))
 
 
 def reference_peer(protocol: ProtocolName, role: Role | RoleName) -> ReferencePeer:
     """A new reference peer playing ``role`` of ``protocol`` (with its default settings)."""
-    return REFERENCE_PEERS[(protocol, Role(role) if isinstance(role, str) else role)]()
+    return slice_of(protocol).peer(Role(role) if isinstance(role, str) else role)

@@ -1,0 +1,28 @@
+"""The Processor Bridge control destination as the layers above see it
+(:class:`~ccproto.core.protocol.ProtocolSpec`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccproto.bridge.codec import decode
+from ccproto.core.protocol import ProtocolSpec
+
+__all__ = ["PROTOCOL"]
+
+
+def _recognizes(message: dict[str, Any]) -> bool:
+    # Every bridge message, and nothing of the other protocols, is a header and a body.
+    return "header" in message and "body" in message
+
+
+#: The bridge's descriptor (registered in :mod:`ccproto.protocols`).
+PROTOCOL = ProtocolSpec(
+    name="bridge",
+    description="Processor Bridge control destination",
+    transport="framed",
+    decode=decode,
+    recognizes=_recognizes,
+    checker="ccproto.capture.bridge:BridgeConnectionChecker",
+    testing="ccproto.testing.slices.bridge:SLICE",
+)

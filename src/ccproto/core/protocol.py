@@ -1,0 +1,92 @@
+"""What a protocol is, for the layers above it: one descriptor per protocol, in one place.
+
+Each protocol package (``ccproto.bridge``, ``ccproto.processor``, ``ccproto.cceb``) exports its
+:class:`ProtocolSpec` as ``PROTOCOL``; :mod:`ccproto.protocols` registers them.  The capture validator, the CLI
+and the testing layer look a protocol up there instead of writing its name: a new protocol is one package, its
+parts in the layers above, and one registry line.
+
+The parts that live in higher layers (the capture checker, the testing slice) are named by import path
+(``"module:attribute"``) and loaded on first use, so that this module, and the protocol packages that build
+specs, never import a layer above them.  A spec built outside ccproto (a test's toy protocol) may give the
+objects themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["TRANSPORT_SCHEMES", "ProtocolSpec", "Transport", "resolve"]
+
+#: How a protocol's messages cross: one length-prefixed frame each over TCP (``framed``: the bridge's control
+#: destination), or one WebSocket text message each (``websocket``).
+Transport = Literal["framed", "websocket"]
+
+#: Each transport's URL schemes: plain, then over TLS.
+TRANSPORT_SCHEMES: dict[str, tuple[str, str]] = {"framed": ("tcp", "tls"), "websocket": ("ws", "wss")}
+
+
+def resolve(reference: object) -> Any:
+    """``reference`` itself, or the object a ``"module:attribute"`` string names (imported on first use)."""
+    return _imported(reference) if isinstance(reference, str) else reference
+
+
+@functools.cache
+def _imported(reference: str) -> Any:
+    # Cached: the validator looks a checker up for every connection.
+    module, sep, attribute = reference.partition(":")
+    if not sep or not module or not attribute:
+        raise ValueError(f"an import path is 'module:attribute', not {reference!r}")
+    value: Any = importlib.import_module(module)
+    for name in attribute.split("."):
+        value = getattr(value, name)
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class ProtocolSpec:
+    """One protocol as the layers above its package see it (registered in :mod:`ccproto.protocols`)."""
+
+    #: The name every API and capture record uses (``"bridge"``, the ``protocol`` of a record).
+    name: str
+    #: What it is, in a few words (help texts, docs).
+    description: str
+    #: How its messages cross a connection.
+    transport: Transport
+    #: The codec's ``decode(data)``: text or bytes to a message (the protocol's ``ProtocolError`` on bad input).
+    decode: Callable[[Any], Any]
+    #: Whether a message (a parsed JSON object) has this protocol's shape: how a capture record that does not say
+    #: its protocol is told apart.  Specs are asked in registration order; the first that recognizes wins.
+    recognizes: Callable[[dict[str, Any]], bool]
+    #: The capture checker of one connection (a ``ccproto.capture`` ``ConnectionChecker`` factory), or its import
+    #: path.
+    checker: object
+    #: What follows, in every shard, the connections another shard checks, for rules across connections (the
+    #: CCEB's long-lived sessions); ``None`` when the protocol has no such rule.  An object or an import path.
+    shadow: object = None
+    #: The protocol's testing slice (``ccproto.testing``: reference peers, conformance machines, how ``ccproto
+    #: serve`` makes peers), or its import path.
+    testing: object = None
+
+    @property
+    def schemes(self) -> tuple[str, str]:
+        """The URL schemes of a connection: plain, then over TLS (``tcp``/``tls`` framed, ``ws``/``wss``)."""
+        return TRANSPORT_SCHEMES[self.transport]
+
+    def load_checker(self) -> Callable[..., Any]:
+        """The checker factory (imported on first use)."""
+        return resolve(self.checker)  # type: ignore[no-any-return]
+
+    def load_shadow(self) -> Callable[..., Any] | None:
+        """The cross-connection shadow factory, if any (imported on first use)."""
+        return None if self.shadow is None else resolve(self.shadow)
+
+    def load_testing(self) -> Any:
+        """The testing slice (imported on first use); ``ValueError`` when the protocol has none."""
+        if self.testing is None:
+            raise ValueError(f"the {self.name} protocol has no testing slice")
+        return resolve(self.testing)

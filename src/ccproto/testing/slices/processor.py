@@ -1,0 +1,30 @@
+"""The Interaction Processor's testing slice: its reference peers, conformance machines and serve factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ccproto.core.roles import Role
+from ccproto.testing.peers.base import ReferencePeer
+from ccproto.testing.peers.processor import AgentSessions, ReferenceProcessor, ReferenceProcessorClient
+from ccproto.testing.slices import ProtocolSlice
+
+__all__ = ["SLICE"]
+
+
+def _serve_factory(cls: type[ReferencePeer], role: Role) -> Callable[[], ReferencePeer]:
+    if role is Role.SERVER:
+        sessions = AgentSessions()  # agent sessions outlive connections: one table for every peer of the run
+        served: Any = cls
+        return lambda: served(sessions=sessions)
+    return cls
+
+
+#: The processor's slice (the processor's spec names it).
+SLICE = ProtocolSlice(
+    peers={Role.SERVER: ReferenceProcessor, Role.CLIENT: ReferenceProcessorClient},
+    machines={Role.SERVER: "ccproto.testing.conformance.processor:ProcessorServerConformance",
+              Role.CLIENT: "ccproto.testing.conformance.processor:ProcessorClientConformance"},
+    serve_factory=_serve_factory,
+)
