@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -15,7 +15,7 @@ from ccproto.core.redact import redact
 from ccproto.core.roles import Role
 from ccproto.core.timing import warn_untimed
 
-__all__ = ["ConnectionBase", "EarliestDeadline", "slot_builder"]
+__all__ = ["Connection", "ConnectionBase", "EarliestDeadline", "slot_builder"]
 
 _T = TypeVar("_T", bound=attrs.AttrsInstance)
 
@@ -41,6 +41,46 @@ def _caller_stacklevel() -> int:
     while frame is not None and _plumbing(frame.f_code.co_filename):
         level, frame = level + 1, frame.f_back
     return level
+
+
+MessageT = TypeVar("MessageT")
+
+
+class Connection(Protocol[MessageT]):
+    """The contract every connection object meets (``ControlChannel``, ``ProcessorSession``, ``CcebConnection``):
+    what a transport (``ccproto.transports.MessageStream``) and the conformance harness use, written once.
+
+    Generic over the protocol's message type: ``ControlChannel`` is a ``Connection[BridgeMessage]``.
+    :class:`ConnectionBase` gives every method but the protocol's own.
+    """
+
+    def send_text(self, message: MessageT, *, now: float | None = None) -> str:
+        """Check a message we are about to send and return its JSON text (one transport message)."""
+        ...
+
+    def receive_message(self, data: str | bytes, *, now: float | None = None) -> MessageT:
+        """Check a message the peer sent (text or bytes as it crossed) and return it."""
+        ...
+
+    def outstanding(self) -> tuple[Any, ...]:
+        """Everything still waiting for an answer, oldest first (what a lost connection leaves unanswered)."""
+        ...
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline of anything outstanding (``None`` if there is none)."""
+        ...
+
+    def handle_timer(self, now: float) -> tuple[Any, ...]:
+        """Expire (and return) everything outstanding whose deadline is at or before ``now``."""
+        ...
+
+    def receive_close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> Any:
+        """The peer closed the transport."""
+        ...
+
+    def close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> Any:
+        """We close the transport."""
+        ...
 
 
 class ConnectionBase:

@@ -28,6 +28,7 @@ from ccproto.capture.findings import Finding, Severity
 from ccproto.capture.recording import Recording
 from ccproto.capture.records import Record, read_jsonl
 from ccproto.capture.validator import validate_records
+from ccproto.core.connection import Connection
 from ccproto.core.errors import ProtocolError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import Model
@@ -439,8 +440,12 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     # -- what a role supplies ---------------------------------------------------------------
 
-    def new_connection(self) -> Any:
-        """The harness's connection object for a new connection (role: the SUT's peer, sticky errors)."""
+    def new_connection(self) -> Connection[Any]:
+        """The harness's connection object for a new connection (role: the SUT's peer, sticky errors).
+
+        Any connection object (``core.connection.Connection``); ``self.conn`` holds it, typed ``Any`` so that each
+        protocol's machine reaches its own connection's state without casts.
+        """
         raise NotImplementedError
 
     def react(self, message: Any, data: st.DataObject | None) -> None:

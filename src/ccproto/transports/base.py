@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from ccproto.core.connection import Connection
 from ccproto.core.errors import ConnectionLostError
 
 __all__ = ["Clock", "Expired", "Machine", "MessageStream", "MessageT", "TextLink"]
@@ -46,25 +47,9 @@ class TextLink(Protocol):
 MessageT = TypeVar("MessageT")
 
 
-class Machine(Protocol[MessageT]):
-    """What :class:`MessageStream` needs of a sans-I/O connection object (all three protocols have it).
-
-    Generic over the protocol's message type: ``ControlChannel`` is a ``Machine[BridgeMessage]``.
-    """
-
-    def send_text(self, message: MessageT, *, now: float | None = None) -> str: ...
-
-    def receive_message(self, data: str | bytes, *, now: float | None = None) -> MessageT: ...
-
-    def outstanding(self) -> tuple[Any, ...]: ...
-
-    def get_timer(self) -> float | None: ...
-
-    def handle_timer(self, now: float) -> tuple[Any, ...]: ...
-
-    def receive_close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> Any: ...
-
-    def close(self, code: int | None = None, reason: str = "", *, now: float | None = None) -> Any: ...
+#: What :class:`MessageStream` needs of a sans-I/O connection object: the contract every connection object meets,
+#: written once (``core.connection.Connection``).  Generic over the protocol's message type.
+Machine = Connection
 
 
 @attrs.frozen
