@@ -55,7 +55,8 @@ from ccproto.testing.harness import (
     PeerAdapter,
     sync_adapter,
 )
-from ccproto.testing.peers import ReferenceCcebClient, ReferencePeer, reference_peer
+from ccproto.testing.peers import ReferenceCcebClient, ReferencePeer
+from ccproto.testing.slices import reference_peer
 from ccproto.testing.strategies import FAST_PATTERNS, SIMPLEST_MATCHES, simplest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,8 @@ from ccproto.capture.validator import validate_capture
 from ccproto.core.roles import Role
 from ccproto.testing.conformance import MACHINES, run_conformance
 from ccproto.testing.harness import ConformanceFailure, PeerAdapter
-from ccproto.testing.peers import ReferencePeer, reference_peer
+from ccproto.testing.peers import ReferencePeer
+from ccproto.testing.slices import reference_peer
 
 #: protocol -> bug id -> the planted-bug peer class.
 PLANTED: dict[str, dict[str, type[ReferencePeer]]] = {

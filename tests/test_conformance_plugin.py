@@ -161,7 +161,7 @@ COUNTING = """
     from hypothesis import settings
 
     from ccproto.testing.harness import PeerAdapter
-    from ccproto.testing.peers import reference_peer
+    from ccproto.testing.slices import reference_peer
     from ccproto.testing.pytest_plugin import conformance_test
 
     settings.register_profile("ci", max_examples=5, database=None)

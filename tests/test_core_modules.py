@@ -80,6 +80,13 @@ def import_graph(root: Path) -> Graph:
                         imported.add(f"{source}.{alias.name}")
                     elif source in files:
                         imported.add(source)
+        # Importing a.b.c runs a and a.b first: an edge to each package above the module imported, but not to the
+        # importer's own packages, which are running (or done) by the time it runs.
+        own = {".".join(name.split(".")[:depth]) for depth in range(1, name.count(".") + 2)}
+        for target in list(imported):
+            parts = target.split(".")
+            imported.update(parent for depth in range(1, len(parts))
+                            if (parent := ".".join(parts[:depth])) in files and parent not in own)
         imported.discard(name)
         graph[name] = imported
     return graph
@@ -145,12 +152,21 @@ def test_the_graph_reader_sees_lazy_and_relative_imports_and_skips_type_checking
     )
     (package / "d.py").write_text("from .c import x\n")
     found = import_graph(package)
-    assert found["pkg.a"] == {"pkg.sub.b"}
+    assert found["pkg.a"] == {"pkg.sub.b", "pkg.sub"}  # importing pkg.sub.b runs pkg.sub first
     assert found["pkg.sub.b"] == {"pkg.c"}
     assert found["pkg.c"] == {"pkg.a"}  # the TYPE_CHECKING import of pkg.d is left out, its else kept
     assert found["pkg.d"] == {"pkg.c"}
     cycle = find_cycle(found)
     assert cycle is not None
+    # The runtime cycle that parent packages close (issue 23: slices imported peers.base, so peers' __init__,
+    # which imported slices): a.py imports q.r, q/__init__ imports a.
+    (package / "q").mkdir()
+    (package / "q" / "__init__.py").write_text("from pkg import c2\n")
+    (package / "q" / "r.py").write_text("")
+    (package / "c2.py").write_text("from pkg.q import r\n")
+    again = import_graph(package)
+    assert "pkg.q" in again["pkg.c2"]
+    assert find_cycle({k: v for k, v in again.items() if k in {"pkg.q", "pkg.c2", "pkg.q.r"}}) is not None
     assert set(cycle) == {"pkg.a", "pkg.sub.b", "pkg.c"}
     assert cycle[0] == cycle[-1]
     del found["pkg.c"]

@@ -15,7 +15,7 @@ from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.live import MAX_FINDINGS, SENDERS_KEPT, LiveCapture
 from ccproto.capture.output import render_json, render_text
 from ccproto.core.roles import Role
-from ccproto.testing.peers import REFERENCE_PEERS, reference_peer
+from ccproto.testing.slices import REFERENCE_PEERS, reference_peer
 
 HELLO = json.dumps({"type": "hello", "uuid": "5f5f0966-65a2-4e95-9973-dff9ea242e19",
                     "data": {"token": "tok-Very-Secret-123", "tenant": "acme", "long_lived": True}})

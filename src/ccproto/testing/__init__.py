@@ -42,12 +42,12 @@ if TYPE_CHECKING:
     from ccproto.testing.mutations import bridge_mutations as bridge_mutations
     from ccproto.testing.mutations import cceb_mutations as cceb_mutations
     from ccproto.testing.mutations import processor_mutations as processor_mutations
-    from ccproto.testing.peers import REFERENCE_PEERS as REFERENCE_PEERS
     from ccproto.testing.peers import ReferencePeer as ReferencePeer
-    from ccproto.testing.peers import reference_peer as reference_peer
     from ccproto.testing.sequences import Conversation as Conversation
     from ccproto.testing.sequences import Step as Step
     from ccproto.testing.sequences import conversations as conversations
+    from ccproto.testing.slices import REFERENCE_PEERS as REFERENCE_PEERS
+    from ccproto.testing.slices import reference_peer as reference_peer
     from ccproto.testing.strategies import Numbers as Numbers
     from ccproto.testing.strategies import bridge_messages as bridge_messages
     from ccproto.testing.strategies import cceb_actions as cceb_actions
@@ -79,7 +79,8 @@ _EXPORTS: dict[str, str] = {
         "ccproto.testing.mutations",
     ),
     **dict.fromkeys(("Conversation", "Step", "conversations"), "ccproto.testing.sequences"),
-    **dict.fromkeys(("REFERENCE_PEERS", "ReferencePeer", "reference_peer"), "ccproto.testing.peers"),
+    **dict.fromkeys(("REFERENCE_PEERS", "reference_peer"), "ccproto.testing.slices"),
+    "ReferencePeer": "ccproto.testing.peers",
     **dict.fromkeys(
         ("Adapter", "AsyncAdapter", "BaseAdapter", "Capture", "ConformanceFailure", "PeerAdapter", "sync_adapter"),
         "ccproto.testing.harness",

@@ -86,7 +86,7 @@ def conformance_test(
 def reference_adapter(protocol: ProtocolName, role: Role | RoleName) -> Any:
     """A :class:`~ccproto.testing.harness.PeerAdapter` around a new reference peer (a stand-in SUT or a fake)."""
     from ccproto.testing.harness import PeerAdapter
-    from ccproto.testing.peers import reference_peer
+    from ccproto.testing.slices import reference_peer
 
     return PeerAdapter(reference_peer(protocol, role))
 

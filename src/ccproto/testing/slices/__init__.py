@@ -11,16 +11,17 @@ and ``ccproto serve`` do not.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Generic, TypeVar
 
 import attrs
 
 from ccproto.core.protocol import resolve
-from ccproto.core.roles import Role
+from ccproto.core.roles import ProtocolName, Role, RoleName
 from ccproto.protocols import get, registered
 from ccproto.testing.peers.base import ReferencePeer
 
-__all__ = ["ByProtocolAndRole", "ProtocolSlice", "slice_of"]
+__all__ = ["REFERENCE_PEERS", "ByProtocolAndRole", "ProtocolSlice", "reference_peer", "slice_of"]
 
 V = TypeVar("V")
 
@@ -41,6 +42,10 @@ class ProtocolSlice:
     #: role -> a function making that role's reference peer with its defaults; a role missing here is its class
     #: called with no arguments.
     defaults: Mapping[Role, Callable[[], ReferencePeer]] = attrs.field(factory=dict)
+    #: The protocol's walker of valid conversations (``ccproto.testing.sequences``), or its import path.
+    conversations: object = None
+    #: The protocol's mutation hooks (``ccproto.testing.mutations``), or their import path.
+    mutations: object = None
     #: How ``ccproto serve`` makes the peers of one run from a peer class and its role: what outlives a
     #: connection (sessions) is shared by the peers of the run.  Default: each its own.
     serve_factory: Callable[[type[ReferencePeer], Role], Callable[[], ReferencePeer]] = (
@@ -91,3 +96,14 @@ class ByProtocolAndRole(Mapping[tuple[str, Role], V], Generic[V]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{p}/{r.value}' for p, r in self)})"
+
+
+#: (protocol, role) -> a function making that role's reference peer with its defaults: a live view of every
+#: registered protocol's slice.
+REFERENCE_PEERS: Mapping[tuple[str, Role], Callable[[], ReferencePeer]] = ByProtocolAndRole(
+    lambda found, role: partial(found.peer, role))
+
+
+def reference_peer(protocol: ProtocolName, role: Role | RoleName) -> ReferencePeer:
+    """A new reference peer playing ``role`` of ``protocol`` (with its default settings)."""
+    return slice_of(protocol).peer(Role(role) if isinstance(role, str) else role)

@@ -24,6 +24,8 @@ def _serve_factory(cls: type[ReferencePeer], role: Role) -> Callable[[], Referen
 #: The processor's slice (the processor's spec names it).
 SLICE = ProtocolSlice(
     peers={Role.SERVER: ReferenceProcessor, Role.CLIENT: ReferenceProcessorClient},
+    conversations="ccproto.testing.slices.processor.conversations:WALKER",
+    mutations="ccproto.testing.slices.processor.mutations:HOOKS",
     machines={Role.SERVER: "ccproto.testing.conformance.processor:ProcessorServerConformance",
               Role.CLIENT: "ccproto.testing.conformance.processor:ProcessorClientConformance"},
     serve_factory=_serve_factory,

@@ -34,6 +34,8 @@ def _serve_factory(cls: type[ReferencePeer], role: Role) -> Callable[[], Referen
 #: The CCEB's slice (the CCEB's spec names it).
 SLICE = ProtocolSlice(
     peers={Role.SERVER: ReferenceCceb, Role.CLIENT: ReferenceCcebClient},
+    conversations="ccproto.testing.slices.cceb.conversations:WALKER",
+    mutations="ccproto.testing.slices.cceb.mutations:HOOKS",
     machines={Role.SERVER: "ccproto.testing.conformance.cceb:CcebServerConformance",
               Role.CLIENT: "ccproto.testing.conformance.cceb:CcebClientConformance"},
     defaults={Role.CLIENT: _client},
