@@ -813,12 +813,13 @@ def test_every_lazy_export_resolves() -> None:
 
 def test_mutations_is_always_the_module() -> None:
     # The package does not export a function named like its submodule: whatever was imported first,
-    # ``ccproto.testing.mutations`` is the module, and its strategies are reached through it.
+    # ``ccproto.testing.mutations`` is the module; a protocol's strategy is its slice's (issue 23).
     script = """
 from ccproto.testing import cceb_mutations
 from ccproto.testing import mutations
 import ccproto.testing.mutations as module
-print("MODULE" if mutations is module else "OTHER", cceb_mutations is module.cceb_mutations)
+from ccproto.testing.slices.cceb import mutations as own
+print("MODULE" if mutations is module else "OTHER", cceb_mutations is own.cceb_mutations)
 """
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT

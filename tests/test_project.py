@@ -299,3 +299,66 @@ def test_demo_needs_no_extra(tasks: Any) -> None:
     blocked = _WITHOUT_EXTRAS.replace('runpy.run_module("ccproto", run_name="__main__")', "import orjson")
     broken = subprocess.run([sys.executable, "-c", blocked], cwd=ROOT, capture_output=True, text=True, check=False)
     assert "ModuleNotFoundError: No module named 'orjson'" in broken.stderr  # the blocker works
+
+
+# -- one protocol, one place (issue 23) -----------------------------------------------------------------------------
+
+#: Modules outside a protocol's package and testing slice that still name protocols, each with why.  The goal is an
+#: empty table: a new protocol then touches no module here.
+NAMES_PROTOCOLS_YET = {
+    # The registry: one line per built-in protocol is the point.
+    "protocols.py": "the registry",
+    # Per-protocol modules of the layers above, named after their protocol (issue 23 goes on: into the slices).
+    "capture/bridge.py": "the bridge's capture checker", "capture/processor.py": "the processor's capture checker",
+    "capture/cceb.py": "the CCEB's capture checker", "capture/streams.py": "raw bridge streams (a bridge format)",
+    "testing/peers/bridge.py": "a reference peer", "testing/peers/processor.py": "a reference peer",
+    "testing/peers/cceb.py": "a reference peer",
+    "testing/conformance/bridge.py": "a conformance machine",
+    "testing/conformance/processor.py": "a conformance machine", "testing/conformance/cceb.py": "a conformance machine",
+    # The strategies derived from each protocol's models (and hypothesis's entry point registering them).
+    "testing/strategies.py": "per-protocol strategies", "testing/_hypothesis.py": "registers the models' strategies",
+    # The transports' per-protocol helpers of the public API (open_bridge, connect_cceb, serve_processor, ...).
+    "transports/tcp.py": "the bridge over TCP", "transports/ws.py": "the CCEB and the processor over WebSockets",
+    # The Literal type checkers see: a registered protocol is accepted at run time, but mypy knows only these.
+    "core/roles.py": "the ProtocolName literal",
+}
+_PROTOCOL_LITERALS = {"bridge", "processor", "cceb"}
+
+
+def _names_a_protocol(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in _PROTOCOL_LITERALS:
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            parts = node.module.split(".")
+            if len(parts) > 1 and parts[0] == "ccproto" and parts[1] in _PROTOCOL_LITERALS:
+                return True
+        if isinstance(node, ast.Import) and any(
+            alias.name.split(".")[1:2] and alias.name.split(".")[1] in _PROTOCOL_LITERALS
+            for alias in node.names if alias.name.startswith("ccproto.")
+        ):
+            return True
+    return False
+
+
+def _own(relative: str) -> bool:
+    """A module of a protocol's package or of a protocol's testing slice."""
+    first = relative.split("/")[0]
+    in_slice = relative.startswith("testing/slices/") and relative != "testing/slices/__init__.py"
+    return first in _PROTOCOL_LITERALS or in_slice
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_no_module_outside_a_protocol_names_one(path: Path) -> None:
+    relative = path.relative_to(SRC).as_posix()
+    if _own(relative):
+        return
+    names = _names_a_protocol(path)
+    if relative in NAMES_PROTOCOLS_YET:
+        assert names, f"{relative} names no protocol any more: remove it from NAMES_PROTOCOLS_YET"
+    else:
+        assert not names, (
+            f"{relative} names a protocol (a string 'bridge'/'processor'/'cceb' or an import of a protocol package): "
+            "look it up in ccproto.protocols or move it into the protocol's package or testing slice"
+        )

@@ -21,16 +21,10 @@ from ccproto.core.model import split_pointer
 from ccproto.core.roles import Role
 from ccproto.processor import codec as processor_codec
 from ccproto.processor.session import ProcessorSession
-from ccproto.testing.mutations import (
-    PROTOCOLS,
-    RULES_BY_PROTOCOL,
-    Mutation,
-    Rule,
-    bridge_mutations,
-    cceb_mutations,
-    mutations,
-    processor_mutations,
-)
+from ccproto.testing.mutations import PROTOCOLS, RULES_BY_PROTOCOL, Mutation, Rule, mutations
+from ccproto.testing.slices.bridge.mutations import bridge_mutations
+from ccproto.testing.slices.cceb.mutations import cceb_mutations
+from ccproto.testing.slices.processor.mutations import processor_mutations
 
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

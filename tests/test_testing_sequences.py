@@ -34,16 +34,11 @@ from ccproto.processor.models import (
     SessionParameters,
     failure_response,
 )
-from ccproto.testing.sequences import (
-    PROTOCOLS,
-    Conversation,
-    Step,
-    Transition,
-    bridge_conversations,
-    cceb_conversations,
-    conversations,
-    processor_conversations,
-)
+from ccproto.protocols import BUILT_IN as PROTOCOLS
+from ccproto.testing.sequences import Conversation, Step, Transition, conversations
+from ccproto.testing.slices.bridge.conversations import bridge_conversations
+from ccproto.testing.slices.cceb.conversations import cceb_conversations
+from ccproto.testing.slices.processor.conversations import processor_conversations
 
 CONNECTIONS: dict[str, Callable[..., Any]] = {
     "bridge": ControlChannel,

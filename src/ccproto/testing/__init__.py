@@ -39,15 +39,15 @@ if TYPE_CHECKING:
     from ccproto.testing.mutations import RULES_BY_PROTOCOL as RULES_BY_PROTOCOL
     from ccproto.testing.mutations import Mutation as Mutation
     from ccproto.testing.mutations import Rule as Rule
-    from ccproto.testing.mutations import bridge_mutations as bridge_mutations
-    from ccproto.testing.mutations import cceb_mutations as cceb_mutations
-    from ccproto.testing.mutations import processor_mutations as processor_mutations
     from ccproto.testing.peers import ReferencePeer as ReferencePeer
     from ccproto.testing.sequences import Conversation as Conversation
     from ccproto.testing.sequences import Step as Step
     from ccproto.testing.sequences import conversations as conversations
     from ccproto.testing.slices import REFERENCE_PEERS as REFERENCE_PEERS
     from ccproto.testing.slices import reference_peer as reference_peer
+    from ccproto.testing.slices.bridge.mutations import bridge_mutations as bridge_mutations
+    from ccproto.testing.slices.cceb.mutations import cceb_mutations as cceb_mutations
+    from ccproto.testing.slices.processor.mutations import processor_mutations as processor_mutations
     from ccproto.testing.strategies import Numbers as Numbers
     from ccproto.testing.strategies import bridge_messages as bridge_messages
     from ccproto.testing.strategies import cceb_actions as cceb_actions
@@ -74,10 +74,11 @@ _EXPORTS: dict[str, str] = {
         "ccproto.testing.strategies",
     ),
     # Not ``mutations`` itself: the name is its module's (``ccproto.testing.mutations.mutations`` is the function).
-    **dict.fromkeys(
-        ("Mutation", "Rule", "RULES_BY_PROTOCOL", "bridge_mutations", "cceb_mutations", "processor_mutations"),
-        "ccproto.testing.mutations",
-    ),
+    **dict.fromkeys(("Mutation", "Rule", "RULES_BY_PROTOCOL"), "ccproto.testing.mutations"),
+    # Each protocol's convenience strategy lives in its slice, next to its mutation hooks.
+    "bridge_mutations": "ccproto.testing.slices.bridge.mutations",
+    "cceb_mutations": "ccproto.testing.slices.cceb.mutations",
+    "processor_mutations": "ccproto.testing.slices.processor.mutations",
     **dict.fromkeys(("Conversation", "Step", "conversations"), "ccproto.testing.sequences"),
     **dict.fromkeys(("REFERENCE_PEERS", "reference_peer"), "ccproto.testing.slices"),
     "ReferencePeer": "ccproto.testing.peers",

@@ -9,6 +9,11 @@ integrator's test can assert that their implementation rejects each kind::
         with pytest.raises(MyProtocolError):
             my_server.handle(mutation.text())
 
+The engine here knows no protocol: each protocol's testing slice names its
+:class:`MutationHooks` (``ProtocolSlice.mutations``: how a value picks its class,
+the messages to mutate, who sends them, its wrong-correlation-id strategy, the
+rules only it has), found through the protocol registry when first needed.
+
 Valid by construction, never generate-then-filter: the place is chosen from the
 places the model spec says the rule applies to in the drawn message.  Where a
 place changes which class the codec dispatches to (a request's ``result``, a
@@ -25,17 +30,12 @@ from __future__ import annotations
 import copy
 import enum
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import attrs
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ccproto.bridge import codec as bridge_codec
-from ccproto.bridge import models as bridge_models
-from ccproto.cceb import codec as cceb_codec
-from ccproto.cceb import envelope
-from ccproto.cceb import models as cceb_models
 from ccproto.core.convert import compile_pattern
 from ccproto.core.errors import ProtocolError
 from ccproto.core.jsonio import dumps
@@ -52,30 +52,25 @@ from ccproto.core.model import (
     model_spec,
 )
 from ccproto.core.model import pointer as json_pointer
+from ccproto.core.protocol import resolve
 from ccproto.core.roles import Role
-from ccproto.processor import codec as processor_codec
-from ccproto.processor import models as processor_models
-from ccproto.testing.strategies import (
-    cceb_actions,
-    cceb_unknown_notifications,
-    from_model,
-    processor_failures,
-    processor_unknown_messages,
-)
+from ccproto.protocols import get, names
+from ccproto.testing.slices import slice_of
 
 __all__ = [
     "PROTOCOLS",
     "RULES_BY_PROTOCOL",
+    "Candidate",
+    "MessageSource",
     "Mutation",
+    "MutationHooks",
+    "Parts",
     "Rule",
-    "bridge_mutations",
-    "cceb_mutations",
+    "Subject",
     "mutations",
-    "processor_mutations",
+    "other_id",
+    "with_member",
 ]
-
-#: The protocols mutations are made for.
-PROTOCOLS: tuple[str, ...] = ("bridge", "processor", "cceb")
 
 
 class Rule(enum.Enum):
@@ -141,6 +136,7 @@ class Mutation:
 
 # -- JSON helpers ------------------------------------------------------------------------------
 
+#: Where a member is in a JSON value: object member names and array indexes, from the root.
 Parts = tuple[str | int, ...]
 _MISSING: Any = object()
 
@@ -157,7 +153,7 @@ def _get(value: Any, parts: Parts) -> Any:
     return node
 
 
-def _with(value: Any, parts: Parts, new: Any) -> Any:
+def with_member(value: Any, parts: Parts, new: Any) -> Any:
     """A deep copy of ``value`` with the member at ``parts`` set to ``new`` (its parent must exist)."""
     if not parts:
         return copy.deepcopy(new)
@@ -222,37 +218,7 @@ def _walk(spec: ModelSpec, root: Any, base: Parts, found: list[_Site]) -> None:
                     _walk(model_spec(items.python_type), root, (*parts, index), found)
 
 
-# -- the codecs' dispatch, and whether a mutated value is sure to break -------------------------
-
-
-def _dispatch(protocol: str, value: dict[str, Any]) -> type[Model]:
-    """The class the protocol's codec would structure ``value`` as (raises ``ProtocolError`` if none)."""
-    if protocol == "bridge":
-        return bridge_codec.message_class_for(bridge_codec.normalise(value, []))
-    if protocol == "processor":
-        registry = processor_models.REGISTRY
-        return processor_codec.message_class_for(processor_codec.normalise(value, [], registry), registry, [])
-    return cceb_codec.message_class_for(value, cceb_models.REGISTRY, [])
-
-
-def _discriminators(protocol: str) -> Mapping[Parts, tuple[str, ...]]:
-    """Members the codec dispatches on, and the values it knows for each."""
-    if protocol == "bridge":
-        return {
-            ("header", "type"): tuple(m.value for m in bridge_models.MessageType),
-            ("header", "name"): tuple(m.value for m in bridge_models.Name),
-            ("header", "result"): tuple(m.value for m in bridge_models.Result),
-        }
-    if protocol == "processor":
-        registry = processor_models.REGISTRY
-        return {
-            ("command",): registry.commands(),
-            ("result",): tuple(m.value for m in processor_models.Result),
-            ("name",): registry.events(),
-        }
-    envelope_types = (envelope.HELLO, envelope.HELLO_REPLY, envelope.ACTION, envelope.ACK)
-    return {(envelope.TYPE,): (*envelope_types, *cceb_models.REGISTRY.notification_types())}
-
+# -- whether a mutated value is sure to break -------------------------------------------------------
 
 _JSON_KINDS: dict[Kind, Callable[[Any], bool]] = {
     Kind.STR: lambda v: type(v) is str,
@@ -298,7 +264,7 @@ def _cannot_hold(cls: type[Model], value: Any) -> bool:
     return False
 
 
-def _breaks(protocol: str, cls: type[Model], value: Any) -> bool:
+def _breaks(dispatch: Callable[[dict[str, Any]], type[Model]], cls: type[Model], value: Any) -> bool:
     """Whether the mutated ``value`` of a ``cls`` message is sure to be refused.
 
     A mutation that keeps the class the codec dispatches to breaks that class's
@@ -307,7 +273,7 @@ def _breaks(protocol: str, cls: type[Model], value: Any) -> bool:
     if type(value) is not dict:
         return True
     try:
-        target = _dispatch(protocol, value)
+        target = dispatch(value)
     except ProtocolError:
         return True
     return target is cls or _cannot_hold(target, value)
@@ -320,7 +286,7 @@ _DELETE: Any = object()
 
 
 @attrs.frozen
-class _Candidate:
+class Candidate:
     """One way to break a message: set (or delete) the member at ``parts`` of ``valid``."""
 
     parts: Parts
@@ -331,17 +297,18 @@ class _Candidate:
         """The mutated message (built only for the candidates that need it: copies are not free)."""
         if self.new is _DELETE:
             return _without(self.valid, self.parts)
-        return _with(self.valid, self.parts, self.new)
+        return with_member(self.valid, self.parts, self.new)
 
 
 @attrs.frozen
-class _Subject:
-    """One drawn message, ready to be mutated."""
+class Subject:
+    """One drawn message, ready to be mutated: what a rule's candidate maker (:attr:`MutationHooks.rules`) reads."""
 
-    protocol: str
     cls: type[Model]
     valid: dict[str, Any]
     sites: list[_Site]
+    #: The protocol's discriminators (:attr:`MutationHooks.discriminators`), read once per message.
+    discriminators: Mapping[Parts, tuple[str, ...]]
 
     def fields(self, *kinds: Kind, present: bool = True) -> Iterator[tuple[_Site, FieldSpec, Any]]:
         """Field places (of ``kinds``, if given) with their current value (only present ones unless asked)."""
@@ -357,8 +324,9 @@ class _Subject:
                 continue  # an optional member's parent that is itself absent
             yield site, site.field, current
 
-    def replaced(self, parts: Parts, new: Any, valid: dict[str, Any] | None = None) -> _Candidate:
-        return _Candidate(parts, new, self.valid if valid is None else valid)
+    def replaced(self, parts: Parts, new: Any, valid: dict[str, Any] | None = None) -> Candidate:
+        """The candidate setting the member at ``parts`` of ``valid`` (default: the drawn message) to ``new``."""
+        return Candidate(parts, new, self.valid if valid is None else valid)
 
 
 def _wire_kind(field: FieldSpec) -> Kind:
@@ -393,19 +361,19 @@ def _wrong_types(field: FieldSpec, current: Any) -> list[Any]:
     return []  # objects: not-an-object; any JSON value: nothing is wrong
 
 
-def _wrong_type(subject: _Subject) -> list[_Candidate]:
+def _wrong_type(subject: Subject) -> list[Candidate]:
     return [subject.replaced(site.parts, new) for site, field, current in subject.fields()
             for new in _wrong_types(field, current)]
 
 
-def _missing_required(subject: _Subject) -> list[_Candidate]:
+def _missing_required(subject: Subject) -> list[Candidate]:
     places = [site.parts for site in subject.sites if site.kind in ("const", "object")]
     places += [site.parts for site, field, _ in subject.fields() if field.required]
-    return [_Candidate(parts, _DELETE, subject.valid) for parts in places]
+    return [Candidate(parts, _DELETE, subject.valid) for parts in places]
 
 
-def _bad_enum(subject: _Subject) -> list[_Candidate]:
-    out: list[_Candidate] = []
+def _bad_enum(subject: Subject) -> list[Candidate]:
+    out: list[Candidate] = []
     for site, field, current in subject.fields(Kind.ENUM):
         members = _enum_values(field)
         if all(type(v) is int for v in members):
@@ -420,8 +388,8 @@ def _bad_enum(subject: _Subject) -> list[_Candidate]:
     return out
 
 
-def _bad_pattern(subject: _Subject) -> list[_Candidate]:
-    out: list[_Candidate] = []
+def _bad_pattern(subject: Subject) -> list[Candidate]:
+    out: list[Candidate] = []
     for site, field, current in subject.fields(Kind.STR, Kind.ARRAY):
         if field.wire.comma_list:
             # An empty item: what a trailing or doubled comma gives.
@@ -444,9 +412,9 @@ def _other_const(const: Any) -> Any:
     return [const]
 
 
-def _bad_constant(subject: _Subject) -> list[_Candidate]:
-    known = _discriminators(subject.protocol)
-    out: list[_Candidate] = []
+def _bad_constant(subject: Subject) -> list[Candidate]:
+    known = subject.discriminators
+    out: list[Candidate] = []
     for site in subject.sites:
         if site.kind != "const":
             continue
@@ -455,7 +423,7 @@ def _bad_constant(subject: _Subject) -> list[_Candidate]:
     return out
 
 
-def _allowing(subject: _Subject, site: _Site) -> list[dict[str, Any]]:
+def _allowing(subject: Subject, site: _Site) -> list[dict[str, Any]]:
     """Valid messages (``subject.valid``, or it with a selector changed) where ``site``'s member may be present."""
     relative = site.parts[len(site.base):]
     rules = [r for r in site.owner.rules if isinstance(r, OnlyWhen) and r.member == relative]
@@ -465,7 +433,7 @@ def _allowing(subject: _Subject, site: _Site) -> list[dict[str, Any]]:
     selector = site.base + rule.selector
     if any(_same(_get(subject.valid, selector), v) for v in rule.values):
         return [subject.valid]
-    return [_obeying(_with(subject.valid, selector, rule.values[0]), site.owner, site.base)]
+    return [_obeying(with_member(subject.valid, selector, rule.values[0]), site.owner, site.base)]
 
 
 def _obeying(value: dict[str, Any], spec: ModelSpec, base: Parts) -> dict[str, Any]:
@@ -479,8 +447,8 @@ def _obeying(value: dict[str, Any], spec: ModelSpec, base: Parts) -> dict[str, A
     return value
 
 
-def _out_of_range(subject: _Subject) -> list[_Candidate]:
-    out: list[_Candidate] = []
+def _out_of_range(subject: Subject) -> list[Candidate]:
+    out: list[Candidate] = []
     for site, field, current in subject.fields(Kind.INT, Kind.ARRAY, present=False):
         info = field.wire
         if field.type.kind is Kind.ARRAY and info.min_items:
@@ -496,7 +464,7 @@ def _out_of_range(subject: _Subject) -> list[_Candidate]:
     return out
 
 
-def _null_member(subject: _Subject) -> list[_Candidate]:
+def _null_member(subject: Subject) -> list[Candidate]:
     return [subject.replaced(site.parts, None) for site, field, _ in subject.fields(present=False)
             if not field.required]
 
@@ -512,12 +480,12 @@ def _placeholder(field: FieldSpec) -> Any:
     return simple.get(kind, "x")
 
 
-def _forbidden_member(subject: _Subject) -> list[_Candidate]:
-    known = _discriminators(subject.protocol)
+def _forbidden_member(subject: Subject) -> list[Candidate]:
+    known = subject.discriminators
     owners: dict[Parts, ModelSpec] = {}
     for site in subject.sites:
         owners.setdefault(site.base, site.owner)
-    out: list[_Candidate] = []
+    out: list[Candidate] = []
     for base, spec in owners.items():
         for path in spec.forbidden:
             values = [*known.get(tuple(path), ()), "x"]
@@ -534,7 +502,7 @@ def _forbidden_member(subject: _Subject) -> list[_Candidate]:
                     if selector_field.type.kind is not Kind.ENUM:
                         continue
                     others = [v for v in _enum_values(selector_field) if not any(_same(v, a) for a in rule.values)]
-                    valids = [_obeying(_with(subject.valid, selector, v), spec, base) for v in others]
+                    valids = [_obeying(with_member(subject.valid, selector, v), spec, base) for v in others]
                 else:
                     valids = [subject.valid]
                 out.extend(subject.replaced(base + rule.member, _placeholder(member), v) for v in valids)
@@ -542,16 +510,16 @@ def _forbidden_member(subject: _Subject) -> list[_Candidate]:
                 valid = subject.valid
                 if not _same(current, rule.value):
                     exact = {m: "x" for m in rule.members}
-                    valid = _with(_with(valid, selector, rule.value), base + rule.target, exact)
+                    valid = with_member(with_member(valid, selector, rule.value), base + rule.target, exact)
                     valid = _obeying(valid, spec, base)
                 extra = "extra" if "extra" not in rule.members else "extra-member"
                 out.append(subject.replaced((*base, *rule.target, extra), "x", valid))
     return out
 
 
-def _not_an_object(subject: _Subject) -> list[_Candidate]:
+def _not_an_object(subject: Subject) -> list[Candidate]:
     # A list of messages, and scalars; not a bare string, which ``validate_message`` would read as JSON text.
-    out = [_Candidate((), new, subject.valid) for new in ([subject.valid], [], None, 0, True)]
+    out = [Candidate((), new, subject.valid) for new in ([subject.valid], [], None, 0, True)]
     places = [site.parts for site in subject.sites if site.kind in ("object", "item")]
     places += [site.parts for site, _, _ in subject.fields(Kind.MODEL, Kind.OBJECT)]
     not_objects: tuple[Any, ...] = ([], "x", 0)
@@ -559,35 +527,7 @@ def _not_an_object(subject: _Subject) -> list[_Candidate]:
     return out
 
 
-_DETAILS: Parts = (envelope.DATA, envelope.ACTION_DETAILS)
-_ACTION: Parts = (envelope.DATA, envelope.ACTION_NAME)
-
-
-def _reserved_field(subject: _Subject) -> list[_Candidate]:
-    if subject.cls is not cceb_models.Action:
-        return []
-    out: list[_Candidate] = []
-    for name in (*envelope.RESERVED_ACTION_FIELDS, *envelope.CONTACT_ID_SUBSTITUTES):
-        # What a client would plausibly send: a GUID for the GUID fields, a flag for the flags.
-        value: Any = subject.valid[envelope.UUID] if name.endswith("Guid") else "x"
-        if name.startswith("is"):
-            value = True
-        out.append(subject.replaced((*_DETAILS, name), value))
-    return out
-
-
-def _unsupported_action(subject: _Subject) -> list[_Candidate]:
-    if subject.cls is not cceb_models.Action:
-        return []
-    current = subject.valid[envelope.DATA][envelope.ACTION_NAME]
-    regex = compile_pattern(envelope.ACTION_NAME_PATTERN)
-    registry = cceb_models.REGISTRY
-    near = (current + "V2", current[:1].lower() + current[1:], "Custom" + current, current.removesuffix("Event"))
-    return [subject.replaced(_ACTION, new) for new in dict.fromkeys(near)
-            if new != current and regex.search(new) and not registry.has_action(new)]
-
-
-_CANDIDATES: dict[Rule, Callable[[_Subject], list[_Candidate]]] = {
+_CANDIDATES: dict[Rule, Callable[[Subject], list[Candidate]]] = {
     Rule.WRONG_TYPE: _wrong_type,
     Rule.MISSING_REQUIRED: _missing_required,
     Rule.BAD_ENUM: _bad_enum,
@@ -597,8 +537,6 @@ _CANDIDATES: dict[Rule, Callable[[_Subject], list[_Candidate]]] = {
     Rule.NULL_MEMBER: _null_member,
     Rule.FORBIDDEN_MEMBER: _forbidden_member,
     Rule.NOT_AN_OBJECT: _not_an_object,
-    Rule.RESERVED_FIELD: _reserved_field,
-    Rule.UNSUPPORTED_ACTION: _unsupported_action,
 }
 
 
@@ -607,41 +545,54 @@ def _moves_dispatch(discriminators: Collection[Parts], parts: Parts) -> bool:
     return any(d[: len(parts)] == parts or parts[: len(d)] == d for d in discriminators)
 
 
-def _candidates(rule: Rule, protocol: str, cls: type[Model], valid: dict[str, Any]) -> list[_Candidate]:
-    subject = _Subject(protocol, cls, valid, _sites(cls, valid))
-    discriminators = tuple(_discriminators(protocol))
-    return [c for c in _CANDIDATES[rule](subject)
-            if not _moves_dispatch(discriminators, c.parts) or _breaks(protocol, cls, c.value())]
-
-
-# -- what to draw the valid messages from -------------------------------------------------------
+# -- what a protocol gives the engine ------------------------------------------------------------
 
 
 @attrs.frozen
-class _Source:
-    """A strategy of valid messages and the classes it draws."""
+class MessageSource:
+    """A strategy of valid messages and the classes it draws (one of :attr:`MutationHooks.sources`)."""
 
     strategy: st.SearchStrategy[Any]
     classes: tuple[type[Model], ...]
 
 
-def _sources(protocol: str) -> tuple[_Source, ...]:
-    if protocol == "bridge":
-        return tuple(_Source(from_model(cls), (cls,)) for cls in bridge_models.ALL_MESSAGE_CLASSES)
-    if protocol == "processor":
-        unknown = (processor_models.UnknownRequest, processor_models.UnknownSuccess,
-                   processor_models.UnknownConfirm, processor_models.UnknownEvent)
-        return (
-            *(_Source(from_model(cls), (cls,)) for cls in processor_models.REGISTRY.message_classes()),
-            _Source(processor_failures(), (processor_models.FailureResponse,)),
-            _Source(processor_unknown_messages(), unknown),
-        )
-    return (
-        *(_Source(from_model(cls), (cls,)) for cls in cceb_models.REGISTRY.message_classes()
-          if cls is not cceb_models.Action),
-        _Source(cceb_actions(), (cceb_models.Action,)),
-        _Source(cceb_unknown_notifications(), (cceb_models.UnknownNotification,)),
-    )
+@attrs.frozen(kw_only=True)
+class MutationHooks:
+    """What the engine needs of one protocol; its testing slice's ``mutations`` names it (``HOOKS``).
+
+    Callables rather than tables where the protocol's registry may grow (a vendor's commands, notifications):
+    they are asked when mutations are made, not when the hooks are built.
+    """
+
+    #: The class the protocol's codec would structure a JSON object as (``ProtocolError`` if none).
+    dispatch: Callable[[dict[str, Any]], type[Model]]
+    #: The members the codec dispatches on, and the values it knows for each.
+    discriminators: Callable[[], Mapping[Parts, tuple[str, ...]]]
+    #: What to draw the valid messages from: every class the codec decodes, each in one source.
+    sources: Callable[[], tuple[MessageSource, ...]]
+    #: The roles that may send a class's messages.
+    senders: Callable[[type[Model]], Sequence[Role]]
+    #: A message's JSON (the codec's ``encode_value``; the engine copies it before breaking it).
+    encode: Callable[[Any], dict[str, Any]]
+    #: The ``wrong-correlation-id`` mutations (valid answers to nothing outstanding, with their context), or
+    #: ``None`` when the protocol has no correlation to break.
+    wrong_id: Callable[[], st.SearchStrategy[Mutation]] | None = None
+    #: The rules only this protocol has (the CCEB's reserved fields, ...): rule -> its candidate maker.
+    rules: Mapping[Rule, Callable[[Subject], list[Candidate]]] = attrs.field(factory=dict)
+
+
+def _makers(hooks: MutationHooks) -> dict[Rule, Callable[[Subject], list[Candidate]]]:
+    return {**_CANDIDATES, **hooks.rules}
+
+
+def _candidates(rule: Rule, hooks: MutationHooks, cls: type[Model], valid: dict[str, Any]) -> list[Candidate]:
+    subject = Subject(cls, valid, _sites(cls, valid), hooks.discriminators())
+    discriminators = tuple(subject.discriminators)
+    return [c for c in _makers(hooks)[rule](subject)
+            if not _moves_dispatch(discriminators, c.parts) or _breaks(hooks.dispatch, cls, c.value())]
+
+
+# -- what to draw the valid messages from -------------------------------------------------------
 
 
 def _skeleton(cls: type[Model]) -> dict[str, Any]:
@@ -674,33 +625,18 @@ def _skeleton(cls: type[Model]) -> dict[str, Any]:
     return value
 
 
-def _applies(rule: Rule, protocol: str, source: _Source) -> bool:
-    return any(_candidates(rule, protocol, cls, _skeleton(cls)) for cls in source.classes)
+def _applies(rule: Rule, hooks: MutationHooks, source: MessageSource) -> bool:
+    return any(_candidates(rule, hooks, cls, _skeleton(cls)) for cls in source.classes)
 
 
-def _senders(protocol: str, cls: type[Model]) -> list[Role]:
-    if protocol == "bridge":
-        assert issubclass(cls, bridge_models.BridgeMessage)
-        return [cls.TYPE.sender]
-    if protocol == "processor":
-        assert issubclass(cls, processor_models.ProcessorMessage)
-        return [cls.SENDER]
-    assert issubclass(cls, cceb_models.CcebMessage)
-    return sorted(cls.SENDERS, key=lambda role: role.value)
-
-
-def _encode(protocol: str, message: Any) -> dict[str, Any]:
+def _encode(hooks: MutationHooks, message: Any) -> dict[str, Any]:
     """The message's JSON (a deep copy: mutations must not reach into the model's own dicts)."""
-    if protocol == "bridge":
-        value = bridge_codec.encode_value(message)
-    elif protocol == "processor":
-        value = processor_codec.encode_value(message)
-    else:
-        value = cceb_codec.encode_value(message)
-    return copy.deepcopy(value)
+    return copy.deepcopy(hooks.encode(message))
 
 
-def _context_free(protocol: str, rule: Rule, sources: Sequence[_Source]) -> st.SearchStrategy[Mutation]:
+def _context_free(
+    protocol: str, hooks: MutationHooks, rule: Rule, sources: Sequence[MessageSource]
+) -> st.SearchStrategy[Mutation]:
     @st.composite
     def draw_mutation(draw: st.DrawFn) -> Mutation:
         # Sources are tried in a drawn order: one whose message offers no place for the rule (rare: e.g. an open
@@ -708,153 +644,153 @@ def _context_free(protocol: str, rule: Rule, sources: Sequence[_Source]) -> st.S
         for index in draw(st.permutations(range(len(sources)))):
             message = draw(sources[index].strategy)
             cls = type(message)
-            valid = _encode(protocol, message)
-            candidates = _candidates(rule, protocol, cls, valid)
+            valid = _encode(hooks, message)
+            candidates = _candidates(rule, hooks, cls, valid)
             if not candidates:
                 continue
             chosen = draw(st.sampled_from(candidates))
             return Mutation(
                 rule=rule, protocol=protocol, value=chosen.value(), pointer=json_pointer(chosen.parts),
-                valid=chosen.valid, sender=draw(st.sampled_from(_senders(protocol, cls))),
+                valid=chosen.valid, sender=draw(st.sampled_from(list(hooks.senders(cls)))),
             )
         raise AssertionError(f"no {protocol} message offers a place for {rule.value}")  # pragma: no cover
 
     return draw_mutation()
 
 
-# -- wrong correlation ids ------------------------------------------------------------------------
-
-
-def _other_id(value: str, step: int) -> str:
+def other_id(value: str, step: int) -> str:
     """``value`` (a GUID or uuid) with its last hex digit moved by ``step``: another well-formed id."""
     digits = "0123456789abcdef"
     return value[:-1] + digits[(int(value[-1], 16) + step) % 16]
 
 
-def _bridge_wrong_id() -> st.SearchStrategy[Mutation]:
-    requests = [cls for cls in bridge_models.ALL_MESSAGE_CLASSES if issubclass(cls, bridge_models.Request)]
-
-    @st.composite
-    def draw_mutation(draw: st.DrawFn) -> Mutation:
-        cls = draw(st.sampled_from(requests))
-        request = draw(from_model(cls))
-        answered = {"target": request.target, "request_id": request.request_id}
-        if draw(st.booleans()):
-            answer: bridge_models.Response = attrs.evolve(draw(from_model(cls.RESPONSE)), **answered)
-        else:
-            name = bridge_models.RequestName(request.message_name.value)
-            answer = attrs.evolve(draw(from_model(bridge_models.FailureResponse)), name=name, **answered)
-        # The channel opens with serverstatus; createsession also needs the client's first status report.
-        opening = bridge_models.ServerStatusRequest(target=request.target, request_id=_other_id(request.request_id, 2))
-        before: list[tuple[Role, bridge_models.BridgeMessage]] = []
-        if cls is not bridge_models.ServerStatusRequest:
-            before.append((Role.SERVER, opening))
-        if cls is bridge_models.CreateSessionRequest:
-            status = bridge_models.ServerStatusChanged(status=bridge_models.ServerStatus.IN_SERVICE)
-            before.append((Role.CLIENT, status))
-        before.append((Role.SERVER, request))
-        valid = _encode("bridge", answer)
-        parts: Parts = ("header", "requestId")
-        return Mutation(
-            rule=Rule.WRONG_CORRELATION_ID, protocol="bridge", pointer=json_pointer(parts), sender=Role.CLIENT,
-            value=_with(valid, parts, _other_id(request.request_id, 1)), valid=valid,
-            context=tuple((role, _encode("bridge", m)) for role, m in before),
-        )
-
-    return draw_mutation()
+# -- each protocol's hooks, found through the registry (on first use, so a protocol registered later counts) ---
 
 
-def _processor_wrong_id() -> st.SearchStrategy[Mutation]:
-    registry = processor_models.REGISTRY
-    pairs = [
-        (success, request)
-        for success in (registry.success_class(c) for c in registry.commands())
-        if success is not None
-        for request in (registry.request_class(c) for c in registry.commands() if c != success.COMMAND)
-        if request is not None
-    ]
+@attrs.frozen
+class _Prepared:
+    """What one protocol's hooks give, worked out once: the rules it can break and the sources for each."""
 
-    @st.composite
-    def draw_mutation(draw: st.DrawFn) -> Mutation:
-        # No correlation id: a success names its command, so one of a command nobody asked for answers nothing.
-        success_cls, request_cls = draw(st.sampled_from(pairs))
-        value = _encode("processor", draw(from_model(success_cls)))
-        request = _encode("processor", draw(from_model(request_cls)))
-        return Mutation(
-            rule=Rule.WRONG_CORRELATION_ID, protocol="processor", pointer="/command", sender=Role.SERVER,
-            value=value, valid=copy.deepcopy(value), context=((Role.CLIENT, request),),
-        )
-
-    return draw_mutation()
+    hooks: MutationHooks
+    producible: dict[Rule, tuple[MessageSource, ...]]
+    rules: tuple[Rule, ...]
+    strategies: dict[Rule, st.SearchStrategy[Mutation]] = attrs.field(factory=dict)
 
 
-def _cceb_wrong_id() -> st.SearchStrategy[Mutation]:
-    # Phone-validation and off-hook notifications move phases of their own; unknown ones only warn.
-    plain = [cls for cls in cceb_models.REGISTRY.message_classes()
-             if issubclass(cls, cceb_models.Notification)
-             and cls not in (cceb_models.PhoneValidation, cceb_models.OffHook)]
-    items = st.one_of(cceb_actions(), *(from_model(cls) for cls in plain))
-
-    @st.composite
-    def draw_mutation(draw: st.DrawFn) -> Mutation:
-        hello = attrs.evolve(draw(from_model(cceb_models.Hello)), long_lived=None, session_key=None)
-        reply = attrs.evolve(draw(from_model(cceb_models.HelloReply)), uuid=hello.uuid, session_key=None,
-                             resumed=None)
-        item = draw(items)
-        owner = Role.CLIENT if isinstance(item, cceb_models.Action) else Role.SERVER
-        wrong = _other_id(item.uuid, 1)
-        if wrong.lower() == hello.uuid.lower():
-            wrong = _other_id(item.uuid, 2)
-        valid = _encode("cceb", cceb_models.Ack.of(item))
-        return Mutation(
-            rule=Rule.WRONG_CORRELATION_ID, protocol="cceb", pointer="/uuid", sender=owner.peer,
-            value=_with(valid, (envelope.UUID,), wrong), valid=valid,
-            context=((Role.CLIENT, _encode("cceb", hello)), (Role.SERVER, _encode("cceb", reply)),
-                     (owner, _encode("cceb", item))),
-        )
-
-    return draw_mutation()
+_PREPARED: dict[str, _Prepared] = {}
 
 
-_WRONG_ID: dict[str, Callable[[], st.SearchStrategy[Mutation]]] = {
-    "bridge": _bridge_wrong_id,
-    "processor": _processor_wrong_id,
-    "cceb": _cceb_wrong_id,
-}
+def _hooks_reference(protocol: str) -> object:
+    """The protocol's slice's ``mutations`` (hooks or their import path); ``None`` when it has none or is unknown."""
+    try:
+        if get(protocol).testing is None:
+            return None
+        return slice_of(protocol).mutations
+    except ValueError:
+        return None
+
+
+def _prepare(hooks: MutationHooks) -> _Prepared:
+    sources = hooks.sources()
+    producible: dict[Rule, tuple[MessageSource, ...]] = {}
+    for rule in _makers(hooks):
+        applying = tuple(s for s in sources if _applies(rule, hooks, s))
+        if applying:
+            producible[rule] = applying
+    offered = tuple(r for r in Rule if r in producible
+                    or (r is Rule.WRONG_CORRELATION_ID and hooks.wrong_id is not None))
+    return _Prepared(hooks, producible, offered)
+
+
+def _prepared(protocol: str) -> _Prepared | None:
+    """The protocol's prepared hooks (cached while its slice names the same hooks), or ``None`` if it has none."""
+    reference = _hooks_reference(protocol)
+    if reference is None:
+        return None
+    hooks = resolve(reference)
+    if not isinstance(hooks, MutationHooks):
+        raise TypeError(f"the {protocol} protocol's mutation hooks are not MutationHooks: {type(hooks).__name__}")
+    found = _PREPARED.get(protocol)
+    if found is None or found.hooks is not hooks:  # a protocol registered again (replace=True) gets new tables
+        found = _PREPARED[protocol] = _prepare(hooks)
+    return found
+
+
+def _protocols() -> tuple[str, ...]:
+    return tuple(name for name in names() if _hooks_reference(name) is not None)
+
+
+class _Protocols(Sequence[str]):
+    """A live, read-only sequence of the registered protocols whose testing slice has mutation hooks."""
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return _protocols()[index]
+
+    def __len__(self) -> int:
+        return len(_protocols())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_protocols())
+
+    def __contains__(self, value: object) -> bool:
+        return value in _protocols()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (_Protocols, tuple, list)):
+            return _protocols() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, whose hash there is none of
+
+    def __repr__(self) -> str:
+        return repr(_protocols())
+
+
+class _RulesByProtocol(Mapping[str, tuple[Rule, ...]]):
+    """A live, read-only mapping: protocol -> the rules its mutations can break (worked out on first use)."""
+
+    def __getitem__(self, protocol: str) -> tuple[Rule, ...]:
+        found = _prepared(protocol)
+        if found is None:
+            raise KeyError(protocol)
+        return found.rules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_protocols())
+
+    def __len__(self) -> int:
+        return len(_protocols())
+
+    def __repr__(self) -> str:
+        return f"{{{', '.join(f'{p!r}: {self[p]!r}' for p in self)}}}"
+
+
+#: The protocols mutations are made for: a live view (a read-only sequence) of the registered protocols whose
+#: testing slice names mutation hooks; a protocol registered later is in it too.
+PROTOCOLS: Sequence[str] = _Protocols()
+
+#: The rules each protocol's mutations can break (in :class:`Rule` order): a live read-only mapping, worked out
+#: for a protocol when first read.
+RULES_BY_PROTOCOL: Mapping[str, tuple[Rule, ...]] = _RulesByProtocol()
 
 
 # -- the public strategies ------------------------------------------------------------------------
 
 
-def _producible(protocol: str) -> dict[Rule, tuple[_Source, ...]]:
-    sources = _sources(protocol)
-    found: dict[Rule, tuple[_Source, ...]] = {}
-    for rule in _CANDIDATES:
-        applying = tuple(s for s in sources if _applies(rule, protocol, s))
-        if applying:
-            found[rule] = applying
-    return found
-
-
-_PRODUCIBLE: dict[str, dict[Rule, tuple[_Source, ...]]] = {p: _producible(p) for p in PROTOCOLS}
-
-#: The rules each protocol's mutations can break (in :class:`Rule` order).
-RULES_BY_PROTOCOL: Mapping[str, tuple[Rule, ...]] = {
-    protocol: tuple(r for r in Rule if r in _PRODUCIBLE[protocol] or r is Rule.WRONG_CORRELATION_ID)
-    for protocol in PROTOCOLS
-}
-
-_CACHE: dict[tuple[str, Rule], st.SearchStrategy[Mutation]] = {}
-
-
-def _rule_strategy(protocol: str, rule: Rule) -> st.SearchStrategy[Mutation]:
-    key = (protocol, rule)
-    if key not in _CACHE:
+def _rule_strategy(protocol: str, prepared: _Prepared, rule: Rule) -> st.SearchStrategy[Mutation]:
+    found = prepared.strategies.get(rule)
+    if found is None:
         if rule is Rule.WRONG_CORRELATION_ID:
-            _CACHE[key] = _WRONG_ID[protocol]()
+            assert prepared.hooks.wrong_id is not None  # offered only then
+            found = prepared.hooks.wrong_id()
         else:
-            _CACHE[key] = _context_free(protocol, rule, _PRODUCIBLE[protocol][rule])
-    return _CACHE[key]
+            found = _context_free(protocol, prepared.hooks, rule, prepared.producible[rule])
+        prepared.strategies[rule] = found
+    return found
 
 
 def _refused(reason: str) -> st.SearchStrategy[Mutation]:
@@ -869,15 +805,16 @@ def _refused(reason: str) -> st.SearchStrategy[Mutation]:
 def mutations(
     protocol: str, *, rules: Collection[Rule | str] | Rule | str | None = None
 ) -> st.SearchStrategy[Mutation]:
-    """Invalid messages of ``protocol`` (``"bridge"``, ``"processor"`` or ``"cceb"``), each labelled with its rule.
+    """Invalid messages of ``protocol`` (one of :data:`PROTOCOLS`), each labelled with its rule.
 
     ``rules`` narrows them to some rules (members of :class:`Rule` or their values, or one given bare);
     each must be one :data:`RULES_BY_PROTOCOL` lists for the protocol.  Building
     never raises: bad arguments raise ``InvalidArgument`` when the strategy is drawn from.
     """
-    if protocol not in RULES_BY_PROTOCOL:
+    prepared = _prepared(protocol)
+    if prepared is None:
         return _refused(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
-    offered = RULES_BY_PROTOCOL[protocol]
+    offered = prepared.rules
     if isinstance(rules, (str, Rule)):
         rules = [rules]  # one rule given bare (a string is a collection too: of letters)
     if rules is None:
@@ -892,19 +829,4 @@ def mutations(
         chosen = tuple(r for r in offered if r in asked)
         if not chosen:
             return _refused("rules is empty: give at least one rule, or None for all")
-    return st.sampled_from(chosen).flatmap(lambda rule: _rule_strategy(protocol, rule))
-
-
-def bridge_mutations(*, rules: Collection[Rule | str] | Rule | str | None = None) -> st.SearchStrategy[Mutation]:
-    """Invalid control-destination messages (see :func:`mutations`)."""
-    return mutations("bridge", rules=rules)
-
-
-def processor_mutations(*, rules: Collection[Rule | str] | Rule | str | None = None) -> st.SearchStrategy[Mutation]:
-    """Invalid Interaction Processor messages (see :func:`mutations`)."""
-    return mutations("processor", rules=rules)
-
-
-def cceb_mutations(*, rules: Collection[Rule | str] | Rule | str | None = None) -> st.SearchStrategy[Mutation]:
-    """Invalid CCEB messages (see :func:`mutations`)."""
-    return mutations("cceb", rules=rules)
+    return st.sampled_from(chosen).flatmap(lambda rule: _rule_strategy(protocol, prepared, rule))

@@ -13,6 +13,8 @@ them, and a secret drawn on its own (a token, a password) is drawn through
 from __future__ import annotations
 
 import enum
+import functools
+import importlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,6 +26,7 @@ from ccproto.cceb.envelope import ACTION_NAME_PATTERN, UUID_PATTERN
 from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
 from ccproto.cceb.models import Action, CcebMessage, UnknownNotification
 from ccproto.cceb.models import Registry as CcebRegistry
+from ccproto.core.hooks import compile_pattern
 from ccproto.core.model import (
     PRETTY_AS_REPR,
     ExactMembersWhen,
@@ -346,12 +349,73 @@ SIMPLEST_MATCHES: dict[str, str] = {
 }
 
 
+@functools.cache
+def simplest_match(pattern: str) -> str:
+    """The simplest string ``pattern`` matches in full: :data:`SIMPLEST_MATCHES`'s, or else built from the parsed
+    pattern (each repeat its least times, each class its least character, each alternation its first branch), so
+    a protocol registered later (a vendor's, a test's toy) gets one too.  ``ValueError`` for what it cannot build
+    (a look-around, a back reference)."""
+    known = SIMPLEST_MATCHES.get(pattern)
+    if known is not None:
+        return known
+    # The standard library's own regular-expression parser (re._parser; sre_parse, deprecated, before 3.11).
+    parser: Any = importlib.import_module("re._parser")
+    built = "".join(_least(item) for item in parser.parse(pattern))
+    if compile_pattern(pattern).fullmatch(built) is None:
+        raise ValueError(f"no simplest match built for {pattern!r}")
+    return built
+
+
+def _least(item: tuple[Any, Any]) -> str:
+    """The least string one parsed regular-expression item matches."""
+    op, argument = item
+    name = str(op)
+    if name == "LITERAL":
+        return chr(argument)
+    if name == "IN":
+        return min(_class_chars(argument))
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        least, _, inner = argument
+        return "".join(_least(sub) for sub in inner) * int(least)
+    if name == "SUBPATTERN":
+        return "".join(_least(sub) for sub in argument[-1])
+    if name == "ATOMIC_GROUP":
+        return "".join(_least(sub) for sub in argument)
+    if name == "BRANCH":
+        return "".join(_least(sub) for sub in argument[1][0])
+    if name == "AT":
+        return ""
+    if name == "ANY":
+        return "0"
+    if name == "CATEGORY":
+        return min(_class_chars([item]))
+    raise ValueError(f"cannot build the simplest match of {name}")
+
+
+def _class_chars(items: Any) -> list[str]:
+    """Candidate characters of a character class (its least members)."""
+    found: list[str] = []
+    for op, argument in items:
+        name = str(op)
+        if name == "LITERAL":
+            found.append(chr(argument))
+        elif name == "RANGE":
+            found.append(chr(argument[0]))
+        elif name == "CATEGORY":
+            found.append({"CATEGORY_DIGIT": "0", "CATEGORY_WORD": "0", "CATEGORY_SPACE": " "}.get(str(argument), "0"))
+        elif name == "NEGATE":
+            raise ValueError("a negated class has no least member this builder knows")
+    if not found:
+        raise ValueError("an empty class")
+    return found
+
+
 def _simplest_value(tspec: TypeSpec, field: FieldSpec | None = None) -> Any:
     info = field.wire if field is not None else None
     kind = tspec.kind
     if kind is Kind.STR:
         if info is not None and info.pattern and not info.comma_list:
-            return SIMPLEST_MATCHES[info.pattern]
+            return simplest_match(info.pattern)
         return ""
     if kind is Kind.INT:
         return info.minimum if info is not None and info.minimum is not None else 0
