@@ -716,3 +716,7 @@ def test_a_usage_error_exits_2_with_a_one_line_message(name: str, usage_runs: di
     assert says in stderr
     assert len(stderr.splitlines()) == 1
     assert "Traceback" not in stderr
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

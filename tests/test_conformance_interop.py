@@ -446,3 +446,7 @@ def test_the_emulation_writes_what_node_writes() -> None:
 def same_shape(a: Any, b: Any) -> bool:
     """Equal with the type of every number too (``1`` is not ``1.0`` here)."""
     return first_difference(a, b) is None
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

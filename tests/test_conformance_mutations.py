@@ -158,3 +158,7 @@ def test_no_false_alarm_on_the_clean_peers_over_1000_examples() -> None:
     with concurrent.futures.ProcessPoolExecutor(max_workers=2) as pool:
         passed = sorted(pool.map(_clean_run, sorted(MACHINES, key=lambda k: (k[0], k[1].value))))
     assert len(passed) == len(MACHINES) == 6
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

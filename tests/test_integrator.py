@@ -120,3 +120,7 @@ def test_mypy_catches_a_misspelled_protocol_in_an_integrators_module(
     assert len(wrong.stdout.splitlines()) == 1, wrong.stdout  # nothing else: ccproto's own types are complete
     right = run(integrator_python, *mypy, "correct.py", cwd=tmp_path, timeout=600)
     assert right.returncode == 0, right.stdout
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

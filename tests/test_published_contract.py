@@ -412,3 +412,7 @@ def test_case_7_the_asyncapi_document_is_3_1_clean_and_generates_models() -> Non
     assert summary["diagnostics"] == []
     assert summary["models"]["typescript"] >= len(CCEB_CLASSES)
     assert summary["models"]["python"] >= len(CCEB_CLASSES)
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -437,3 +437,7 @@ def test_the_default_connection_cap_leaves_file_descriptors_for_everything_else(
     assert ServeLimits().max_connections == 192
     monkeypatch.setattr(resource, "getrlimit", lambda which: (1_048_576, 1_048_576))
     assert default_max_connections() == 1024
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

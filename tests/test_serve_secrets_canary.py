@@ -153,3 +153,7 @@ def test_serve_keeps_every_secret_out_of_its_output_log_and_recording(level: str
             assert "GET /ws/v1?*** HTTP/1.1" in log, log
         if level in ("debug", "info"):
             assert "connection open" in log, log
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -97,3 +97,7 @@ def test_conversations_walks_each_registered_protocol_with_its_slices_walker(pro
 def test_an_unknown_protocol_has_no_conversations() -> None:
     with pytest.raises(ValueError, match="unknown protocol 'sip'"):
         conversations("sip")
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -400,7 +400,9 @@ def test_a_live_server_that_resumes_sessions_after_72_hours_is_caught() -> None:
     server = Served(lambda: ResumesAfter72h(store=store))
     try:
         with pytest.raises(ConformanceFailure) as raised:
-            run_live(server, examples=15)
+            # Enough examples that the derandomized search meets the bug whatever else the run has loaded (draws
+            # depend on the literals hypothesis collects from the loaded modules: 15 missed it once, issue 23).
+            run_live(server, examples=50)
     finally:
         server.stop()
     failure = raised.value

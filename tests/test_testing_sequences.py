@@ -281,3 +281,7 @@ def test_shrinks_to_the_shortest_walk_reaching_a_status_report() -> None:
     assert all(step.message is not None and not step.message.extra for step in found.steps)
     assert [step.now for step in found.steps] == [0.0] * len(kinds)
     assert found.steps[-1].message == ServerStatusChanged(status=ServerStatus.STARTING_SERVICE)
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -142,3 +142,7 @@ def test_the_example_conformance_module_passes_with_the_plugin_from_the_wheel(
     assert registered is not None, result.stdout
     assert registered[1].startswith(str(installed.parents[1])), registered[1]
     assert len(re.findall(r"::test_\w+ PASSED", result.stdout)) == 6, result.stdout
+
+
+#: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
+pytestmark = pytest.mark.slow

@@ -29,7 +29,7 @@ import hashlib
 import io
 import math
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -86,21 +86,37 @@ class ConnectionChecker(Protocol):
     def finish(self, file: str, conn: str, last_record: int) -> list[Finding]: ...
 
 
-class _Registered(Mapping[str, Callable[..., Any]]):
-    """A live read-only view protocol name -> one part of every registered protocol (``ccproto.protocols``)."""
+class _Registered(MutableMapping[str, Callable[..., Any]]):
+    """A live view protocol name -> one part of every registered protocol (``ccproto.protocols``), in which a
+    caller may put its own part for a protocol (``CHECKERS["processor"] = partial(...)``: a vendor's registry),
+    taking precedence until it is deleted."""
 
     def __init__(self, load: Callable[[ProtocolSpec], Callable[..., Any] | None]) -> None:
         self._load = load
+        self._overrides: dict[str, Callable[..., Any]] = {}
+
+    def _registered(self, name: str) -> Callable[..., Any] | None:
+        spec = KNOWN.get(name)
+        return None if spec is None else self._load(spec)
 
     def __getitem__(self, name: str) -> Callable[..., Any]:
-        spec = KNOWN.get(name)
-        found = None if spec is None else self._load(spec)
+        found = self._overrides.get(name) or self._registered(name)
         if found is None:
             raise KeyError(name)
         return found
 
+    def __setitem__(self, name: str, part: Callable[..., Any]) -> None:
+        if part is self._registered(name):
+            self._overrides.pop(name, None)  # the registry's own again
+        else:
+            self._overrides[name] = part
+
+    def __delitem__(self, name: str) -> None:
+        del self._overrides[name]
+
     def __iter__(self) -> Iterator[str]:
-        return iter([spec.name for spec in tuple(KNOWN.values()) if self._load(spec) is not None])
+        names = [spec.name for spec in tuple(KNOWN.values()) if self._load(spec) is not None]
+        return iter([*names, *(name for name in self._overrides if name not in names)])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -111,11 +127,11 @@ class _Registered(Mapping[str, Callable[..., Any]]):
 
 #: protocol -> factory of a checker for one connection: each registered protocol's (``ProtocolSpec.checker``).
 #: Pass e.g. ``{**CHECKERS, name: functools.partial(...)}`` to a validator to check a protocol another way.
-CHECKERS: Mapping[str, Callable[..., ConnectionChecker]] = _Registered(ProtocolSpec.load_checker)
+CHECKERS: MutableMapping[str, Callable[..., ConnectionChecker]] = _Registered(ProtocolSpec.load_checker)
 
 #: protocol -> what follows a connection that another shard checks, for rules across connections (the CCEB's
 #: long-lived sessions): every shard keeps that shared state alike (``--jobs`` on one file).
-SHADOWS: Mapping[str, Callable[..., Any]] = _Registered(ProtocolSpec.load_shadow)
+SHADOWS: MutableMapping[str, Callable[..., Any]] = _Registered(ProtocolSpec.load_shadow)
 
 #: What a capture file may be: ``auto`` tells JSON Lines and HAR apart by their first line.
 INPUT_KINDS = ("auto", "jsonl", "har")
