@@ -41,8 +41,8 @@ from ccproto.bridge import (
     failure_response,
     success_response,
 )
+from ccproto.bridge.tcp import open_bridge
 from ccproto.transports import MessageStream, parse_target
-from ccproto.transports.tcp import open_bridge
 
 
 class CtiLink:

@@ -20,9 +20,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from ccproto.cceb import Ack, Action, CcebConnection, CcebMessage, Hello, HelloReply, Notification
+from ccproto.cceb.ws import connect_cceb
 from ccproto.core.jsonio import JsonValue
 from ccproto.transports import Expired, MessageStream
-from ccproto.transports.ws import connect_cceb
 
 
 class Agent:

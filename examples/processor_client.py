@@ -37,8 +37,8 @@ from ccproto.processor import (
     TeamStatusEndRequest,
     TeamStatusEvent,
 )
+from ccproto.processor.ws import connect_processor
 from ccproto.transports import Expired, MessageStream
-from ccproto.transports.ws import connect_processor
 
 
 @dataclasses.dataclass

@@ -33,7 +33,7 @@ from typing import Any
 from unittest import mock
 
 from ccproto import bridge, cceb, processor
-from ccproto.bridge.framing import FrameDecoder, encode_frame
+from ccproto.core.framing import FrameDecoder, encode_frame
 from ccproto.capture import (
     BadRecord,
     Record,

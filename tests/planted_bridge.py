@@ -29,7 +29,7 @@ from ccproto.bridge import (
 )
 from ccproto.core.errors import LocalProtocolError
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.bridge import DEFAULT_CAPABILITIES, ReferenceBridge, ReferenceBridgeClient
+from ccproto.testing.slices.bridge.peers import DEFAULT_CAPABILITIES, ReferenceBridge, ReferenceBridgeClient
 
 __all__ = ["BUGS"]
 

@@ -26,7 +26,7 @@ from ccproto.cceb import (
 from ccproto.core.jsonio import dumps, parse_object
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.cceb import ReferenceCceb, ReferenceCcebClient
+from ccproto.testing.slices.cceb.peers import ReferenceCceb, ReferenceCcebClient
 
 __all__ = [
     "BUGS",

@@ -22,7 +22,7 @@ from ccproto.processor import (
     encode,
 )
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.processor import ReferenceProcessor
+from ccproto.testing.slices.processor.peers import ReferenceProcessor
 
 __all__ = ["BUGS", "ConfirmsOverride", "EventAfterEnd", "OriginalDiffers", "WrongResourceData"]
 

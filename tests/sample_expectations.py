@@ -1,7 +1,7 @@
 """What `ccproto validate` must find in the bundled sample captures, and helpers to read reports (shared by the
 capture and CLI tests)."""
 
-from ccproto.capture.findings import Finding, Report, Severity
+from ccproto.core.findings import Finding, Report, Severity
 
 #: (record, kind, code) of every error in examples/captures/bridge-faulty.jsonl.
 FAULTY_ERRORS = {

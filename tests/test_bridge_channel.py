@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from ccproto import bridge
 from ccproto.bridge import NEED_DATA, ControlChannel, Phase, ServerStatus
 from ccproto.bridge.channel import CLOSED
-from ccproto.bridge.framing import TruncatedFrameError
 from ccproto.bridge.states import (
     JOINED_PHASE_TRANSITIONS,
     PHASE_TRANSITIONS,
@@ -34,6 +33,7 @@ from ccproto.core.errors import (
     UnexpectedMessageError,
     UnknownCorrelationIdError,
 )
+from ccproto.core.framing import TruncatedFrameError
 from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
 from ccproto.core.timing import UntimedWarning

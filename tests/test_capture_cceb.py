@@ -21,9 +21,9 @@ from ccproto.capture import (
     validate_files,
     validate_records,
 )
-from ccproto.capture.cceb import SESSION_EXPIRED_RESUMED, SESSION_NOT_RESUMED, CcebConnectionChecker
 from ccproto.capture.validator import CHECKERS
 from ccproto.cceb import REGISTRY, Notification
+from ccproto.cceb.checker import SESSION_EXPIRED_RESUMED, SESSION_NOT_RESUMED, CcebConnectionChecker
 from ccproto.cceb.envelope import CONTACT_ID_SUBSTITUTES, RESERVED_ACTION_FIELDS
 from ccproto.cli import main
 from ccproto.core.limits import Limits

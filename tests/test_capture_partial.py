@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ccproto.capture import Kind, Report, Severity, validate_capture
-from ccproto.capture.checker import JOINED
+from ccproto.core.checker import JOINED
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"
 CLEAN = {protocol: EXAMPLES / f"{protocol}-clean.jsonl" for protocol in ("bridge", "processor", "cceb")}

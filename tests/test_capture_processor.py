@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccproto.capture import Kind, Record, Report, Severity, read_jsonl, render, validate_files, validate_records
-from ccproto.capture.processor import ProcessorConnectionChecker
 from ccproto.capture.validator import CHECKERS
 from ccproto.cli import main
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
@@ -43,6 +42,7 @@ from ccproto.processor import (
     TeamStatusEndSuccess,
     encode_value,
 )
+from ccproto.processor.checker import ProcessorConnectionChecker
 from ccproto.testing.strategies import from_model
 from ccproto.testing.strategies import text as any_text
 from sample_expectations import (

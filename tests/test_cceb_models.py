@@ -56,7 +56,8 @@ from ccproto.core.errors import (
 )
 from ccproto.core.model import wire
 from ccproto.core.schema import iter_schema_findings, validator_for
-from ccproto.testing.strategies import Numbers, cceb_messages, json_values, mutated_json
+from ccproto.testing.slices.cceb.strategies import cceb_messages
+from ccproto.testing.strategies import Numbers, json_values, mutated_json
 
 U = "123e4567-e89b-12d3-a456-426614174000"
 U2 = "9b2f1c3e-0d4a-4b6e-8f7a-1c2d3e4f5a6b"

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 import synthetic_captures
 from ccproto import cli
-from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.output import render, render_json, render_junit, render_text, summary_line
 from ccproto.cli import main
+from ccproto.core.findings import Finding, Kind, Report, Severity
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"
 CLEAN = str(EXAMPLES / "bridge-clean.jsonl")  # 16 records, 1 warning (an alternate spelling)

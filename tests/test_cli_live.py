@@ -28,13 +28,14 @@ from hypothesis import Phase, settings
 
 from ccproto import bridge, cceb, processor
 from ccproto.bridge import ServerStatus
+from ccproto.bridge.tcp import open_bridge
 from ccproto.capture.output import _xml_safe as xml_safe
+from ccproto.cceb.ws import connect_cceb
+from ccproto.processor.ws import connect_processor
 from ccproto.testing import ConformanceFailure, PeerAdapter, run_conformance
-from ccproto.testing.peers.bridge import DEFAULT_AGENTS
-from ccproto.testing.peers.processor import AgentSessions
+from ccproto.testing.slices.bridge.peers import DEFAULT_AGENTS
+from ccproto.testing.slices.processor.peers import AgentSessions
 from ccproto.transports import open_link, parse_target
-from ccproto.transports.tcp import open_bridge
-from ccproto.transports.ws import connect_cceb, connect_processor
 from planted_processor import ConfirmsOverride
 from test_conformance_mutations import EXPECTED_CODES
 

@@ -27,25 +27,17 @@ from hypothesis import strategies as st
 import ccproto.testing
 import planted_cceb
 from ccproto import bridge, cceb, processor
-from ccproto.capture.checker import ANSWER_TIMEOUT
-from ccproto.capture.findings import Finding, Report, Severity
 from ccproto.capture.validator import validate_capture
+from ccproto.core.checker import ANSWER_TIMEOUT
 from ccproto.core.convert import decode_model, encode_model
 from ccproto.core.errors import ProtocolError
+from ccproto.core.findings import Finding, Report, Severity
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
 from ccproto.core.redact import is_secret_key
 from ccproto.core.roles import Role
 from ccproto.processor.models import AgentCredentials, PrepareSessionConfirm, PrepareSessionRequest
-from ccproto.testing.conformance import (
-    INHERENT_HEALTH_CHECKS,
-    MACHINES,
-    CcebServerConformance,
-    ProcessorServerConformance,
-    harness_settings,
-    machine_for,
-    run_conformance,
-)
+from ccproto.testing.conformance import INHERENT_HEALTH_CHECKS, MACHINES, harness_settings, machine_for, run_conformance
 from ccproto.testing.harness import (
     EPOCH,
     Adapter,
@@ -55,8 +47,11 @@ from ccproto.testing.harness import (
     PeerAdapter,
     sync_adapter,
 )
-from ccproto.testing.peers import ReferenceCcebClient, ReferencePeer
+from ccproto.testing.peers import ReferencePeer
 from ccproto.testing.slices import reference_peer
+from ccproto.testing.slices.cceb.conformance import CcebServerConformance
+from ccproto.testing.slices.cceb.peers import ReferenceCcebClient
+from ccproto.testing.slices.processor.conformance import ProcessorServerConformance
 from ccproto.testing.strategies import FAST_PATTERNS, SIMPLEST_MATCHES, simplest
 
 ROOT = Path(__file__).resolve().parent.parent

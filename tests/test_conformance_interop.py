@@ -34,8 +34,9 @@ from ccproto.processor.models import GetCapabilitiesRequest
 from ccproto.testing.conformance import run_conformance
 from ccproto.testing.harness import ConformanceFailure, PeerAdapter
 from ccproto.testing.live import LiveAdapter, serve_peer
-from ccproto.testing.peers import ReferenceCceb, ReferenceProcessor
 from ccproto.testing.slices import reference_peer
+from ccproto.testing.slices.cceb.peers import ReferenceCceb
+from ccproto.testing.slices.processor.peers import ReferenceProcessor
 from ccproto.testing.strategies import MAX_SAFE_INTEGER, Numbers, from_model, json_floats, json_integers, json_values
 from test_capture_processor import check, client, errors, failure, req, server
 

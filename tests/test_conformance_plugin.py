@@ -216,7 +216,7 @@ RECORDING = """
     from hypothesis import settings
 
     from ccproto.testing.harness import PeerAdapter
-    from ccproto.testing.peers import ReferenceProcessor
+    from ccproto.testing.slices.processor.peers import ReferenceProcessor
     from ccproto.testing.pytest_plugin import conformance_test
 
     settings.register_profile("short", max_examples=10, database=None)
@@ -267,7 +267,7 @@ FIXTURES = """
     from hypothesis import Phase, settings
 
     from ccproto.testing.harness import BaseAdapter
-    from ccproto.testing.peers import ReferenceProcessor, ReferenceProcessorClient
+    from ccproto.testing.slices.processor.peers import ReferenceProcessor, ReferenceProcessorClient
     from ccproto.testing.pytest_plugin import conformance_test
 
     FEW = settings(max_examples=3, database=None, phases=[Phase.generate, Phase.shrink])
@@ -439,7 +439,9 @@ BUGGY = f"""
     from ccproto.core.errors import LocalProtocolError
     from ccproto.processor import encode as encode_processor
     from ccproto.testing.harness import PeerAdapter
-    from ccproto.testing.peers import ReferenceBridge, ReferenceCceb, ReferenceCcebClient, ReferenceProcessor
+    from ccproto.testing.slices.bridge.peers import ReferenceBridge
+    from ccproto.testing.slices.cceb.peers import ReferenceCceb, ReferenceCcebClient
+    from ccproto.testing.slices.processor.peers import ReferenceProcessor
     from ccproto.testing.pytest_plugin import conformance_test
 
     # No "explain" phase: it would only list ccproto's own lines, and it takes most of a failing run's time.
@@ -596,7 +598,8 @@ LEAKY = f"""
     from hypothesis import Phase, settings
 
     from ccproto.testing.harness import PeerAdapter
-    from ccproto.testing.peers import ReferenceCcebClient, ReferenceProcessorClient
+    from ccproto.testing.slices.cceb.peers import ReferenceCcebClient
+    from ccproto.testing.slices.processor.peers import ReferenceProcessorClient
     from ccproto.testing.pytest_plugin import conformance_test
 
     FEW = settings(max_examples=20, database=None, phases=[Phase.generate, Phase.shrink])

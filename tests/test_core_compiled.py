@@ -47,6 +47,9 @@ from ccproto.processor import codec as processor_codec
 from ccproto.processor import models as processor_models
 from ccproto.testing import strategies as ccst
 from ccproto.testing.mutations import PROTOCOLS, Mutation, mutations
+from ccproto.testing.slices.bridge.strategies import bridge_messages
+from ccproto.testing.slices.cceb.strategies import cceb_messages
+from ccproto.testing.slices.processor.strategies import processor_messages
 
 FEW = settings(
     max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -104,9 +107,9 @@ MODEL_IDS = [f"{cls.__module__.split('.')[1]}.{cls.__qualname__}" for cls in ALL
 
 CODECS: dict[str, Any] = {"bridge": bridge_codec, "processor": processor_codec, "cceb": cceb_codec}
 MESSAGES: dict[str, st.SearchStrategy[Any]] = {
-    "bridge": ccst.bridge_messages(numbers=ccst.Numbers.EXACT),
-    "processor": ccst.processor_messages(numbers=ccst.Numbers.EXACT),
-    "cceb": ccst.cceb_messages(numbers=ccst.Numbers.EXACT),
+    "bridge": bridge_messages(numbers=ccst.Numbers.EXACT),
+    "processor": processor_messages(numbers=ccst.Numbers.EXACT),
+    "cceb": cceb_messages(numbers=ccst.Numbers.EXACT),
 }
 
 

@@ -29,7 +29,8 @@ from ccproto.bridge import ServerStatus
 from ccproto.capture.validator import validate_capture
 from ccproto.cceb import SessionStore
 from ccproto.testing.live import serve_peer
-from ccproto.testing.peers import ReferenceCceb, ReferenceProcessor
+from ccproto.testing.slices.cceb.peers import ReferenceCceb
+from ccproto.testing.slices.processor.peers import ReferenceProcessor
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 #: The longest any single wait of this file may take (seconds).

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccproto.bridge.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.core.errors import LimitExceededError, LocalProtocolError, RemoteProtocolError
+from ccproto.core.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.core.limits import Limits
 
 

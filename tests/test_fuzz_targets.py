@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccproto import bridge, cceb, processor
-from ccproto.bridge.framing import encode_frame
 from ccproto.capture import BadRecord, detect_protocol, read_jsonl, validate_capture, validate_message
 from ccproto.core.errors import ProtocolError
+from ccproto.core.framing import encode_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"

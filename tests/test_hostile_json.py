@@ -41,6 +41,9 @@ from ccproto.core.jsonio import json_equal, loads_fast, parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
 from ccproto.testing import strategies as ccst
+from ccproto.testing.slices.bridge.strategies import bridge_messages
+from ccproto.testing.slices.cceb.strategies import cceb_messages
+from ccproto.testing.slices.processor.strategies import processor_messages
 
 S, C = Role.SERVER, Role.CLIENT
 CODECS: dict[str, Any] = {"bridge": bridge, "processor": processor, "cceb": cceb}
@@ -835,7 +838,7 @@ def test_repeated_key_before_a_broken_rest_in_a_capture(tail: str, tmp_path: Pat
 
 # -- repeated keys in any message (hypothesis) ---------------------------------------------------------------
 
-STRATEGIES = {"bridge": ccst.bridge_messages(), "processor": ccst.processor_messages(), "cceb": ccst.cceb_messages()}
+STRATEGIES = {"bridge": bridge_messages(), "processor": processor_messages(), "cceb": cceb_messages()}
 
 
 def objects_in(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Members]]:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.live import MAX_FINDINGS, SENDERS_KEPT, LiveCapture
 from ccproto.capture.output import render_json, render_text
+from ccproto.core.findings import Finding, Kind, Severity
 from ccproto.core.roles import Role
 from ccproto.testing.slices import REFERENCE_PEERS, reference_peer
 

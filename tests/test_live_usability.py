@@ -24,8 +24,8 @@ from ccproto.core.roles import Role
 from ccproto.testing.conformance import harness_settings, run_conformance
 from ccproto.testing.harness import EPOCH, STEP, BaseAdapter, Capture, PeerAdapter, sync_adapter
 from ccproto.testing.live import LiveAdapter, NonBlockingOutput, serve_peer
-from ccproto.testing.peers import ReferenceProcessor
 from ccproto.testing.slices import reference_peer
+from ccproto.testing.slices.processor.peers import ReferenceProcessor
 from ccproto.transports import open_link
 
 HOST = "127.0.0.1"

@@ -29,13 +29,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccproto import bridge, cceb, processor
-from ccproto.capture import BadRecord, Record, detect_protocol, read_bridge_streams, read_capture
+from ccproto.bridge.streams import read_bridge_streams
+from ccproto.capture import BadRecord, Record, detect_protocol, read_capture
 from ccproto.core import compiled, jsonio
 from ccproto.core.convert import StructureError, converter
 from ccproto.core.errors import ProtocolError, ProtocolWarning
 from ccproto.core.jsonio import json_equal
 from ccproto.core.model import ExactMembersWhen, FieldSpec, Kind, Model, TypeSpec, model_spec
 from ccproto.testing import strategies as ccst
+from ccproto.testing.slices.bridge.strategies import bridge_messages
+from ccproto.testing.slices.cceb.strategies import cceb_messages
+from ccproto.testing.slices.processor.strategies import processor_messages
 
 CAPTURES = Path(__file__).resolve().parent.parent / "examples" / "captures"
 
@@ -468,15 +472,15 @@ def check_enriched(protocol: str, message: Any, enriched: dict[str, Any]) -> Non
 
 
 MESSAGES: dict[str, st.SearchStrategy[Any]] = {
-    "bridge": ccst.bridge_messages(numbers=ccst.Numbers.EXACT),
-    "processor": ccst.processor_messages(numbers=ccst.Numbers.EXACT),
-    "cceb": ccst.cceb_messages(numbers=ccst.Numbers.EXACT),
+    "bridge": bridge_messages(numbers=ccst.Numbers.EXACT),
+    "processor": processor_messages(numbers=ccst.Numbers.EXACT),
+    "cceb": cceb_messages(numbers=ccst.Numbers.EXACT),
 }
 #: Messages without unknown members: unless enriched with some, the compiled functions and orjson carry them.
 PLAIN_MESSAGES: dict[str, st.SearchStrategy[Any]] = {
-    "bridge": ccst.bridge_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
-    "processor": ccst.processor_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
-    "cceb": ccst.cceb_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
+    "bridge": bridge_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
+    "processor": processor_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
+    "cceb": cceb_messages(with_extra=False, numbers=ccst.Numbers.EXACT),
 }
 
 

@@ -24,7 +24,7 @@ from ccproto.core.errors import (
 from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.bridge import (
+from ccproto.testing.slices.bridge.peers import (
     DEFAULT_AGENTS,
     DEFAULT_CAPABILITIES,
     ReferenceBridge,

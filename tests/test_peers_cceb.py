@@ -32,7 +32,7 @@ from ccproto.core.jsonio import parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.cceb import ReferenceCceb, ReferenceCcebClient
+from ccproto.testing.slices.cceb.peers import ReferenceCceb, ReferenceCcebClient
 
 HOURS = 3600.0
 LIFETIME = 72 * HOURS

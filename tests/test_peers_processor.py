@@ -46,7 +46,7 @@ from ccproto.processor import (
     encode,
 )
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.processor import DEFAULT_CAPABILITIES, ReferenceProcessor, ReferenceProcessorClient
+from ccproto.testing.slices.processor.peers import DEFAULT_CAPABILITIES, ReferenceProcessor, ReferenceProcessorClient
 
 C, S = Role.CLIENT, Role.SERVER
 

@@ -79,14 +79,12 @@ from ccproto.processor.models import (
     failure_response,
 )
 from ccproto.processor.quirks import COMMAND_PADDING
-from ccproto.testing.strategies import (
-    Numbers,
-    json_values,
-    mutated_json,
+from ccproto.testing.slices.processor.strategies import (
     processor_failures,
     processor_messages,
     processor_unknown_messages,
 )
+from ccproto.testing.strategies import Numbers, json_values, mutated_json
 
 #: A password that must never show up in a repr, an error or a warning.
 CANARY = "canary-pw-5b1e7c93"

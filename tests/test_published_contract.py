@@ -49,12 +49,8 @@ from ccproto.processor.models import (
     UnknownSuccess,
 )
 from ccproto.testing import Numbers, from_model, mutated_json
-from ccproto.testing.strategies import (
-    cceb_actions,
-    cceb_unknown_notifications,
-    processor_failures,
-    processor_unknown_messages,
-)
+from ccproto.testing.slices.cceb.strategies import cceb_actions, cceb_unknown_notifications
+from ccproto.testing.slices.processor.strategies import processor_failures, processor_unknown_messages
 from node_interop import ROOT, ajv, asyncapi_check, asyncapi_summary, published_schemas, require_node
 
 SCHEMAS = published_schemas()

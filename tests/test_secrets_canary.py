@@ -58,17 +58,17 @@ import planted_cceb
 import planted_processor
 from ccproto import bridge, cceb, processor
 from ccproto.bridge import ServerStatus
-from ccproto.bridge.framing import encode_frame
-from ccproto.capture.checker import excerpt
-from ccproto.capture.findings import Report
 from ccproto.capture.live import LiveCapture
 from ccproto.capture.output import FORMATS, render
 from ccproto.capture.recording import Recording
 from ccproto.capture.records import read_jsonl
 from ccproto.capture.validator import validate_capture, validate_files, validate_message
 from ccproto.cli import main
+from ccproto.core.checker import excerpt
 from ccproto.core.convert import encode_model
 from ccproto.core.errors import ConnectionLostError, ProtocolError
+from ccproto.core.findings import Report
+from ccproto.core.framing import encode_frame
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model, model_spec
 from ccproto.core.redact import is_secret_key, redact, redact_text
@@ -76,16 +76,12 @@ from ccproto.core.roles import Role
 from ccproto.testing.conformance import run_conformance
 from ccproto.testing.harness import ConformanceFailure, PeerAdapter
 from ccproto.testing.mutations import Mutation, Rule, mutations
-from ccproto.testing.peers import (
-    ReferenceBridgeClient,
-    ReferenceCceb,
-    ReferenceCcebClient,
-    ReferenceProcessor,
-    ReferenceProcessorClient,
-)
-from ccproto.testing.peers.bridge import DEFAULT_AGENTS as BRIDGE_AGENTS
 from ccproto.testing.pytest_plugin import conformance_test
 from ccproto.testing.sequences import Conversation, Step, conversations
+from ccproto.testing.slices.bridge.peers import DEFAULT_AGENTS as BRIDGE_AGENTS
+from ccproto.testing.slices.bridge.peers import ReferenceBridgeClient
+from ccproto.testing.slices.cceb.peers import ReferenceCceb, ReferenceCcebClient
+from ccproto.testing.slices.processor.peers import ReferenceProcessor, ReferenceProcessorClient
 from ccproto.testing.strategies import SecretText, from_model
 from ccproto.testing.strategies import secret as secret_strategy
 from ccproto.transports.base import Expired
@@ -1536,7 +1532,7 @@ def test_ccproto_conformance_never_shows_secrets(
 
 
 def test_websocket_transports_log_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
-    from ccproto.transports.ws import connect_cceb, serve_cceb
+    from ccproto.cceb.ws import connect_cceb, serve_cceb
 
     async def conversation() -> None:
         async def answer(stream: Any) -> None:

@@ -21,8 +21,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from ccproto.bridge.framing import encode_frame
 from ccproto.capture import validate_capture
+from ccproto.core.framing import encode_frame
 from ccproto.testing.live import ACCEPT_ERROR, ServeLimits, default_max_connections, limit_accept_errors
 from test_cli_live import CCPROTO, FINDING, HOST, SUMMARY, Processes, Serve, lines_of, records
 

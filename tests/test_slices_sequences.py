@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, find, settings
 
-from ccproto.capture.findings import Severity
 from ccproto.capture.validator import validate_capture
+from ccproto.core.findings import Severity
 from ccproto.core.protocol import resolve
 from ccproto.protocols import BUILT_IN, get, names
 from ccproto.testing import sequences

@@ -29,8 +29,8 @@ from hypothesis import Phase, settings
 from ccproto.capture.validator import validate_capture
 from ccproto.cceb import Hello, HelloReply, SessionStore
 from ccproto.cceb.quirks import SESSION_LIFETIME
+from ccproto.cceb.ws import connect_cceb
 from ccproto.testing import ConformanceFailure, run_conformance
-from ccproto.testing.conformance.cceb import RECONNECT_WAITS
 from ccproto.testing.live import (
     CLOCK_ERROR,
     CLOCK_NOW,
@@ -43,9 +43,10 @@ from ccproto.testing.live import (
     serve_clock,
     serve_peer,
 )
-from ccproto.testing.peers import ReferenceCceb, ReferencePeer
+from ccproto.testing.peers import ReferencePeer
+from ccproto.testing.slices.cceb.conformance import RECONNECT_WAITS
+from ccproto.testing.slices.cceb.peers import ReferenceCceb
 from ccproto.transports import open_link
-from ccproto.transports.ws import connect_cceb
 from planted_cceb import ResumesAfter72h
 from test_conformance_mutations import EXPECTED_CODES
 

@@ -12,11 +12,11 @@ from hypothesis.errors import InvalidArgument
 
 from ccproto.bridge import codec as bridge_codec
 from ccproto.bridge.channel import ControlChannel
-from ccproto.capture.findings import Severity
 from ccproto.capture.validator import validate_capture, validate_message
 from ccproto.cceb import codec as cceb_codec
 from ccproto.cceb.connection import CcebConnection
 from ccproto.core.errors import ProtocolError, UnknownCorrelationIdError
+from ccproto.core.findings import Severity
 from ccproto.core.model import split_pointer
 from ccproto.core.roles import Role
 from ccproto.processor import codec as processor_codec

@@ -21,10 +21,10 @@ from ccproto.bridge import (
     ServerStatusRequest,
 )
 from ccproto.bridge import states as bridge_states
-from ccproto.capture.findings import Severity
 from ccproto.capture.validator import validate_capture
 from ccproto.cceb import CcebConnection, Hello, HelloReply
 from ccproto.cceb import states as cceb_states
+from ccproto.core.findings import Severity
 from ccproto.core.roles import Role
 from ccproto.processor import ProcessorSession
 from ccproto.processor import states as processor_states

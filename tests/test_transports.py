@@ -16,7 +16,9 @@ import trustme
 
 from ccproto import bridge, cceb, processor
 from ccproto.bridge import ControlChannel, Phase, ServerStatus
+from ccproto.bridge.tcp import open_bridge, serve_bridge
 from ccproto.cceb import CcebConnection, ConnectionState
+from ccproto.cceb.ws import connect_cceb, serve_cceb
 from ccproto.core.errors import (
     ConnectionLostError,
     DecodeError,
@@ -31,15 +33,10 @@ from ccproto.core.errors import (
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
 from ccproto.processor import ProcessorSession, SessionState
+from ccproto.processor.ws import connect_processor, serve_processor
 from ccproto.transports import Expired, MessageStream, TextLink, open_link
-from ccproto.transports.tcp import open_bridge, serve_bridge, serve_framed
-from ccproto.transports.ws import (
-    connect_cceb,
-    connect_processor,
-    serve_cceb,
-    serve_processor,
-    serve_websocket,
-)
+from ccproto.transports.tcp import serve_framed
+from ccproto.transports.ws import serve_websocket
 
 HOST = "127.0.0.1"
 TARGET = "Acme1.CONTROL"

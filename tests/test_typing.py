@@ -278,9 +278,13 @@ def test_from_type_works_without_importing_ccproto_testing() -> None:
         "assert isinstance(st.from_type(cceb.CcebMessage).example(), cceb.CcebMessage)\n"
         "assert isinstance(st.from_type(bridge.BridgeMessage).example(), bridge.BridgeMessage)\n"
         "assert isinstance(st.from_type(processor.ProcessorMessage).example(), processor.ProcessorMessage)\n"
-        # The package ccproto.testing (its lazy __init__) holds the hook; nothing else of it is loaded.
+        # The package ccproto.testing (its lazy __init__) holds the hook; the strategies are the generic module and
+        # each protocol's, found through its slice (which names its peers); nothing else of it is loaded.
         "loaded = {name for name in sys.modules if name.startswith('ccproto.testing.')}\n"
-        "assert loaded == {'ccproto.testing._hypothesis', 'ccproto.testing.strategies'}, loaded\n"
+        "slices = {f'ccproto.testing.slices.{p}{m}' for p in ('bridge', 'processor', 'cceb')\n"
+        "          for m in ('', '.peers', '.strategies')}\n"
+        "assert loaded == {'ccproto.testing._hypothesis', 'ccproto.testing.strategies', 'ccproto.testing.slices',\n"
+        "                  'ccproto.testing.peers', 'ccproto.testing.peers.base', *slices}, loaded\n"
     )
     assert result.returncode == 0, result.stderr
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccproto.bridge import states as bridge_states
+from ccproto.bridge.checker import BridgeConnectionChecker, phase_label, status_label
 from ccproto.bridge.models import MESSAGE_CLASSES, MessageType, Result, ServerStatus
 from ccproto.capture import (
     BadRecord,
@@ -28,23 +29,22 @@ from ccproto.capture import (
     validate_files,
     validate_records,
 )
-from ccproto.capture import cceb as cceb_capture
-from ccproto.capture.bridge import BridgeConnectionChecker, phase_label, status_label
-from ccproto.capture.cceb import (
+from ccproto.cceb import checker as cceb_capture
+from ccproto.cceb import states as cceb_states
+from ccproto.cceb.checker import (
     SESSION_EXPIRED_RESUMED,
     SESSION_NOT_RESUMED,
     CcebConnectionChecker,
     _CaptureSessions,
     connection_label,
 )
-from ccproto.capture.checker import COVERAGE_KEY, EXCERPT_LENGTH, SUSPECT_NAME_PARTS, excerpt
-from ccproto.capture.processor import ProcessorConnectionChecker
-from ccproto.cceb import states as cceb_states
 from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
+from ccproto.core.checker import COVERAGE_KEY, EXCERPT_LENGTH, SUSPECT_NAME_PARTS, excerpt
 from ccproto.core.limits import DEFAULT_LIMITS
 from ccproto.core.redact import REDACTED
 from ccproto.core.roles import Role
 from ccproto.processor import states as processor_states
+from ccproto.processor.checker import ProcessorConnectionChecker
 from ccproto.processor.models import REGISTRY as PROCESSOR_REGISTRY
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "captures"

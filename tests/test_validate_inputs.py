@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ccproto
-from ccproto.bridge.framing import encode_frame
+from ccproto.bridge.streams import STREAM_CONN, read_bridge_streams
 from ccproto.capture import render
-from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.har import read_har
 from ccproto.capture.records import BadRecord, Record, read_jsonl
-from ccproto.capture.streams import STREAM_CONN, read_bridge_streams
 from ccproto.capture.validator import read_capture, validate_files, validate_records
+from ccproto.core.findings import Finding, Kind, Report, Severity
+from ccproto.core.framing import encode_frame
 from ccproto.core.limits import Limits
 from ccproto.core.roles import Role
 

@@ -16,13 +16,13 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ccproto.capture.checker import AddFinding, MessageChecker
-from ccproto.capture.findings import Finding, Kind, Severity
 from ccproto.capture.records import Record
+from ccproto.core.checker import AddFinding, MessageChecker
 from ccproto.core.connection import ConnectionBase
 from ccproto.core.convert import decode_model, encode_model
 from ccproto.core.decoding import Decoded, message_text, parse_message
 from ccproto.core.errors import LocalProtocolError, ProtocolError, SchemaViolationError, UnexpectedMessageError
+from ccproto.core.findings import Finding, Kind, Severity
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import Model, model, wire
 from ccproto.core.protocol import ProtocolSpec

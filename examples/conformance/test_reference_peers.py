@@ -22,16 +22,11 @@ from collections.abc import Callable
 import pytest
 
 from ccproto.testing.harness import EPOCH, BaseAdapter
-from ccproto.testing.peers import (
-    ReferenceBridge,
-    ReferenceBridgeClient,
-    ReferenceCceb,
-    ReferenceCcebClient,
-    ReferencePeer,
-    ReferenceProcessor,
-    ReferenceProcessorClient,
-)
+from ccproto.testing.peers import ReferencePeer
 from ccproto.testing.pytest_plugin import conformance_test
+from ccproto.testing.slices.bridge.peers import ReferenceBridge, ReferenceBridgeClient
+from ccproto.testing.slices.cceb.peers import ReferenceCceb, ReferenceCcebClient
+from ccproto.testing.slices.processor.peers import ReferenceProcessor, ReferenceProcessorClient
 
 
 class MyAdapter(BaseAdapter):

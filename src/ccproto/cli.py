@@ -16,7 +16,8 @@ from typing import IO, TYPE_CHECKING, Any
 from ccproto import __version__
 
 if TYPE_CHECKING:
-    from ccproto.capture.findings import Report
+    from ccproto.core.findings import Report
+    from ccproto.core.protocol import ProtocolSpec
 
 __all__ = ["main"]
 
@@ -79,7 +80,29 @@ class _CommandParser(argparse.ArgumentParser):
             self._mixing = False
 
 
-def _parser() -> argparse.ArgumentParser:
+#: The prefix of a ``--<protocol>-stream`` option's destination (``stream:bridge``: no other option's name has it).
+_STREAM_DEST = "stream:"
+
+
+def _stream_dest(name: str) -> str:
+    return _STREAM_DEST + name
+
+
+def _stream_protocols(argv: Sequence[str]) -> list[ProtocolSpec]:
+    """The protocols with a raw stream format (a ``--<name>-stream`` option of ``validate``).
+
+    Only when the command line is a ``validate`` one: the registry imports every protocol, which ``ccproto
+    --version``, ``serve`` and a usage error need not pay for.
+    """
+    if "validate" not in argv:
+        return []
+    from ccproto.protocols import registered
+
+    return [spec for spec in registered() if spec.stream_reader is not None]
+
+
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    stream_protocols = _stream_protocols(argv)
     parser = argparse.ArgumentParser(prog="ccproto", description="Speak, check and test CTI protocols.")
     parser.add_argument("--version", action="version", version=f"ccproto {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
@@ -121,11 +144,12 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: bridge 86400, processor and cceb 3600; 'off' never; repeatable)")
     validate.add_argument("--input-format", choices=("auto", "jsonl", "har"), default="auto",
                           help="what the FILEs are (default: told apart by their first line)")
-    validate.add_argument(
-        "--bridge-stream", action="append", default=[], metavar="SIDE=FILE",
-        help="a raw Processor Bridge stream: the length-prefixed frames SIDE (client or server) sent on one "
-        "TCP connection; give both sides as one connection (repeatable)",
-    )
+    for spec in stream_protocols:
+        validate.add_argument(
+            f"--{spec.name}-stream", action="append", default=[], metavar="SIDE=FILE", dest=_stream_dest(spec.name),
+            help=f"a raw {spec.description} stream: what SIDE (client or server) sent on one connection, as it "
+            "crossed; give both sides as one connection (repeatable)",
+        )
     limits = validate.add_argument_group("bounds", "what one message or capture may make ccproto hold "
                                                    "(docs/security.md; over a bound is a finding)")
     limits.add_argument("--max-message-bytes", type=_positive_int, metavar="N",
@@ -596,30 +620,38 @@ def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def _validate_streams(specs: Sequence[str], options: dict[str, Any]) -> Report:
-    from ccproto.capture.streams import read_bridge_streams
+def _validate_streams(name: str, specs: Sequence[str], options: dict[str, Any]) -> Report:
     from ccproto.capture.validator import validate_records
+    from ccproto.protocols import get
 
+    option = f"--{name}-stream"
     paths: dict[str, str] = {}
     for spec in specs:
         side, sep, path = spec.partition("=")
         if not sep or side not in ("client", "server") or not path:
-            raise _Usage(f"--bridge-stream takes client=FILE or server=FILE, not {spec!r}")
+            raise _Usage(f"{option} takes client=FILE or server=FILE, not {spec!r}")
         if side in paths:
-            raise _Usage(f"--bridge-stream {side}= given twice")
+            raise _Usage(f"{option} {side}= given twice")
         paths[side] = path
+    read = get(name).load_stream_reader()
     handles = {side: open(path, "rb") for side, path in paths.items()}  # noqa: SIM115
     try:
         chunks = {side: _chunks(handle) for side, handle in handles.items()}
         label = " + ".join(f"{side}={path}" for side, path in sorted(paths.items()))
         return validate_records(
-            read_bridge_streams(chunks.get("client"), chunks.get("server"), file=label, limits=options["limits"]),
+            read(chunks.get("client"), chunks.get("server"), file=label, limits=options["limits"]),
             limits=options["limits"],
             strict=options["strict"], coverage=options["coverage"], all_connections=options["all_connections"],
         )
     finally:
         for handle in handles.values():
             handle.close()
+
+
+def _streams_given(args: argparse.Namespace) -> dict[str, list[str]]:
+    """``--<protocol>-stream`` options given: protocol -> its SIDE=FILE values, in registration order."""
+    return {key.removeprefix(_STREAM_DEST): value for key, value in vars(args).items()
+            if key.startswith(_STREAM_DEST) and value}
 
 
 def _idle_timeouts(specs: Sequence[str]) -> dict[str, float | None]:
@@ -650,8 +682,8 @@ _LIMIT_OPTIONS = ("max_message_bytes", "max_depth", "max_pending", "max_connecti
 
 def _validate(args: argparse.Namespace) -> int:
     # Imported here so `ccproto --version` stays fast.
-    from ccproto.capture.findings import Report
     from ccproto.capture.output import render
+    from ccproto.core.findings import Report
     from ccproto.core.limits import Limits
 
     _check_writable(args.output, "--output")
@@ -665,8 +697,10 @@ def _validate(args: argparse.Namespace) -> int:
         "all_connections": args.format == "junit",
         "progress": progress,
     }
-    if not args.files and not args.bridge_stream:
-        raise _Usage("give at least one FILE ('-' for standard input) or --bridge-stream")
+    streams = _streams_given(args)
+    if not args.files and not streams:
+        options_of_streams = "".join(f" or --{spec.name}-stream" for spec in _stream_protocols(["validate"]))
+        raise _Usage(f"give at least one FILE ('-' for standard input){options_of_streams}")
     if args.files.count(_STDIN) > 1:
         raise _Usage("standard input ('-') can be read only once")
     _import_extensions(args.extension)
@@ -697,8 +731,8 @@ def _validate(args: argparse.Namespace) -> int:
                 current = Report()
                 report.merge(_validate_file(path, options, progress=progress, into=current))
                 current = None
-        if args.bridge_stream:
-            report.merge(_validate_streams(args.bridge_stream, options))
+        for name, specs in streams.items():
+            report.merge(_validate_streams(name, specs, options))
     except OSError as exc:
         raise _Usage(f"cannot read {exc.filename}: {exc.strerror}") from None
     except KeyboardInterrupt:
@@ -1148,7 +1182,9 @@ def _write_conformance_junit(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = _parser(argv).parse_args(argv)
     try:
         if args.command == "validate":
             return _validate(args)

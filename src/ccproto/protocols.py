@@ -9,14 +9,17 @@ serve`` then know it too.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ccproto.bridge.protocol import PROTOCOL as BRIDGE
 from ccproto.cceb.protocol import PROTOCOL as CCEB
 from ccproto.core.protocol import ProtocolSpec
 from ccproto.processor.protocol import PROTOCOL as PROCESSOR
 
-__all__ = ["KNOWN", "ProtocolSpec", "get", "names", "recognize", "register", "registered", "unregister"]
+__all__ = [
+    "BUILT_IN", "KNOWN", "ProtocolName", "ProtocolSpec", "get", "names", "recognize", "register", "registered",
+    "unregister",
+]
 
 #: name -> spec of every registered protocol, in registration order.  A live view: read it, never write it
 #: (:func:`register` does); ``name in KNOWN`` is the fast test the capture readers use per record.
@@ -69,6 +72,11 @@ def recognize(message: Any) -> str | None:
             return spec.name
     return None
 
+
+#: The built-in protocols, by the names every API that takes one by name accepts (``run_conformance("cceb", ...)``).
+#: A ``Literal`` so that ``mypy`` catches a misspelled name where it is written (a protocol registered at run time
+#: is accepted at run time; type checkers know these).  ``tests/test_project.py`` keeps it equal to BUILT_IN.
+ProtocolName = Literal["bridge", "processor", "cceb"]
 
 #: The protocols ccproto ships (registered here, never unregistered).
 BUILT_IN = tuple(register(spec).name for spec in (BRIDGE, PROCESSOR, CCEB))

@@ -2,7 +2,6 @@
 
 from ccproto.bridge.channel import CLOSED, NEED_DATA, Closed, ControlChannel, NeedData, PendingRequest
 from ccproto.bridge.codec import Decoded, decode, decode_text, decode_value, encode, encode_value
-from ccproto.bridge.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.bridge.models import (
     ALL_MESSAGE_CLASSES,
     AgentInfoQuery,
@@ -33,6 +32,7 @@ from ccproto.bridge.models import (
 )
 from ccproto.bridge.protocol import PROTOCOL
 from ccproto.bridge.states import Phase
+from ccproto.core.framing import FrameDecoder, TruncatedFrameError, encode_frame
 
 __all__ = [
     "PROTOCOL",

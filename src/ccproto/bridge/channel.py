@@ -26,7 +26,6 @@ from typing import Any, Literal
 import attrs
 
 from ccproto.bridge import codec, states
-from ccproto.bridge.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.bridge.models import (
     BridgeMessage,
     CreateSessionResponse,
@@ -46,6 +45,7 @@ from ccproto.core.errors import (
     UnexpectedMessageError,
     UnknownCorrelationIdError,
 )
+from ccproto.core.framing import FrameDecoder, TruncatedFrameError, encode_frame
 from ccproto.core.jsonio import check_text_size
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role
@@ -116,7 +116,7 @@ class ControlChannel(ConnectionBase):
 
     End of stream: ``receive_data(b"")`` (as in h11) or ``receive_close()``.  After it ``next_event``
     returns what whole messages are left, then ``CLOSED``; if the stream ended inside a frame, it (and
-    ``receive_close``) raises :class:`~ccproto.bridge.framing.TruncatedFrameError` (``truncated-frame``).
+    ``receive_close``) raises :class:`~ccproto.core.framing.TruncatedFrameError` (``truncated-frame``).
     More data after the end is a ``RuntimeError``.
     """
 

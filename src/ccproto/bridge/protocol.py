@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccproto.bridge.codec import decode
+from ccproto.bridge.models import ALL_MESSAGE_CLASSES, BridgeMessage
 from ccproto.core.protocol import ProtocolSpec
 
 __all__ = ["PROTOCOL"]
@@ -16,6 +17,11 @@ def _recognizes(message: dict[str, Any]) -> bool:
     return "header" in message and "body" in message
 
 
+def _strategy_types() -> tuple[type[Any], ...]:
+    # Every message class, and their base: each has a strategy of its own (ccproto.testing's).
+    return (*ALL_MESSAGE_CLASSES, BridgeMessage)
+
+
 #: The bridge's descriptor (registered in :mod:`ccproto.protocols`).
 PROTOCOL = ProtocolSpec(
     name="bridge",
@@ -23,6 +29,8 @@ PROTOCOL = ProtocolSpec(
     transport="framed",
     decode=decode,
     recognizes=_recognizes,
-    checker="ccproto.capture.bridge:BridgeConnectionChecker",
+    checker="ccproto.bridge.checker:BridgeConnectionChecker",
     testing="ccproto.testing.slices.bridge:SLICE",
+    strategy_types=_strategy_types,
+    stream_reader="ccproto.bridge.streams:read_bridge_streams",
 )

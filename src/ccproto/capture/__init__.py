@@ -1,11 +1,9 @@
-"""Captured traffic: reading capture files (JSON Lines, HAR, raw bridge streams) and validating them."""
+"""Captured traffic: reading capture files (JSON Lines, HAR; a protocol's raw streams through its spec) and validating
+them."""
 
-from ccproto.capture.coverage import Coverage, ProtocolCoverage
-from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.har import read_har
 from ccproto.capture.output import render
 from ccproto.capture.records import BadRecord, Record, detect_protocol, read_jsonl
-from ccproto.capture.streams import read_bridge_streams
 from ccproto.capture.validator import (
     CaptureValidator,
     read_capture,
@@ -14,6 +12,8 @@ from ccproto.capture.validator import (
     validate_message,
     validate_records,
 )
+from ccproto.core.coverage import Coverage, ProtocolCoverage
+from ccproto.core.findings import Finding, Kind, Report, Severity
 
 __all__ = [
     "BadRecord",
@@ -26,7 +26,6 @@ __all__ = [
     "Report",
     "Severity",
     "detect_protocol",
-    "read_bridge_streams",
     "read_capture",
     "read_har",
     "read_jsonl",

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from itertools import islice
 from typing import IO
 
-from ccproto.capture.checker import ANSWER_TIMEOUT, excerpt
-from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.output import finding_lines, summary_line
 from ccproto.capture.recording import Recording, record_line
 from ccproto.capture.records import _record
 from ccproto.capture.validator import CaptureValidator
+from ccproto.core.checker import ANSWER_TIMEOUT, excerpt
 from ccproto.core.errors import ProtocolError
+from ccproto.core.findings import Finding, Kind, Report, Severity
 from ccproto.core.jsonio import JsonValue
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.roles import Role

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from itertools import groupby
 
-from ccproto.capture.coverage import Coverage
-from ccproto.capture.findings import Finding, Report, Severity
+from ccproto.core.coverage import Coverage
+from ccproto.core.findings import Finding, Report, Severity
 
 __all__ = ["FORMATS", "finding_lines", "render", "render_json", "render_junit", "render_text", "summary_line"]
 

@@ -35,9 +35,6 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from ccproto.capture.checker import COVERAGE_KEY, MessageChecker, Start
-from ccproto.capture.coverage import Coverage
-from ccproto.capture.findings import Finding, Kind, Report, Severity
 from ccproto.capture.har import looks_like_har, read_har
 from ccproto.capture.records import (
     BadRecord,
@@ -48,7 +45,10 @@ from ccproto.capture.records import (
     read_jsonl,
     record_bytes,
 )
+from ccproto.core.checker import COVERAGE_KEY, MessageChecker, Start
+from ccproto.core.coverage import Coverage
 from ccproto.core.errors import ProtocolError
+from ccproto.core.findings import Finding, Kind, Report, Severity
 from ccproto.core.jsonio import loads, loads_fast
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.protocol import ProtocolSpec
@@ -78,7 +78,7 @@ class ConnectionChecker(Protocol):
     """Checks the records of one connection of one protocol.
 
     A checker may also have ``begin(start, *, partial, history_until)`` (called before its first record:
-    see :class:`~ccproto.capture.checker.MessageChecker`); every built-in checker does.
+    see :class:`~ccproto.core.checker.MessageChecker`); every built-in checker does.
     """
 
     def check(self, record: Record) -> list[Finding]: ...

@@ -15,7 +15,7 @@ from ccproto.core.errors import (
     UnknownMessageError,
 )
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.roles import ProtocolName, Role, RoleName
+from ccproto.core.roles import Role, RoleName
 from ccproto.core.timing import UntimedWarning
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "Limits",
     "LocalProtocolError",
     "ProtocolError",
-    "ProtocolName",
     "ProtocolWarning",
     "RemoteProtocolError",
     "Role",

@@ -71,6 +71,16 @@ class ProtocolSpec:
     #: The protocol's testing slice (``ccproto.testing``: reference peers, conformance machines, how ``ccproto
     #: serve`` makes peers), or its import path.
     testing: object = None
+    #: How one connection is read from raw streams, one per direction (the bytes each side sent, e.g. the bridge's
+    #: length-prefixed frames from a proxy's log): ``read(client, server, *, file, limits)`` -> records (``None``
+    #: for either side that is missing), or its import path; ``None`` when the protocol has no such format.
+    #: ``ccproto validate --<name>-stream SIDE=FILE`` reads them.
+    stream_reader: object = None
+    #: The types ``st.from_type`` draws with a strategy of the protocol's (each message class, and the bases and
+    #: catch-alls that have one of their own): a tuple of them, a function returning it, or the import path of
+    #: either.  Hypothesis's entry point (``ccproto.testing._hypothesis``) reads it without importing
+    #: ``ccproto.testing``, so it lives in the protocol's package; ``None``: no type of its own.
+    strategy_types: object = None
 
     @property
     def schemes(self) -> tuple[str, str]:
@@ -84,6 +94,19 @@ class ProtocolSpec:
     def load_shadow(self) -> Callable[..., Any] | None:
         """The cross-connection shadow factory, if any (imported on first use)."""
         return None if self.shadow is None else resolve(self.shadow)
+
+    def load_stream_reader(self) -> Callable[..., Any]:
+        """The raw-stream reader (imported on first use); ``ValueError`` when the protocol has none."""
+        if self.stream_reader is None:
+            raise ValueError(f"the {self.name} protocol has no raw stream format")
+        return resolve(self.stream_reader)  # type: ignore[no-any-return]
+
+    def load_strategy_types(self) -> tuple[type[Any], ...]:
+        """The types with a strategy of the protocol's (imported, and the function called, on first use)."""
+        found = resolve(self.strategy_types)
+        if found is None:
+            return ()
+        return tuple(found() if callable(found) else found)
 
     def load_testing(self) -> Any:
         """The testing slice (imported on first use); ``ValueError`` when the protocol has none."""

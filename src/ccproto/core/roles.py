@@ -5,11 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
-__all__ = ["IdentityEnum", "ProtocolName", "Role", "RoleName"]
-
-#: The protocols, by the names every API that takes one by name accepts (``run_conformance("cceb", ...)``).
-#: A ``Literal`` so that ``mypy`` catches a misspelled name where it is written.
-ProtocolName = Literal["bridge", "processor", "cceb"]
+__all__ = ["IdentityEnum", "Role", "RoleName"]
 
 #: A :class:`Role` by its value (``Role(name)``), as the testing APIs accept it beside the member itself.
 RoleName = Literal["server", "client"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from ccproto.core.protocol import ProtocolSpec
 from ccproto.processor.codec import decode
+from ccproto.processor.models import REGISTRY, FailureResponse, ProcessorMessage, ServiceInformation
 
 __all__ = ["PROTOCOL"]
 
@@ -16,6 +17,12 @@ def _recognizes(message: dict[str, Any]) -> bool:
     return "command" in message or ("name" in message and "data" in message and "type" not in message)
 
 
+def _strategy_types() -> tuple[type[Any], ...]:
+    # A function: read when hypothesis is imported, so the registry's classes are those registered by then.  The
+    # base, the failure response and the service information (not a registered class) have strategies too.
+    return (*REGISTRY.message_classes(), ServiceInformation, FailureResponse, ProcessorMessage)
+
+
 #: The processor's descriptor (registered in :mod:`ccproto.protocols`).
 PROTOCOL = ProtocolSpec(
     name="processor",
@@ -23,6 +30,7 @@ PROTOCOL = ProtocolSpec(
     transport="websocket",
     decode=decode,
     recognizes=_recognizes,
-    checker="ccproto.capture.processor:ProcessorConnectionChecker",
+    checker="ccproto.processor.checker:ProcessorConnectionChecker",
     testing="ccproto.testing.slices.processor:SLICE",
+    strategy_types=_strategy_types,
 )

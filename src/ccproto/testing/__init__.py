@@ -3,7 +3,8 @@
 ``pip install 'ccproto[testing]'`` brings hypothesis.
 
 * :mod:`~ccproto.testing.strategies`: a strategy for every message type (``st.from_type`` works as soon as
-  hypothesis is imported: its entry point, :mod:`~ccproto.testing._hypothesis`, registers them);
+  hypothesis is imported: its entry point, :mod:`~ccproto.testing._hypothesis`, registers them); each protocol's
+  own strategies (``bridge_messages``, ...) are in its slice, ``slices/<protocol>/strategies.py``;
 * :mod:`~ccproto.testing.mutations`: invalid messages, each labelled with the rule it breaks;
 * :mod:`~ccproto.testing.sequences`: valid conversations, walking each protocol's transition tables;
 * :mod:`~ccproto.testing.peers`: reference peers, pure implementations of every role;
@@ -46,32 +47,37 @@ if TYPE_CHECKING:
     from ccproto.testing.slices import REFERENCE_PEERS as REFERENCE_PEERS
     from ccproto.testing.slices import reference_peer as reference_peer
     from ccproto.testing.slices.bridge.mutations import bridge_mutations as bridge_mutations
+    from ccproto.testing.slices.bridge.strategies import bridge_messages as bridge_messages
     from ccproto.testing.slices.cceb.mutations import cceb_mutations as cceb_mutations
+    from ccproto.testing.slices.cceb.strategies import cceb_actions as cceb_actions
+    from ccproto.testing.slices.cceb.strategies import cceb_messages as cceb_messages
+    from ccproto.testing.slices.cceb.strategies import cceb_unknown_notifications as cceb_unknown_notifications
     from ccproto.testing.slices.processor.mutations import processor_mutations as processor_mutations
+    from ccproto.testing.slices.processor.strategies import processor_failures as processor_failures
+    from ccproto.testing.slices.processor.strategies import processor_messages as processor_messages
+    from ccproto.testing.slices.processor.strategies import processor_unknown_messages as processor_unknown_messages
     from ccproto.testing.strategies import Numbers as Numbers
-    from ccproto.testing.strategies import bridge_messages as bridge_messages
-    from ccproto.testing.strategies import cceb_actions as cceb_actions
-    from ccproto.testing.strategies import cceb_messages as cceb_messages
-    from ccproto.testing.strategies import cceb_unknown_notifications as cceb_unknown_notifications
     from ccproto.testing.strategies import from_model as from_model
     from ccproto.testing.strategies import json_floats as json_floats
     from ccproto.testing.strategies import json_integers as json_integers
     from ccproto.testing.strategies import json_values as json_values
     from ccproto.testing.strategies import mutated_json as mutated_json
-    from ccproto.testing.strategies import processor_failures as processor_failures
-    from ccproto.testing.strategies import processor_messages as processor_messages
-    from ccproto.testing.strategies import processor_unknown_messages as processor_unknown_messages
     from ccproto.testing.strategies import simplest as simplest
 
 #: Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
-        (
-            "Numbers", "bridge_messages", "cceb_actions", "cceb_messages", "cceb_unknown_notifications",
-            "from_model", "json_floats", "json_integers", "json_values", "mutated_json", "processor_failures",
-            "processor_messages", "processor_unknown_messages", "simplest",
-        ),
+        ("Numbers", "from_model", "json_floats", "json_integers", "json_values", "mutated_json", "simplest"),
         "ccproto.testing.strategies",
+    ),
+    # Each protocol's own strategies live in its slice.
+    "bridge_messages": "ccproto.testing.slices.bridge.strategies",
+    **dict.fromkeys(
+        ("cceb_actions", "cceb_messages", "cceb_unknown_notifications"), "ccproto.testing.slices.cceb.strategies"
+    ),
+    **dict.fromkeys(
+        ("processor_failures", "processor_messages", "processor_unknown_messages"),
+        "ccproto.testing.slices.processor.strategies",
     ),
     # Not ``mutations`` itself: the name is its module's (``ccproto.testing.mutations.mutations`` is the function).
     **dict.fromkeys(("Mutation", "Rule", "RULES_BY_PROTOCOL"), "ccproto.testing.mutations"),

@@ -3,10 +3,11 @@
 Hypothesis calls :func:`_hypothesis_setup_hook` when it is imported, wherever
 ccproto is installed (pyproject.toml, ``[project.entry-points.hypothesis]``), so
 ``st.from_type(cceb.Hello)`` works without importing :mod:`ccproto.testing`.
-The hook imports only the message models (it needs the classes) and registers a
-deferred strategy per class: :mod:`ccproto.testing.strategies`, the costly part,
-is imported the first time one of them is drawn from.  It never raises: a broken
-hook would break every import of hypothesis.
+The hook imports only the registry of protocols (each protocol's spec lists its
+types, ``strategy_types``, in the protocol's own package: the hook needs the
+classes) and registers a deferred strategy per class: the strategies, the costly
+part, are imported the first time one of them is drawn from.  It never raises: a
+broken hook would break every import of hypothesis.
 """
 
 from __future__ import annotations
@@ -24,28 +25,21 @@ __all__ = ["registered_types"]
 def registered_types() -> tuple[type[Any], ...]:
     """Every type :mod:`ccproto.testing.strategies` registers with ``st.register_type_strategy``.
 
-    Each message class of the three protocols, and the bases and catch-alls that have a strategy of their own.
+    Each registered protocol's ``strategy_types``: its message classes, and the bases and catch-alls that have a
+    strategy of their own.
     """
-    from ccproto.bridge.models import ALL_MESSAGE_CLASSES as BRIDGE_CLASSES
-    from ccproto.bridge.models import BridgeMessage
-    from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
-    from ccproto.cceb.models import Action, CcebMessage, UnknownNotification
-    from ccproto.processor.models import REGISTRY as PROCESSOR_REGISTRY
-    from ccproto.processor.models import FailureResponse, ProcessorMessage, ServiceInformation
+    # Imported here, inside the hook's guard: a broken installation must not break importing hypothesis.
+    from ccproto.protocols import registered
 
-    return (
-        *BRIDGE_CLASSES, BridgeMessage,
-        *PROCESSOR_REGISTRY.message_classes(), ServiceInformation, FailureResponse, ProcessorMessage,
-        *CCEB_REGISTRY.message_classes(), Action, UnknownNotification, CcebMessage,
-    )
+    return tuple(cls for spec in registered() for cls in spec.load_strategy_types())
 
 
 def _strategy_for(cls: type[Any]) -> Callable[[], SearchStrategy[Any]]:
     """The definition of ``cls``'s deferred strategy (``st.deferred`` takes a function, not a ``partial``)."""
 
     def definition() -> SearchStrategy[Any]:
-        # Importing the module registers its own strategies in place of these deferred ones; this one still
-        # answers with the same strategy, so a deferred strategy drawn before then is the module's.
+        # Reading the strategies registers the protocols' own in place of these deferred ones; this one still
+        # answers with the same strategy, so a deferred strategy drawn before then is theirs.
         from ccproto.testing.strategies import TYPE_STRATEGIES
 
         return TYPE_STRATEGIES[cls]

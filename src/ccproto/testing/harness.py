@@ -23,13 +23,13 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from ccproto.capture.checker import ANSWER_TIMEOUT
-from ccproto.capture.findings import Finding, Severity
 from ccproto.capture.recording import Recording
 from ccproto.capture.records import Record, read_jsonl
 from ccproto.capture.validator import validate_records
+from ccproto.core.checker import ANSWER_TIMEOUT
 from ccproto.core.connection import Connection
 from ccproto.core.errors import ProtocolError
+from ccproto.core.findings import Finding, Severity
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.model import Model
 from ccproto.core.roles import Role
@@ -405,11 +405,11 @@ def _lines(text: str) -> str:
 class ConformanceMachine(RuleBasedStateMachine):
     """Plays one role of a protocol against a system under test reached through an adapter.
 
-    Subclasses (one per protocol and role, in :mod:`ccproto.testing.conformance`)
-    give ``protocol``, ``sut_role``, ``new_connection`` (the harness's own
-    connection object, of the other role), ``react`` (answer what the SUT sent) and
-    ``owed`` (what the SUT still has to answer), and add rules.  The machine is bound
-    to an adapter factory by :func:`ccproto.testing.conformance.machine_for`.
+    Subclasses (one per protocol and role, in each protocol's testing slice,
+    ``ccproto.testing.slices.<protocol>.conformance``) give ``protocol``, ``sut_role``,
+    ``new_connection`` (the harness's own connection object, of the other role), ``react``
+    (answer what the SUT sent) and ``owed`` (what the SUT still has to answer), and add
+    rules.  The machine is bound to an adapter factory by :func:`ccproto.testing.conformance.machine_for`.
     """
 
     protocol: ClassVar[str] = ""

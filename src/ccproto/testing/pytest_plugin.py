@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.roles import ProtocolName, Role, RoleName
+from ccproto.core.roles import Role, RoleName
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from hypothesis import settings as Settings
+
+    from ccproto.protocols import ProtocolName
 
 __all__ = ["conformance_test", "reference_adapter"]
 

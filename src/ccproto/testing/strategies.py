@@ -2,8 +2,14 @@
 
 Valid by construction (never generate-then-filter): each field's strategy comes
 from its declared type and constraints, and unknown members are generated with
-an ``x-`` prefix that no declared member uses.  Importing this module registers
-every message class with ``st.from_type``.
+an ``x-`` prefix that no declared member uses.
+
+This module is the generic part: what a protocol adds (strategies of its own for
+some types, faster strategies for its patterns) is in its testing slice
+(``slices/<protocol>/strategies.py``, a :class:`ProtocolStrategies` the slice
+names), collected from every registered protocol on first use, when the
+strategies are also registered with ``st.from_type`` (hypothesis's entry point,
+:mod:`ccproto.testing._hypothesis`, has registered deferred ones for them before).
 
 Secrets stay out of hypothesis's reports: models print as their repr, which hides
 them, and a secret drawn on its own (a token, a password) is drawn through
@@ -15,17 +21,12 @@ from __future__ import annotations
 import enum
 import functools
 import importlib
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Container, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 from hypothesis import strategies as st
 
-from ccproto.bridge.models import ALL_MESSAGE_CLASSES, CONTROL_TARGET_PATTERN, GUID_PATTERN, BridgeMessage
-from ccproto.cceb.envelope import ACTION_NAME_PATTERN, UUID_PATTERN
-from ccproto.cceb.models import REGISTRY as CCEB_REGISTRY
-from ccproto.cceb.models import Action, CcebMessage, UnknownNotification
-from ccproto.cceb.models import Registry as CcebRegistry
 from ccproto.core.hooks import compile_pattern
 from ccproto.core.model import (
     PRETTY_AS_REPR,
@@ -39,39 +40,33 @@ from ccproto.core.model import (
     model_spec,
     pointer,
 )
-from ccproto.core.patterns import WHITESPACE
+from ccproto.core.protocol import resolve
 from ccproto.core.redact import REDACTED
-from ccproto.processor.models import (
-    REGISTRY,
-    FailureResponse,
-    ProcessorMessage,
-    Registry,
-    ServiceInformation,
-    UnknownConfirm,
-    UnknownEvent,
-    UnknownRequest,
-    UnknownSuccess,
-)
+from ccproto.protocols import KNOWN, registered
+from ccproto.testing.slices import slice_of
 
 __all__ = [
+    "FAST_PATTERNS",
+    "SIMPLEST_MATCHES",
+    "TYPE_STRATEGIES",
     "Numbers",
+    "ProtocolStrategies",
     "SecretText",
-    "bridge_messages",
-    "cceb_actions",
-    "cceb_messages",
-    "cceb_unknown_notifications",
+    "any_case_uuids",
     "from_model",
     "json_floats",
     "json_integers",
     "json_values",
     "mutated_json",
-    "processor_failures",
-    "processor_messages",
-    "processor_unknown_messages",
     "secret",
     "simplest",
+    "simplest_match",
     "text",
+    "unregistered_names",
 ]
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: Prefix of generated unknown members; no protocol declares a member starting with it.
 EXTRA_PREFIX = "x-"
@@ -197,29 +192,63 @@ def mutated_json(
     return mutate()
 
 
-def _any_case_uuids() -> st.SearchStrategy[str]:
+def any_case_uuids() -> st.SearchStrategy[str]:
+    """UUIDs in their canonical form, in lower or upper case (a fast strategy for a UUID pattern)."""
     return st.builds(
         lambda u, upper: str(u).upper() if upper else str(u), st.uuids(), st.booleans()
     )
 
 
-_IDENTIFIER_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+def unregistered_names() -> st.SearchStrategy[str]:
+    """Names no registry knows (a command, an event, a notification type): they start with ``x-``."""
+    # The prefix keeps generated names apart from registered ones, even once trimmed.
+    return text(max_size=12).map(lambda name: EXTRA_PREFIX + name)
 
+
+@attrs.frozen(kw_only=True)
+class ProtocolStrategies:
+    """What a protocol adds to the generic strategies (its testing slice's ``strategies``)."""
+
+    #: Builds type -> the strategy ``st.from_type`` draws for it, for each of the types the protocol's spec lists
+    #: (``strategy_types``).  A function, called once every registered protocol's patterns are known, so that its
+    #: models' fields draw with their fast strategies.
+    type_strategies: Callable[[], Mapping[type[Any], st.SearchStrategy[Any]]]
+    #: Pattern -> a faster strategy than ``st.from_regex``, generating exactly the strings the pattern matches.
+    fast_patterns: Mapping[str, st.SearchStrategy[str]] = attrs.field(factory=dict)
+    #: Pattern -> the simplest string it matches (for each of ``fast_patterns``).
+    simplest_matches: Mapping[str, str] = attrs.field(factory=dict)
+
+
+class _Collected(Mapping[K, V]):
+    """A read-only live view of what the registered protocols' strategies give: each read collects first (the
+    patterns only, or the type strategies too)."""
+
+    def __init__(self, items: dict[K, V], *, types: bool) -> None:
+        self._items = items  # filled by _collect only
+        self._types = types
+
+    def __getitem__(self, key: K) -> V:
+        _collect(types=self._types)
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[K]:
+        _collect(types=self._types)
+        return iter(tuple(self._items))
+
+    def __len__(self) -> int:
+        _collect(types=self._types)
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        _collect(types=self._types)
+        return f"{type(self).__name__}({self._items!r})"
+
+
+_fast_patterns: dict[str, st.SearchStrategy[str]] = {}
 #: Patterns with a faster strategy than ``st.from_regex`` (which costs ~10 ms a draw for a UUID), each
-#: generating exactly the strings the pattern matches (tests check them against the pattern).
-FAST_PATTERNS: dict[str, st.SearchStrategy[str]] = {
-    GUID_PATTERN: _any_case_uuids(),
-    UUID_PATTERN: _any_case_uuids(),
-    # The pattern's class is "not WHITESPACE" (either engine's white space), for every code point.
-    CONTROL_TARGET_PATTERN: st.text(
-        st.characters(codec="utf-8").filter(lambda c: c not in WHITESPACE), min_size=1, max_size=12
-    ).map(lambda name: name + ".CONTROL"),
-    ACTION_NAME_PATTERN: st.builds(
-        lambda first, rest: first + rest,
-        st.sampled_from(_IDENTIFIER_START),
-        st.text(st.sampled_from(_IDENTIFIER_START + "0123456789"), max_size=20),
-    ),
-}
+#: generating exactly the strings the pattern matches (tests check them against the pattern): every registered
+#: protocol's (:class:`ProtocolStrategies`), a live view.
+FAST_PATTERNS: Mapping[str, st.SearchStrategy[str]] = _Collected(_fast_patterns, types=False)
 
 
 def _type_strategy(tspec: TypeSpec, numbers: Numbers) -> st.SearchStrategy[Any]:
@@ -340,13 +369,9 @@ def _obey_rules(instance: Model, data: st.DataObject) -> Model:
     return attrs.evolve(instance, **changes) if changes else instance
 
 
-#: The simplest string each fast pattern matches (what ``simplest`` uses).
-SIMPLEST_MATCHES: dict[str, str] = {
-    GUID_PATTERN: "00000000-0000-0000-0000-000000000000",
-    UUID_PATTERN: "00000000-0000-0000-0000-000000000000",
-    CONTROL_TARGET_PATTERN: "0.CONTROL",
-    ACTION_NAME_PATTERN: "A",
-}
+_simplest_matches: dict[str, str] = {}
+#: The simplest string each fast pattern matches (what ``simplest`` uses): every registered protocol's, a live view.
+SIMPLEST_MATCHES: Mapping[str, str] = _Collected(_simplest_matches, types=False)
 
 
 @functools.cache
@@ -458,102 +483,51 @@ def simplest(cls: type[Model]) -> Any:
     return attrs.evolve(instance, **changes) if changes else instance
 
 
-def bridge_messages(
-    *, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
-) -> st.SearchStrategy[BridgeMessage]:
-    """Any control-destination message."""
-    return st.one_of([from_model(cls, with_extra=with_extra, numbers=numbers) for cls in ALL_MESSAGE_CLASSES])
+_type_strategies: dict[type[Any], st.SearchStrategy[Any]] = {}
+#: The strategy ``st.from_type`` gives for each type a registered protocol has one of its own for (each spec's
+#: ``strategy_types``; what hypothesis's entry point, :mod:`ccproto.testing._hypothesis`, defers to): a live view,
+#: collected from the protocols' slices (:class:`ProtocolStrategies`) and registered with ``st.from_type`` then.
+TYPE_STRATEGIES: Mapping[type[Any], st.SearchStrategy[Any]] = _Collected(_type_strategies, types=True)
+
+#: Protocol name -> its strategies (``None``: none), for each protocol whose patterns are in the views above.
+_FOUND: dict[str, ProtocolStrategies | None] = {}
+#: The protocols whose type strategies are in :data:`TYPE_STRATEGIES` (and registered with ``st.from_type``).
+_TYPED: set[str] = set()
+#: Whether :func:`_collect` is running (building a protocol's strategies reads the views above).
+_collecting = False
 
 
-def _unregistered_name() -> st.SearchStrategy[str]:
-    # The prefix keeps generated names apart from registered ones, even once trimmed.
-    return text(max_size=12).map(lambda name: EXTRA_PREFIX + name)
+def _collect(*, types: bool) -> None:
+    """Bring in what the registered protocols not collected yet give: their patterns' strategies and simplest
+    matches, and with ``types`` their type strategies (cheap when there is nothing new).
 
-
-def processor_unknown_messages(
-    *, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
-) -> st.SearchStrategy[ProcessorMessage]:
-    """Requests, responses and events of commands and events no registry knows (names start with ``x-``)."""
-    def renamed(cls: type[Model], member: str) -> st.SearchStrategy[Any]:
-        return st.tuples(from_model(cls, with_extra=with_extra, numbers=numbers), _unregistered_name()).map(
-            lambda pair: attrs.evolve(pair[0], **{member: pair[1]})
-        )
-
-    return st.one_of(
-        renamed(UnknownRequest, "command"),
-        renamed(UnknownSuccess, "command"),
-        renamed(UnknownConfirm, "command"),
-        renamed(UnknownEvent, "name"),
-    )
-
-
-def processor_failures(
-    *, registry: Registry = REGISTRY, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
-) -> st.SearchStrategy[FailureResponse]:
-    """Failure responses of registered and unregistered commands."""
-    names = st.sampled_from(registry.commands()) | _unregistered_name() if registry.commands() else _unregistered_name()
-    return st.tuples(from_model(FailureResponse, with_extra=with_extra, numbers=numbers), names).map(
-        lambda pair: attrs.evolve(pair[0], command=pair[1])
-    )
-
-
-def processor_messages(
-    *, registry: Registry = REGISTRY, with_extra: bool = True, unknown: bool = True,
-    numbers: Numbers = Numbers.INTEROPERABLE,
-) -> st.SearchStrategy[ProcessorMessage]:
-    """Any Interaction Processor message ``registry`` decodes (and, with ``unknown``, unregistered ones)."""
-    choices = [from_model(cls, with_extra=with_extra, numbers=numbers) for cls in registry.message_classes()]
-    choices.append(processor_failures(registry=registry, with_extra=with_extra, numbers=numbers))
-    if unknown:
-        choices.append(processor_unknown_messages(with_extra=with_extra, numbers=numbers))
-    return st.one_of(choices)
-
-
-def cceb_actions(
-    *, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
-) -> st.SearchStrategy[Any]:
-    """Actions whose ``data.action`` is one of ``registry``'s supported actions."""
-    return st.tuples(
-        from_model(Action, with_extra=with_extra, numbers=numbers), st.sampled_from(registry.actions())
-    ).map(lambda pair: attrs.evolve(pair[0], action=pair[1]))
-
-
-def cceb_unknown_notifications(
-    *, with_extra: bool = True, numbers: Numbers = Numbers.INTEROPERABLE
-) -> st.SearchStrategy[UnknownNotification]:
-    """Notifications of types no registry knows (types start with ``x-``)."""
-    return st.tuples(
-        from_model(UnknownNotification, with_extra=with_extra, numbers=numbers), _unregistered_name()
-    ).map(lambda pair: attrs.evolve(pair[0], type=pair[1]))
-
-
-def cceb_messages(
-    *, registry: CcebRegistry = CCEB_REGISTRY, with_extra: bool = True, unknown: bool = True,
-    numbers: Numbers = Numbers.INTEROPERABLE,
-) -> st.SearchStrategy[CcebMessage]:
-    """Any CCEB message ``registry`` decodes (and, with ``unknown``, notifications of unregistered types)."""
-    choices = [
-        from_model(cls, with_extra=with_extra, numbers=numbers)
-        for cls in registry.message_classes() if cls is not Action
-    ]
-    choices.append(cceb_actions(registry=registry, with_extra=with_extra, numbers=numbers))
-    if unknown:
-        choices.append(cceb_unknown_notifications(with_extra=with_extra, numbers=numbers))
-    return st.one_of(choices)
-
-
-#: The strategy ``st.from_type`` gives for each type (registered below, and deferred to by the hypothesis
-#: entry point's hook, :mod:`ccproto.testing._hypothesis`, which registers the same types before this module loads).
-TYPE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
-    **{cls: from_model(cls) for cls in ALL_MESSAGE_CLASSES},
-    BridgeMessage: bridge_messages(),
-    **{cls: from_model(cls) for cls in (*REGISTRY.message_classes(), ServiceInformation)},
-    FailureResponse: processor_failures(),
-    ProcessorMessage: processor_messages(),
-    **{cls: from_model(cls) for cls in CCEB_REGISTRY.message_classes()},
-    Action: cceb_actions(),
-    UnknownNotification: cceb_unknown_notifications(),
-    CcebMessage: cceb_messages(),
-}
-for _cls, _strategy in TYPE_STRATEGIES.items():
-    st.register_type_strategy(_cls, _strategy)
+    On first use rather than on import: a slice's strategies module imports this one, so whichever is imported
+    first, this module is whole by the time a slice's strategies are read.  Every protocol's patterns go in before
+    any type strategy is built, since building a model's strategy looks its patterns up; the type strategies
+    (~0.5 s for the built-in protocols) wait until they are asked for, so a first :func:`from_model` in a test does
+    not pay for them.
+    """
+    global _collecting
+    done: Container[str] = _TYPED if types else _FOUND
+    if _collecting or all(name in done for name in KNOWN):
+        return
+    _collecting = True
+    try:
+        for spec in registered():
+            if spec.name not in _FOUND:
+                found = None if spec.testing is None else resolve(slice_of(spec.name).strategies)
+                if found is not None and not isinstance(found, ProtocolStrategies):
+                    raise TypeError(f"the {spec.name} protocol's strategies are not a ProtocolStrategies: {found!r}")
+                if found is not None:
+                    _fast_patterns.update(found.fast_patterns)
+                    _simplest_matches.update(found.simplest_matches)
+                _FOUND[spec.name] = found
+        for spec in registered() if types else ():
+            found = _FOUND[spec.name]
+            if spec.name not in _TYPED and found is not None:
+                for cls, strategy in found.type_strategies().items():
+                    _type_strategies[cls] = strategy
+                    st.register_type_strategy(cls, strategy)
+            _TYPED.add(spec.name)
+    finally:
+        _collecting = False

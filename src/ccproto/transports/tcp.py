@@ -1,9 +1,9 @@
-"""The Processor Bridge control destination over asyncio streams (TCP, optionally TLS).
+"""Length-prefixed frames over asyncio streams (TCP, optionally TLS): the ``framed`` transport.
 
-Each message is one frame of the bridge's length-prefixed framing
-(:mod:`ccproto.bridge.framing`); the frames are the only thing this module
-knows about the protocol.  Who listens and who connects is up to you: the
-protocol roles (the bridge is ``Role.SERVER``) do not depend on it.
+Each message is one frame (:mod:`ccproto.core.framing`); the frames are the only thing this module knows about
+a protocol, whose connection object the caller brings (a protocol's own helpers, e.g.
+``ccproto.bridge.tcp.open_bridge``, bring theirs).  Who listens and who connects is up to you: the protocol
+roles do not depend on it.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ import contextlib
 import ssl as _ssl
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from ccproto.bridge import ControlChannel
-from ccproto.bridge.framing import FrameDecoder, encode_frame
+from ccproto.core.framing import FrameDecoder, encode_frame
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.roles import Role
-from ccproto.transports.base import Clock, MessageStream
+from ccproto.transports.base import Clock, Machine, MessageStream
 
-__all__ = ["FramedLink", "open_bridge", "open_framed", "serve_bridge", "serve_framed"]
+__all__ = ["FramedLink", "open_framed", "open_stream", "serve_framed", "serve_streams"]
+
+M = TypeVar("M", bound="Machine[Any]")
 
 #: How much a read asks the socket for at once.
 READ_SIZE = 65536
@@ -49,7 +50,7 @@ class FramedLink:
     async def receive(self) -> bytes | None:
         """The next frame's payload (bytes: the connection object decodes it), or ``None`` at end of stream.
 
-        Raises :class:`~ccproto.bridge.framing.TruncatedFrameError` if the stream ended inside a frame.
+        Raises :class:`~ccproto.core.framing.TruncatedFrameError` if the stream ended inside a frame.
         """
         while (frame := self._frames.next_frame()) is None:
             data = await self.reader.read(READ_SIZE)
@@ -75,13 +76,13 @@ async def open_framed(
     return FramedLink(reader, writer, limits=limits)
 
 
-async def open_bridge(
-    host: str, port: int, *, role: Role = Role.CLIENT, ssl: _ssl.SSLContext | None = None,
-    limits: Limits = DEFAULT_LIMITS, clock: Clock = time.time,
-) -> MessageStream[ControlChannel]:
-    """Connect and return a checked stream playing ``role`` (default: the CTI client)."""
-    link = await open_framed(host, port, ssl=ssl, limits=limits)
-    return MessageStream(ControlChannel(role, limits=limits), link, clock=clock)
+async def open_stream(
+    host: str, port: int, machine: M, *, ssl: _ssl.SSLContext | None = None, clock: Clock = time.time,
+) -> MessageStream[M]:
+    """Connect and return a checked stream whose connection object is ``machine`` (its ``limits`` bound the
+    frames)."""
+    link = await open_framed(host, port, ssl=ssl, limits=getattr(machine, "limits", DEFAULT_LIMITS))
+    return MessageStream(machine, link, clock=clock)
 
 
 async def serve_framed(
@@ -100,14 +101,13 @@ async def serve_framed(
     return await asyncio.start_server(accepted, host, port, ssl=ssl)
 
 
-async def serve_bridge(
-    handler: Callable[[MessageStream[ControlChannel]], Awaitable[None]], host: str, port: int, *,
-    role: Role = Role.SERVER, ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS,
-    clock: Clock = time.time,
+async def serve_streams(
+    handler: Callable[[MessageStream[M]], Awaitable[None]], host: str, port: int, make: Callable[[], M], *,
+    ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS, clock: Clock = time.time,
 ) -> asyncio.Server:
-    """Listen; each accepted connection runs ``handler(stream)`` with a fresh ``ControlChannel(role)``."""
+    """Listen; each accepted connection runs ``handler(stream)`` with a fresh connection object ``make()``."""
 
     async def accepted(link: FramedLink) -> None:
-        await handler(MessageStream(ControlChannel(role, limits=limits), link, clock=clock))
+        await handler(MessageStream(make(), link, clock=clock))
 
     return await serve_framed(accepted, host, port, ssl=ssl, limits=limits)

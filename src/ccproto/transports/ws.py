@@ -1,4 +1,6 @@
-"""The CCEB WebSocket API and the Interaction Processor over the ``websockets`` library (``ccproto[websockets]``).
+"""One protocol message per WebSocket text message, over the ``websockets`` library (``ccproto[websockets]``): the
+``websocket`` transport (a protocol's own helpers, e.g. ``ccproto.cceb.ws.connect_cceb``, bring their connection
+objects).
 
 One protocol message is one WebSocket text message.  The close frame's code
 and reason reach the connection object (the CCEB's closing rules use them);
@@ -18,17 +20,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from ccproto.cceb import CcebConnection
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import is_secret_header, redact_log_text, redact_urls
-from ccproto.core.roles import Role
-from ccproto.processor import ProcessorSession
 from ccproto.transports.base import Clock, Machine, MessageStream
 
-__all__ = [
-    "WebSocketLink", "connect_cceb", "connect_processor", "open_websocket", "serve_cceb", "serve_processor",
-    "serve_websocket",
-]
+__all__ = ["WebSocketLink", "connect_stream", "open_websocket", "serve_streams", "serve_websocket"]
 
 M = TypeVar("M", bound="Machine[Any]")
 #: The WebSocket close code of a connection that dropped without a close frame.
@@ -132,52 +128,23 @@ async def serve_websocket(
     return await serve(accepted, host, port, ssl=ssl, max_size=_max_size(limits), **options)
 
 
-async def _connect(uri: str, machine: M, ssl: _ssl.SSLContext | None, clock: Clock, options: Any) -> MessageStream[M]:
+async def connect_stream(
+    uri: str, machine: M, *, ssl: _ssl.SSLContext | None = None, clock: Clock = time.time, **options: Any,
+) -> MessageStream[M]:
+    """Connect to ``uri`` and return a checked stream whose connection object is ``machine`` (its ``limits``
+    bound the messages); ``options`` go to ``websockets``' ``connect``."""
     limits = getattr(machine, "limits", DEFAULT_LIMITS)
     return MessageStream(machine, await open_websocket(uri, ssl=ssl, limits=limits, **options), clock=clock)
 
 
-async def connect_cceb(
-    uri: str, *, connection: CcebConnection | None = None, ssl: _ssl.SSLContext | None = None,
-    clock: Clock = time.time, **options: Any,
-) -> MessageStream[CcebConnection]:
-    """Connect to a CCEB; the stream's machine is ``connection`` (default: a new client ``CcebConnection``)."""
-    return await _connect(uri, CcebConnection(Role.CLIENT) if connection is None else connection, ssl, clock, options)
-
-
-async def connect_processor(
-    uri: str, *, session: ProcessorSession | None = None, ssl: _ssl.SSLContext | None = None,
-    clock: Clock = time.time, **options: Any,
-) -> MessageStream[ProcessorSession]:
-    """Connect to an Interaction Processor; the machine is ``session`` (default: a new client session)."""
-    return await _connect(uri, ProcessorSession(Role.CLIENT) if session is None else session, ssl, clock, options)
-
-
-async def _serve(
-    handler: Callable[[MessageStream[M]], Awaitable[None]], host: str, port: int, make: Callable[[], M],
-    ssl: _ssl.SSLContext | None, limits: Limits, clock: Clock, options: Any,
+async def serve_streams(
+    handler: Callable[[MessageStream[M]], Awaitable[None]], host: str, port: int, make: Callable[[], M], *,
+    ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS, clock: Clock = time.time,
+    **options: Any,
 ) -> Server:
+    """Listen; each WebSocket runs ``handler(stream)`` with a fresh connection object ``make()``."""
+
     async def accepted(link: WebSocketLink) -> None:
         await handler(MessageStream(make(), link, clock=clock))
 
     return await serve_websocket(accepted, host, port, ssl=ssl, limits=limits, **options)
-
-
-async def serve_cceb(
-    handler: Callable[[MessageStream[CcebConnection]], Awaitable[None]], host: str, port: int, *,
-    ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS, clock: Clock = time.time,
-    **options: Any,
-) -> Server:
-    """Listen as a CCEB; each WebSocket runs ``handler(stream)`` with a new server ``CcebConnection``."""
-    return await _serve(handler, host, port, lambda: CcebConnection(Role.SERVER, limits=limits), ssl, limits, clock,
-                        options)
-
-
-async def serve_processor(
-    handler: Callable[[MessageStream[ProcessorSession]], Awaitable[None]], host: str, port: int, *,
-    ssl: _ssl.SSLContext | None = None, limits: Limits = DEFAULT_LIMITS, clock: Clock = time.time,
-    **options: Any,
-) -> Server:
-    """Listen as an Interaction Processor; each WebSocket runs ``handler(stream)`` with a new server session."""
-    return await _serve(handler, host, port, lambda: ProcessorSession(Role.SERVER, limits=limits), ssl, limits, clock,
-                        options)

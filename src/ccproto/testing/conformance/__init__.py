@@ -1,7 +1,8 @@
 """The conformance harness: hypothesis state machines that play one role against a system under test.
 
 ``run_conformance("cceb", "server", make_adapter)`` runs the whole suite for a
-role; ``machine_for`` gives the ``RuleBasedStateMachine`` class to run yourself.
+role; ``machine_for`` gives the ``RuleBasedStateMachine`` class to run yourself.  Each protocol's machines live
+in its testing slice (``ccproto.testing.slices.<protocol>.conformance``), found through ``MACHINES``.
 The SUT is reached through an adapter (:class:`~ccproto.testing.harness.Adapter`);
 a failure is a :class:`~ccproto.testing.harness.ConformanceFailure` whose text is
 the shrunk conversation as a capture that ``ccproto validate`` reproduces.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 import hypothesis.stateful
@@ -23,10 +24,10 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from ccproto.core.errors import ProtocolError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.roles import ProtocolName, Role, RoleName
-from ccproto.testing.conformance.bridge import BridgeClientConformance, BridgeServerConformance
-from ccproto.testing.conformance.cceb import CcebClientConformance, CcebServerConformance
-from ccproto.testing.conformance.processor import ProcessorClientConformance, ProcessorServerConformance
+from ccproto.core.roles import Role, RoleName
+
+if TYPE_CHECKING:
+    from ccproto.protocols import ProtocolName
 from ccproto.testing.harness import ConformanceFailure, ConformanceMachine, without_unsolicited
 from ccproto.testing.slices import ByProtocolAndRole
 from ccproto.testing.strategies import Numbers
@@ -37,12 +38,6 @@ _state_machine_test: Callable[..., Any] | None = getattr(hypothesis.stateful, "g
 
 __all__ = [
     "MACHINES",
-    "BridgeClientConformance",
-    "BridgeServerConformance",
-    "CcebClientConformance",
-    "CcebServerConformance",
-    "ProcessorClientConformance",
-    "ProcessorServerConformance",
     "harness_settings",
     "machine_for",
     "run_conformance",

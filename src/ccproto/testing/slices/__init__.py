@@ -4,20 +4,23 @@ A slice says which reference peer plays each role (and with which defaults), whi
 each role, and how ``ccproto serve`` makes the peers of one run.  The generic parts (the harness, the peers'
 base, the live transports) look a protocol's slice up with :func:`slice_of` and hold no protocol's name.
 
-A slice names its conformance machines by import path: they need hypothesis (``ccproto[testing]``), the peers
-and ``ccproto serve`` do not.
+A slice names its conformance machines (and its strategies, its walker, its mutation hooks) by import path: they
+need hypothesis (``ccproto[testing]``), the peers and ``ccproto serve`` do not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
 from ccproto.core.protocol import resolve
-from ccproto.core.roles import ProtocolName, Role, RoleName
+from ccproto.core.roles import Role, RoleName
+
+if TYPE_CHECKING:
+    from ccproto.protocols import ProtocolName
 from ccproto.protocols import get, registered
 from ccproto.testing.peers.base import ReferencePeer
 
@@ -46,6 +49,9 @@ class ProtocolSlice:
     conversations: object = None
     #: The protocol's mutation hooks (``ccproto.testing.mutations``), or their import path.
     mutations: object = None
+    #: The protocol's hypothesis strategies (a ``ccproto.testing.strategies.ProtocolStrategies``: its types'
+    #: strategies, its patterns' faster strategies and simplest matches), or their import path.
+    strategies: object = None
     #: How ``ccproto serve`` makes the peers of one run from a peer class and its role: what outlives a
     #: connection (sessions) is shared by the peers of the run.  Default: each its own.
     serve_factory: Callable[[type[ReferencePeer], Role], Callable[[], ReferencePeer]] = (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ccproto.core.roles import Role
-from ccproto.testing.peers.bridge import ReferenceBridge, ReferenceBridgeClient
 from ccproto.testing.slices import ProtocolSlice
+from ccproto.testing.slices.bridge.peers import ReferenceBridge, ReferenceBridgeClient
 
 __all__ = ["SLICE"]
 
@@ -13,6 +13,7 @@ SLICE = ProtocolSlice(
     peers={Role.SERVER: ReferenceBridge, Role.CLIENT: ReferenceBridgeClient},
     conversations="ccproto.testing.slices.bridge.conversations:WALKER",
     mutations="ccproto.testing.slices.bridge.mutations:HOOKS",
-    machines={Role.SERVER: "ccproto.testing.conformance.bridge:BridgeServerConformance",
-              Role.CLIENT: "ccproto.testing.conformance.bridge:BridgeClientConformance"},
+    strategies="ccproto.testing.slices.bridge.strategies:STRATEGIES",
+    machines={Role.SERVER: "ccproto.testing.slices.bridge.conformance:BridgeServerConformance",
+              Role.CLIENT: "ccproto.testing.slices.bridge.conformance:BridgeClientConformance"},
 )

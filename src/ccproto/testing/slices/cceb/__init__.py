@@ -9,8 +9,8 @@ from typing import Any
 from ccproto.cceb import SessionStore
 from ccproto.core.roles import Role
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.cceb import ReferenceCceb, ReferenceCcebClient
 from ccproto.testing.slices import ProtocolSlice
+from ccproto.testing.slices.cceb.peers import ReferenceCceb, ReferenceCcebClient
 
 __all__ = ["CLIENT_TENANT", "CLIENT_TOKEN", "SLICE"]
 
@@ -36,8 +36,9 @@ SLICE = ProtocolSlice(
     peers={Role.SERVER: ReferenceCceb, Role.CLIENT: ReferenceCcebClient},
     conversations="ccproto.testing.slices.cceb.conversations:WALKER",
     mutations="ccproto.testing.slices.cceb.mutations:HOOKS",
-    machines={Role.SERVER: "ccproto.testing.conformance.cceb:CcebServerConformance",
-              Role.CLIENT: "ccproto.testing.conformance.cceb:CcebClientConformance"},
+    strategies="ccproto.testing.slices.cceb.strategies:STRATEGIES",
+    machines={Role.SERVER: "ccproto.testing.slices.cceb.conformance:CcebServerConformance",
+              Role.CLIENT: "ccproto.testing.slices.cceb.conformance:CcebClientConformance"},
     defaults={Role.CLIENT: _client},
     serve_factory=_serve_factory,
 )

@@ -25,7 +25,8 @@ from ccproto.testing.mutations import (
     other_id,
     with_member,
 )
-from ccproto.testing.strategies import cceb_actions, cceb_unknown_notifications, from_model
+from ccproto.testing.slices.cceb.strategies import cceb_actions, cceb_unknown_notifications
+from ccproto.testing.strategies import from_model
 
 __all__ = ["HOOKS", "cceb_mutations"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from ccproto.core.roles import Role
 from ccproto.testing.peers.base import ReferencePeer
-from ccproto.testing.peers.processor import AgentSessions, ReferenceProcessor, ReferenceProcessorClient
 from ccproto.testing.slices import ProtocolSlice
+from ccproto.testing.slices.processor.peers import AgentSessions, ReferenceProcessor, ReferenceProcessorClient
 
 __all__ = ["SLICE"]
 
@@ -26,7 +26,8 @@ SLICE = ProtocolSlice(
     peers={Role.SERVER: ReferenceProcessor, Role.CLIENT: ReferenceProcessorClient},
     conversations="ccproto.testing.slices.processor.conversations:WALKER",
     mutations="ccproto.testing.slices.processor.mutations:HOOKS",
-    machines={Role.SERVER: "ccproto.testing.conformance.processor:ProcessorServerConformance",
-              Role.CLIENT: "ccproto.testing.conformance.processor:ProcessorClientConformance"},
+    strategies="ccproto.testing.slices.processor.strategies:STRATEGIES",
+    machines={Role.SERVER: "ccproto.testing.slices.processor.conformance:ProcessorServerConformance",
+              Role.CLIENT: "ccproto.testing.slices.processor.conformance:ProcessorClientConformance"},
     serve_factory=_serve_factory,
 )

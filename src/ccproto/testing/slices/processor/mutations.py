@@ -12,7 +12,8 @@ from ccproto.core.model import Model
 from ccproto.core.roles import Role
 from ccproto.processor import codec, models
 from ccproto.testing.mutations import MessageSource, Mutation, MutationHooks, Parts, Rule, mutations
-from ccproto.testing.strategies import from_model, processor_failures, processor_unknown_messages
+from ccproto.testing.slices.processor.strategies import processor_failures, processor_unknown_messages
+from ccproto.testing.strategies import from_model
 
 __all__ = ["HOOKS", "processor_mutations"]
 

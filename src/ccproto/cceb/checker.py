@@ -16,9 +16,6 @@ from typing import Any
 
 import attrs
 
-from ccproto.capture.checker import AddFinding, MessageChecker, Start, describe
-from ccproto.capture.findings import Finding, Kind, Severity
-from ccproto.capture.records import Record
 from ccproto.cceb import codec, states
 from ccproto.cceb.connection import CcebConnection
 from ccproto.cceb.models import (
@@ -34,11 +31,14 @@ from ccproto.cceb.models import (
 )
 from ccproto.cceb.quirks import SESSION_LIFETIME
 from ccproto.cceb.sessions import is_resumable, key_digest
+from ccproto.core.checker import AddFinding, MessageChecker, Start, describe
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import ProtocolError
+from ccproto.core.findings import Finding, Kind, Severity
 from ccproto.core.jsonio import loads_fast, parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
+from ccproto.core.record import Record
 from ccproto.core.roles import Role
 
 __all__ = [

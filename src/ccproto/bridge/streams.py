@@ -17,10 +17,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ccproto.bridge.framing import FrameDecoder
-from ccproto.capture.records import BadRecord, Record
 from ccproto.core.errors import LimitExceededError
+from ccproto.core.framing import FrameDecoder
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
+from ccproto.core.record import BadRecord, Record
 from ccproto.core.roles import Role
 
 __all__ = ["STREAM_CONN", "read_bridge_streams"]

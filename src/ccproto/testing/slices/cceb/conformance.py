@@ -9,7 +9,6 @@ import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, precondition, rule
 
-from ccproto.capture.cceb import SESSION_EXPIRED_RESUMED
 from ccproto.cceb import (
     REGISTRY,
     Ack,
@@ -28,6 +27,7 @@ from ccproto.cceb import (
     encode_value,
     new_uuid,
 )
+from ccproto.cceb.checker import SESSION_EXPIRED_RESUMED
 from ccproto.cceb.envelope import CONTACT_ID_SUBSTITUTES, RESERVED_ACTION_FIELDS
 from ccproto.cceb.quirks import SESSION_LIFETIME
 from ccproto.cceb.states import (
@@ -37,7 +37,8 @@ from ccproto.cceb.states import (
 )
 from ccproto.core.roles import Role
 from ccproto.testing.harness import ConformanceMachine
-from ccproto.testing.strategies import Numbers, cceb_unknown_notifications, json_values, secret, text
+from ccproto.testing.slices.cceb.strategies import cceb_unknown_notifications
+from ccproto.testing.strategies import Numbers, json_values, secret, text
 
 __all__ = ["CcebClientConformance", "CcebServerConformance"]
 

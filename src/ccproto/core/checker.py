@@ -7,14 +7,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ccproto.capture.coverage import Coverage
-from ccproto.capture.findings import Finding, Kind, Severity
-from ccproto.capture.records import Record
+from ccproto.core.coverage import Coverage
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import DecodeError, LimitExceededError, ProtocolError, SchemaViolationError
+from ccproto.core.findings import Finding, Kind, Severity
 from ccproto.core.jsonio import loads_fast, parse_object
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
+from ccproto.core.record import Record
 from ccproto.core.redact import REDACTED, redact, secret_keys
 from ccproto.core.roles import Role
 from ccproto.core.schema import iter_schema_findings

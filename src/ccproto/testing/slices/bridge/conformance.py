@@ -27,7 +27,7 @@ from ccproto.bridge import (
 from ccproto.bridge.states import STATUS_TRANSITIONS
 from ccproto.core.roles import Role
 from ccproto.testing.harness import ConformanceMachine
-from ccproto.testing.peers.bridge import DEFAULT_AGENTS, DEFAULT_CAPABILITIES
+from ccproto.testing.slices.bridge.peers import DEFAULT_AGENTS, DEFAULT_CAPABILITIES
 from ccproto.testing.strategies import SecretText
 
 __all__ = ["BridgeClientConformance", "BridgeServerConformance"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ccproto.capture.coverage import Coverage
+from ccproto.core.coverage import Coverage
 
 __all__ = ["Finding", "Kind", "Report", "Severity"]
 

@@ -17,13 +17,13 @@ from ccproto.bridge.models import (
     ServerStatus,
     ServerStatusChanged,
 )
-from ccproto.capture.checker import AddFinding, MessageChecker, describe
-from ccproto.capture.findings import Finding, Kind, Severity
-from ccproto.capture.records import Record
+from ccproto.core.checker import AddFinding, MessageChecker, describe
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import ProtocolError
+from ccproto.core.findings import Finding, Kind, Severity
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
+from ccproto.core.record import Record
 from ccproto.core.roles import Role
 
 __all__ = ["BridgeConnectionChecker", "message_label", "opens_connection", "phase_label", "status_label"]

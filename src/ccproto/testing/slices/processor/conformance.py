@@ -37,7 +37,7 @@ from ccproto.processor import (
     failure_response,
 )
 from ccproto.testing.harness import ConformanceMachine
-from ccproto.testing.peers.processor import DEFAULT_CAPABILITIES
+from ccproto.testing.slices.processor.peers import DEFAULT_CAPABILITIES
 from ccproto.testing.strategies import text
 
 __all__ = ["ProcessorClientConformance", "ProcessorServerConformance"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ccproto.capture.checker import JOINED, AddFinding, MessageChecker, Start, describe
-from ccproto.capture.findings import Finding, Kind, Severity
-from ccproto.capture.records import Record
+from ccproto.core.checker import JOINED, AddFinding, MessageChecker, Start, describe
 from ccproto.core.decoding import Decoded
 from ccproto.core.errors import ProtocolError
+from ccproto.core.findings import Finding, Kind, Severity
 from ccproto.core.limits import Limits
 from ccproto.core.model import Model
+from ccproto.core.record import Record
 from ccproto.core.roles import Role
 from ccproto.processor import codec, quirks, states
 from ccproto.processor.models import (
