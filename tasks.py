@@ -137,7 +137,8 @@ def test() -> int:
     failures = 0
     failures += not node_tools()
     # The full run (tests/conftest.py): the slow tests too, which a bare `pytest` leaves out.
-    failures += run(PY, "-m", "coverage", "run", "-m", "pytest", "--full", check=False) != 0
+    # In one process (-n 0): coverage measures it whole, and the timing and memory tests run alone.
+    failures += run(PY, "-m", "coverage", "run", "-m", "pytest", "--full", "-n", "0", check=False) != 0
     failures += run(PY, "-m", "coverage", "report", check=False) != 0
     failures += run(PY, "-m", "mypy", "--strict", "src", "examples", check=False) != 0
     linted = ("src", "tests", "tools", "bench", "examples", "tasks.py")

@@ -33,13 +33,12 @@ from typing import Any
 from unittest import mock
 
 from ccproto import bridge, cceb, processor
-from ccproto.core.framing import FrameDecoder, encode_frame
+from ccproto.bridge.streams import read_bridge_streams
 from ccproto.capture import (
     BadRecord,
     Record,
     Report,
     detect_protocol,
-    read_bridge_streams,
     read_capture,
     read_har,
     read_jsonl,
@@ -51,6 +50,7 @@ from ccproto.capture import (
 from ccproto.capture.har import looks_like_har
 from ccproto.cceb import envelope
 from ccproto.core.errors import LimitExceededError, ProtocolError
+from ccproto.core.framing import FrameDecoder, encode_frame
 from ccproto.core.jsonio import parse_object
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.core.redact import secret_keys

@@ -392,6 +392,7 @@ def test_decode_then_encode_gives_the_same_json_value(message: BridgeMessage) ->
     assert json.loads(bridge.encode(bridge.decode(text))) == json.loads(text)
 
 
+@pytest.mark.quick_sample(8)
 @pytest.mark.parametrize("cls", ALL_MESSAGE_CLASSES, ids=lambda c: c.__name__)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

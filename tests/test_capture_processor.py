@@ -1032,6 +1032,7 @@ def test_a_valid_conversation_stays_valid_under_strict(conversation: tuple[list[
     assert check(records, strict=True).errors == 0
 
 
+@pytest.mark.slow
 def test_the_conversation_strategy_covers_every_kind_of_message() -> None:
     # A guard on the property above: it does produce answers of each kind and team-status events.
     seen: set[str] = set()

@@ -42,21 +42,23 @@ def crowd() -> list[dict[str, Any]]:
     return _records(records=150_000, connections=50_000, concurrency=None, close_fraction=0.0, seed=18)
 
 
+@pytest.mark.slow
 def test_fifty_thousand_connections_under_the_default_bounds(crowd: list[dict[str, Any]]) -> None:
     assert len({r["conn"] for r in crowd}) == 50_000
     report = validate_capture(crowd)
     assert codes(report) == []
 
 
+@pytest.mark.slow
 def test_fifty_thousand_connections_tracking_a_thousand(crowd: list[dict[str, Any]]) -> None:
     """Over our own bound: warnings only (no cascade), and never more than the bound held."""
     limits = Limits(max_connections=1000)
     validator = CaptureValidator(limits=limits, all_connections=False)
     most = 0
     for number, record in enumerate(crowd, start=1):
-        from ccproto.capture.records import _record
+        from ccproto.capture.records import record_from
 
-        item = _record("crowd", number, record)
+        item = record_from("crowd", number, record)
         assert item is not None
         validator.feed(item)
         most = max(most, len(validator._open))

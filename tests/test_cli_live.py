@@ -29,7 +29,7 @@ from hypothesis import Phase, settings
 from ccproto import bridge, cceb, processor
 from ccproto.bridge import ServerStatus
 from ccproto.bridge.tcp import open_bridge
-from ccproto.capture.output import _xml_safe as xml_safe
+from ccproto.capture.output import xml_safe as xml_safe
 from ccproto.cceb.ws import connect_cceb
 from ccproto.processor.ws import connect_processor
 from ccproto.testing import ConformanceFailure, PeerAdapter, run_conformance

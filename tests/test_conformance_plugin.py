@@ -193,6 +193,7 @@ COUNTING = """
 """
 
 
+@pytest.mark.slow
 def test_examples_come_from_the_loaded_profile_and_settings_override_it(tmp_path: Path) -> None:
     """max_examples=5 from the profile makes 5 adapters (one per example); ``settings=`` overrides it (3).
 
@@ -243,6 +244,7 @@ RECORDING = """
 """
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_conversation(tmp_path: Path) -> None:
     """--hypothesis-seed=N twice: the harness sends the same texts; another seed sends others."""
     conversations = []
@@ -356,6 +358,7 @@ def fixture_kinds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subpr
     return directory, run_pytest(directory, "-v")
 
 
+@pytest.mark.slow
 def test_a_fixture_may_return_one_adapter_reused_by_every_example(
     fixture_kinds: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -368,6 +371,7 @@ def test_a_fixture_may_return_one_adapter_reused_by_every_example(
     assert connects.most_common(1)[0][1] >= 3
 
 
+@pytest.mark.slow
 def test_a_fixture_may_return_a_function_making_adapters(
     fixture_kinds: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -376,6 +380,7 @@ def test_a_fixture_may_return_a_function_making_adapters(
     assert outcomes(result.stdout)["test_lambda_factory"] == "PASSED", result.stdout
 
 
+@pytest.mark.slow
 def test_a_fixture_may_return_an_adapter_class_as_its_factory(
     fixture_kinds: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -384,6 +389,7 @@ def test_a_fixture_may_return_an_adapter_class_as_its_factory(
     assert outcomes(result.stdout)["test_class_factory"] == "PASSED", sections(result.stdout).get("test_class_factory")
 
 
+@pytest.mark.slow
 def test_a_send_receive_only_adapter_serves_a_client_role_too(
     fixture_kinds: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -392,6 +398,7 @@ def test_a_send_receive_only_adapter_serves_a_client_role_too(
     assert outcomes(result.stdout)["test_bare_client"] == "PASSED", sections(result.stdout).get("test_bare_client")
 
 
+@pytest.mark.slow
 def test_a_fixture_returning_something_else_is_a_clear_error(
     fixture_kinds: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -535,6 +542,7 @@ def buggy_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproces
     return directory, run_pytest(directory, "-v", "--hypothesis-seed=1", timeout=120)
 
 
+@pytest.mark.slow
 def test_buggy_implementations_fail_with_the_shrunk_capture(
     buggy_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -551,6 +559,7 @@ def test_buggy_implementations_fail_with_the_shrunk_capture(
         assert capture, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BUGGY_ROLES)
 def test_ccproto_validate_reproduces_the_failure(
     buggy_run: tuple[Path, subprocess.CompletedProcess[str]], name: str
@@ -572,6 +581,7 @@ def test_ccproto_validate_reproduces_the_failure(
     assert (record, code) in errors, (code, record, validated.stdout)
 
 
+@pytest.mark.slow
 def test_planted_secrets_stay_out_of_the_failing_run(
     buggy_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -651,6 +661,7 @@ def leaky_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedP
     return run_pytest(directory, "-v")
 
 
+@pytest.mark.slow
 def test_secret_in_the_offending_message_is_hidden_in_the_capture(leaky_run: subprocess.CompletedProcess[str]) -> None:
     """Both fail, and their captures show the offending message with the secret replaced."""
     assert outcomes(leaky_run.stdout) == {"test_processor_client": "FAILED", "test_cceb_client": "FAILED"}
@@ -659,6 +670,7 @@ def test_secret_in_the_offending_message_is_hidden_in_the_capture(leaky_run: sub
     assert '"token":"secret-1"' in replay_capture(reports["test_cceb_client"])[-1]
 
 
+@pytest.mark.slow
 def test_secret_in_the_offending_message_stays_out_of_the_output(leaky_run: subprocess.CompletedProcess[str]) -> None:
     """A password or token in the very message that broke the protocol is not printed anywhere."""
     assert LEAKY_PASSWORD not in leaky_run.stdout

@@ -42,7 +42,7 @@ from ccproto.core.decoding import message_text
 from ccproto.core.errors import DecodeError, LimitExceededError, ProtocolError
 from ccproto.core.jsonio import FAST_DEPTH_BOUND, dumps, dumps_plain, json_equal, loads_fast, parse_object
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
-from ccproto.core.model import Kind, Model, class_cache, model, model_spec, wire
+from ccproto.core.model import Model, TypeKind, class_cache, model, model_spec, wire
 from ccproto.processor import codec as processor_codec
 from ccproto.processor import models as processor_models
 from ccproto.testing import strategies as ccst
@@ -76,10 +76,10 @@ def _nested_models(cls: type[Model], found: dict[type[Model], None]) -> None:
     found[cls] = None
     for field in model_spec(cls).fields:
         tspec = field.type
-        while tspec.kind is Kind.ARRAY:
+        while tspec.kind is TypeKind.ARRAY:
             assert tspec.items is not None
             tspec = tspec.items
-        if tspec.kind is Kind.MODEL:
+        if tspec.kind is TypeKind.MODEL:
             _nested_models(tspec.python_type, found)
 
 

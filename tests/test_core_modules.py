@@ -299,3 +299,14 @@ def test_every_compiled_function_so_far_has_its_source_in_linecache() -> None:
     for function in built:
         lines = linecache.getlines(function.__code__.co_filename)
         assert "".join(lines).rstrip("\n") == vars(function)["__ccproto_source__"]
+
+
+def test_every_connection_object_calls_where_it_is_state() -> None:
+    # ARCHITECTURE.md "Names": one name for one concept; errors read the same value through current_state.
+    from ccproto.bridge import ControlChannel
+    from ccproto.cceb import CcebConnection
+    from ccproto.core.roles import Role
+    from ccproto.processor import ProcessorSession
+
+    for connection in (ControlChannel(Role.CLIENT), ProcessorSession(Role.CLIENT), CcebConnection(Role.CLIENT)):
+        assert connection.state is connection.current_state

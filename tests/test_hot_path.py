@@ -331,8 +331,8 @@ def test_input_of_is_the_same_on_the_first_and_later_messages_of_a_class() -> No
 
 
 @pytest.mark.parametrize("enum_cls", [
-    Role, bridge_states.Phase, bridge_states.Input, processor_states.Exchange, processor_states.Action,
-    processor_states.Report, cceb_states.ConnectionState, cceb_states.Effect, cceb_states.OffHookPhase,
+    Role, bridge_states.Phase, bridge_states.Input, processor_states.Exchange, processor_states.Effect,
+    processor_states.ReportState, cceb_states.ConnectionState, cceb_states.Effect, cceb_states.OffHookPhase,
 ])
 def test_table_enums_hash_by_identity_and_keep_their_order(enum_cls: type[IdentityEnum]) -> None:
     assert issubclass(enum_cls, IdentityEnum)

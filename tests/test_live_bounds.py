@@ -173,6 +173,7 @@ def test_bounds_are_checked() -> None:
 # -- 4. memory ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_flood_of_refused_messages_leaves_memory_bounded() -> None:
     # Before issue 22 this grew by about 50 MB (every peer error with its traceback, every finding kept).
     peer = reference_peer("cceb", Role.SERVER)

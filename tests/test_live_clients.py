@@ -51,6 +51,7 @@ def harness_and_client(protocol: str, *extra: str, peer: str | None = None) -> I
                 process.communicate()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", sorted(SCHEMES))
 def test_the_reference_client_passes_over_a_real_connection(protocol: str) -> None:
     with harness_and_client(protocol, "--max-examples", "3") as (harness, client):
@@ -61,6 +62,7 @@ def test_the_reference_client_passes_over_a_real_connection(protocol: str) -> No
         assert "connection 'connect-2'" in client, client
 
 
+@pytest.mark.slow
 def test_a_planted_client_bug_fails_with_a_replayable_capture(tmp_path: Path) -> None:
     capture = tmp_path / "capture.jsonl"
     with harness_and_client("cceb", "--max-examples", "20", "--no-shrink", "--capture", str(capture),

@@ -304,6 +304,7 @@ def live_server_recipe() -> str:
     return "\n".join(lines[start + 2:end]) + "\n"
 
 
+@pytest.mark.slow
 def test_the_documented_live_server_recipe_passes_under_pytest(tmp_path: Path) -> None:
     recipe = live_server_recipe()
     assert "LiveAdapter" in recipe

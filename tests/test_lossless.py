@@ -35,7 +35,7 @@ from ccproto.core import compiled, jsonio
 from ccproto.core.convert import StructureError, converter
 from ccproto.core.errors import ProtocolError, ProtocolWarning
 from ccproto.core.jsonio import json_equal
-from ccproto.core.model import ExactMembersWhen, FieldSpec, Kind, Model, TypeSpec, model_spec
+from ccproto.core.model import ExactMembersWhen, FieldSpec, Model, TypeKind, TypeSpec, model_spec
 from ccproto.testing import strategies as ccst
 from ccproto.testing.slices.bridge.strategies import bridge_messages
 from ccproto.testing.slices.cceb.strategies import cceb_messages
@@ -372,17 +372,17 @@ def places(cls: type[Model], value: dict[str, Any], found: Places | None = None)
 
 def _typed_places(field: FieldSpec, tspec: TypeSpec, container: Any, key: Any, found: Places) -> None:
     item = container[key]
-    if tspec.kind is Kind.MODEL:
+    if tspec.kind is TypeKind.MODEL:
         places(tspec.python_type, item, found)
-    elif tspec.kind is Kind.ARRAY and not field.wire.comma_list:
+    elif tspec.kind is TypeKind.ARRAY and not field.wire.comma_list:
         assert tspec.items is not None
         for index in range(len(item)):
             _typed_places(field, tspec.items, item, index, found)
-    elif tspec.kind is Kind.OBJECT:
+    elif tspec.kind is TypeKind.OBJECT:
         found.open_objects.append((item, frozenset(field.wire.forbidden_keys)))
-    elif tspec.kind is Kind.STR and field.wire.pattern is None and not field.wire.comma_list:
+    elif tspec.kind is TypeKind.STR and field.wire.pattern is None and not field.wire.comma_list:
         found.strings.append((container, key))
-    elif tspec.kind is Kind.INT and field.wire.maximum is None:
+    elif tspec.kind is TypeKind.INT and field.wire.maximum is None:
         found.integers.append((container, key, field.wire.minimum))
 
 
@@ -503,9 +503,10 @@ def _simplest_with_items(cls: type[Model]) -> Any:
     instance = ccst.simplest(cls)
     changes: dict[str, Any] = {}
     for field in model_spec(cls).fields:
-        if field.type.kind is Kind.MODEL and getattr(instance, field.attr) is not None:
+        if field.type.kind is TypeKind.MODEL and getattr(instance, field.attr) is not None:
             changes[field.attr] = _simplest_with_items(field.type.python_type)
-        elif field.type.kind is Kind.ARRAY and field.type.items is not None and field.type.items.kind is Kind.MODEL:
+        elif (field.type.kind is TypeKind.ARRAY and field.type.items is not None
+              and field.type.items.kind is TypeKind.MODEL):
             items = getattr(instance, field.attr)
             if items is not None:
                 changes[field.attr] = tuple(_simplest_with_items(field.type.items.python_type)

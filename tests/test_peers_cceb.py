@@ -488,8 +488,8 @@ def _opened_cceb() -> tuple[ReferenceCceb, str]:
     (_action("TransferAgentTelephoneLinesEvent", {"destinationAgentGuid": "g"}), "reserved-field"),
     (_action("NoSuchEvent", {}), "unsupported-action"),
     (_action("ChangeAgentStateEvent", None), "schema-violation"),
-    (json.dumps({"type": "ack", "uuid": new_uuid()}), "unknown-uuid"),
-    (json.dumps({"type": "presence", "uuid": new_uuid(), "data": {}}), "wrong-direction"),
+    (json.dumps({"type": "ack", "uuid": "00000000-0000-4000-8000-000000000001"}), "unknown-uuid"),
+    (json.dumps({"type": "presence", "uuid": "00000000-0000-4000-8000-000000000002", "data": {}}), "wrong-direction"),
 ])
 def test_the_cceb_refuses_without_acking_and_keeps_going(text: str, code: str) -> None:
     cceb, _ = _opened_cceb()
@@ -542,10 +542,10 @@ def test_the_client_acks_notifications_that_break_a_rule() -> None:
 @pytest.mark.parametrize(("text", "code"), [
     ("[1, 2", "decode-error"),
     (json.dumps({"type": "presence", "uuid": "not-a-uuid", "data": {}}), "schema-violation"),
-    (json.dumps({"type": "ack", "uuid": new_uuid()}), "unknown-uuid"),
-    (json.dumps({"type": "hello_reply", "uuid": new_uuid(), "data": {}}), "out-of-order"),
-    (json.dumps({"type": "action", "uuid": new_uuid(), "data": {"action": "ChangeAgentStateEvent",
-                                                                "action_details": {}}}), "wrong-direction"),
+    (json.dumps({"type": "ack", "uuid": "00000000-0000-4000-8000-000000000006"}), "unknown-uuid"),
+    (json.dumps({"type": "hello_reply", "uuid": "00000000-0000-4000-8000-000000000007", "data": {}}), "out-of-order"),
+    (json.dumps({"type": "action", "uuid": "00000000-0000-4000-8000-000000000008",
+                 "data": {"action": "ChangeAgentStateEvent", "action_details": {}}}), "wrong-direction"),
 ])
 def test_the_client_records_errors_and_keeps_going(text: str, code: str) -> None:
     client = _opened_client()

@@ -1446,6 +1446,7 @@ def _routed_elsewhere(cls: type[Model], value: dict[str, Any]) -> bool:
     return False
 
 
+@pytest.mark.quick_sample(8)
 @pytest.mark.parametrize("cls", SCHEMA_CLASSES, ids=lambda c: c.__name__)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())

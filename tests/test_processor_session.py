@@ -53,7 +53,7 @@ from ccproto.processor import (
     ProcessorMessage,
     ProcessorSession,
     RemovedMember,
-    Report,
+    ReportState,
     Request,
     SessionParameters,
     SessionResource,
@@ -90,7 +90,7 @@ from ccproto.processor.states import (
     JOINED_REPORT_TRANSITIONS,
     REPORT_LOOKUP,
     REPORT_TRANSITIONS,
-    Action,
+    Effect,
     Input,
     ReportInput,
     exchange_of,
@@ -270,7 +270,7 @@ def session_in(setup: Setup, our_role: Role, **options: Any) -> ProcessorSession
     elif setup.state not in (Exchange.IDLE, Exchange.JOINED):
         session.observe(setup.request, C)
     assert session.exchange_state(setup.command) is setup.state
-    assert session.report_state(AGENT) is Report.ACTIVE
+    assert session.report_state(AGENT) is ReportState.ACTIVE
     return session
 
 
@@ -303,7 +303,7 @@ def test_every_exchange_sender_input_combination_follows_the_table(
         assert session.state is SessionState.OPEN
         assert session.error is None
         after = session.pending_for(setup.command)
-        if action is Action.OPEN:
+        if action is Effect.OPEN:
             assert len(after) == len(before) + 1
             assert after[-1].request == message
             assert after[-1].sender is sender
@@ -311,7 +311,7 @@ def test_every_exchange_sender_input_combination_follows_the_table(
             opened = exchange_of(setup.request, command_confirms=REGISTRY.confirm_class(setup.command) is not None)
             fresh = setup.state in (Exchange.IDLE, Exchange.JOINED)
             assert session.exchange_state(setup.command) is (opened if fresh else setup.state)
-        elif action is Action.ANSWER:
+        elif action is Effect.ANSWER:
             assert after == before[1:]
             assert session.exchange_state(setup.command) is Exchange.IDLE
         else:
@@ -359,7 +359,7 @@ def test_the_table_names_every_state_and_is_keyed_by_sender_not_by_our_role() ->
     assert {setup.state for setup in SETUPS} == set(Exchange)  # the table test reaches every state
     for (_, sender, input_), action in EXCHANGE_LOOKUP.items():
         assert (sender is C) is (input_ is Input.REQUEST)
-        assert (action is Action.OPEN) is (input_ is Input.REQUEST)
+        assert (action is Effect.OPEN) is (input_ is Input.REQUEST)
     # Every absent server-sent answer has a hint.
     for state, input_ in itertools.product(Exchange, (Input.SUCCESS, Input.CONFIRM, Input.FAILURE)):
         if (state, S, input_) not in EXCHANGE_LOOKUP:
@@ -386,14 +386,14 @@ def test_exchange_of_and_input_of() -> None:
 
 # -- the report table -----------------------------------------------------------------------------
 
-REPORT_SETUPS: dict[str, tuple[Report, list[tuple[Role, ProcessorMessage]]]] = {
-    "never-begun": (Report.INACTIVE, []),
-    "ended": (Report.INACTIVE, [(C, TeamStatusBeginRequest(agent_id=AGENT)), (S, TeamStatusBeginSuccess()),
+REPORT_SETUPS: dict[str, tuple[ReportState, list[tuple[Role, ProcessorMessage]]]] = {
+    "never-begun": (ReportState.INACTIVE, []),
+    "ended": (ReportState.INACTIVE, [(C, TeamStatusBeginRequest(agent_id=AGENT)), (S, TeamStatusBeginSuccess()),
                                 (C, TeamStatusEndRequest(agent_id=AGENT)), (S, TeamStatusEndSuccess())]),
-    "begin-failed": (Report.INACTIVE, [(C, TeamStatusBeginRequest(agent_id=AGENT)),
+    "begin-failed": (ReportState.INACTIVE, [(C, TeamStatusBeginRequest(agent_id=AGENT)),
                                        (S, failure_response(TeamStatusBeginRequest(agent_id=AGENT), "no", "no"))]),
-    "active": (Report.ACTIVE, [(C, TeamStatusBeginRequest(agent_id=AGENT)), (S, TeamStatusBeginSuccess())]),
-    "active-end-failed": (Report.ACTIVE, [
+    "active": (ReportState.ACTIVE, [(C, TeamStatusBeginRequest(agent_id=AGENT)), (S, TeamStatusBeginSuccess())]),
+    "active-end-failed": (ReportState.ACTIVE, [
         (C, TeamStatusBeginRequest(agent_id=AGENT)), (S, TeamStatusBeginSuccess()),
         (C, TeamStatusEndRequest(agent_id=AGENT)),
         (S, failure_response(TeamStatusEndRequest(agent_id=AGENT), "no", "no")),
@@ -401,7 +401,7 @@ REPORT_SETUPS: dict[str, tuple[Report, list[tuple[Role, ProcessorMessage]]]] = {
 }
 #: Joined (docs/quirks.md V12): the report was never mentioned.
 JOINED_REPORT = "joined-unknown"
-REPORT_SETUPS[JOINED_REPORT] = (Report.UNKNOWN, [])
+REPORT_SETUPS[JOINED_REPORT] = (ReportState.UNKNOWN, [])
 REPORT_INPUTS: dict[ReportInput, list[tuple[Role, ProcessorMessage]]] = {
     ReportInput.BEGIN_SUCCEEDED: [(C, TeamStatusBeginRequest(agent_id=AGENT)), (S, TeamStatusBeginSuccess())],
     ReportInput.END_SUCCEEDED: [(C, TeamStatusEndRequest(agent_id=AGENT)), (S, TeamStatusEndSuccess())],
@@ -423,15 +423,15 @@ def test_every_report_input_combination_follows_the_table(setup: str, input_: Re
     *leading, (last_sender, last) = REPORT_INPUTS[input_]
     for sender, message in leading:
         deliver(session, sender, message)
-    if state is Report.UNKNOWN and input_ is ReportInput.BEGIN_SUCCEEDED:
-        state = Report.INACTIVE  # the begin request made the report known: not running until it succeeds
+    if state is ReportState.UNKNOWN and input_ is ReportInput.BEGIN_SUCCEEDED:
+        state = ReportState.INACTIVE  # the begin request made the report known: not running until it succeeds
     assert session.report_state(AGENT) is state
     assert report_input_of(last, None if input_ is ReportInput.EVENT else leading[-1][1]) == (input_, AGENT)
     target = REPORT_LOOKUP.get((state, input_))
     if target is not None:
         deliver(session, last_sender, last)
         assert session.report_state(AGENT) is target
-        assert (AGENT in session.active_reports) is (target is Report.ACTIVE)
+        assert (AGENT in session.active_reports) is (target is ReportState.ACTIVE)
         return
     with pytest.raises(UnexpectedMessageError) as info:
         deliver(session, last_sender, last)
@@ -443,13 +443,13 @@ def test_every_report_input_combination_follows_the_table(setup: str, input_: Re
 
 
 def test_only_events_need_a_running_report() -> None:
-    known = set(Report) - {Report.UNKNOWN}
+    known = set(ReportState) - {ReportState.UNKNOWN}
     assert set(REPORT_TRANSITIONS) == set(itertools.product(known, ReportInput)) - {
-        (Report.INACTIVE, ReportInput.EVENT)}
+        (ReportState.INACTIVE, ReportInput.EVENT)}
     # Joined: a report never mentioned may be running until an end success says it stopped.
     assert JOINED_REPORT_TRANSITIONS == {
-        (Report.UNKNOWN, ReportInput.EVENT): Report.UNKNOWN,
-        (Report.UNKNOWN, ReportInput.END_SUCCEEDED): Report.INACTIVE,
+        (ReportState.UNKNOWN, ReportInput.EVENT): ReportState.UNKNOWN,
+        (ReportState.UNKNOWN, ReportInput.END_SUCCEEDED): ReportState.INACTIVE,
     }
 
 
@@ -871,7 +871,7 @@ def test_team_status_events_with_a_running_report_are_accepted(history: str, eve
     ends = pair()
     for sender, message in ACCEPTED_EVENTS[history]:
         talk(ends, sender, message)
-    assert ends[C].report_state(AGENT) is ends[S].report_state(AGENT) is Report.ACTIVE
+    assert ends[C].report_state(AGENT) is ends[S].report_state(AGENT) is ReportState.ACTIVE
     assert talk(ends, S, event) == event
     assert ends[C].pending_requests() == ends[S].pending_requests()
 
@@ -897,7 +897,7 @@ def test_active_reports_and_their_tags() -> None:
     session.observe(END_REQ, C, tag=7)
     session.observe(TeamStatusEndSuccess(), S, tag=8)
     assert session.active_reports == {"2002": 4}
-    assert session.report_state(AGENT) is Report.INACTIVE
+    assert session.report_state(AGENT) is ReportState.INACTIVE
     assert session.ended_report_tag(AGENT) == 8
     session.observe(END_REQ, C)
     session.observe(TeamStatusEndSuccess(), S, tag=9)  # ending nothing ends nothing
@@ -910,7 +910,7 @@ def test_active_reports_and_their_tags() -> None:
     reports = session.active_reports
     assert isinstance(reports, dict)
     reports.clear()  # type: ignore[attr-defined]
-    assert session.report_state(AGENT) is Report.ACTIVE
+    assert session.report_state(AGENT) is ReportState.ACTIVE
 
 
 def test_ended_reports_are_remembered_within_bounds() -> None:

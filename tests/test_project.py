@@ -24,12 +24,13 @@ SRC = ROOT / "src" / "ccproto"
 
 #: Layer of each subpackage; a module may import only its own layer and lower ones (ARCHITECTURE.md).
 LAYERS = {
-    "core": 0, "transports": 1, "bridge": 2, "processor": 2, "cceb": 2, "protocols": 3, "capture": 4, "testing": 5,
+    "core": 0, "transports": 1, "bridge": 2, "processor": 2, "cceb": 2, "cct": 2, "protocols": 3, "capture": 4,
+    "testing": 5,
     "cli": 6, "__main__": 6,
 }
 #: The I/O modules (ARCHITECTURE.md): real transports, the reference peers served on them, the command line.
 IO_MODULES = ("transports/", "bridge/tcp.py", "processor/ws.py", "cceb/ws.py", "testing/live.py", "cli.py")
-PROTOCOLS = {"bridge", "processor", "cceb"}
+PROTOCOLS = {"bridge", "processor", "cceb", "cct"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -310,7 +311,7 @@ NAMES_PROTOCOLS_YET = {
     "protocols.py": "the registry",
     # Per-protocol modules of the layers above, named after their protocol (issue 23 goes on: into the slices).
 }
-_PROTOCOL_LITERALS = {"bridge", "processor", "cceb"}
+_PROTOCOL_LITERALS = {"bridge", "processor", "cceb", "cct"}
 
 
 def _names_a_protocol(path: Path) -> bool:

@@ -469,6 +469,7 @@ def test_json_related_names_the_request_a_bridge_response_answers() -> None:
     ("cceb-clean.jsonl", ["agent-1", "agent-1-resume", "agent-1-after-expiry", "agent-2-bad-token"]),
     ("cceb-faulty.jsonl", [f"f{n}" for n in range(1, 9)]),
 ])
+@pytest.mark.slow
 def test_junit_format(name: str, connections: list[str], strict: bool) -> None:
     flags = ["--strict"] if strict else []
     returncode, root = run_junit(*flags, sample(name))
@@ -1028,6 +1029,7 @@ def test_secret_inputs_do_produce_findings_with_excerpts(secret_inputs: list[str
 SECRET_FLAGS = [[], ["--coverage"], ["--strict"], ["--coverage", "--strict", "--jobs", "2"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", SECRET_FLAGS, ids=["plain", "coverage", "strict", "coverage-strict-jobs"])
 @pytest.mark.parametrize("fmt", ["text", "json", "junit"])
 def test_no_secret_reaches_any_output(tmp_path: Path, secret_inputs: list[str], fmt: str, flags: list[str]) -> None:

@@ -1106,10 +1106,10 @@ def _run_live_conformance(args: argparse.Namespace, make_adapter: Callable[[], A
 
     from ccproto.testing.conformance import run_conformance
     from ccproto.testing.harness import ConformanceFailure
-    from ccproto.testing.live import ClockHookError, _public
+    from ccproto.testing.live import ClockHookError, printable_target
     from ccproto.testing.strategies import Numbers
 
-    where = _public(where)  # printed and reported: a target's user, password or query may be credentials
+    where = printable_target(where)  # printed and reported: a target's user, password or query may be credentials
     callbacks = _conversation_progress(args.max_examples, quiet=args.quiet, shrink=not args.no_shrink)
     progress, on_failure = callbacks if callbacks is not None else (None, None)
     started = time.monotonic()
@@ -1158,7 +1158,7 @@ def _write_conformance_junit(
     once, its failure's text the whole report (the shrunk capture, secrets replaced)."""
     import xml.etree.ElementTree as ET
 
-    from ccproto.capture.output import _xml_safe  # the one XML-1.0 cleaning the validate report uses
+    from ccproto.capture.output import xml_safe  # the one XML-1.0 cleaning the validate report uses
 
     root = ET.Element("testsuites", name="ccproto conformance")
     suite = ET.SubElement(root, "testsuite", name=f"ccproto conformance {args.protocol} {args.role}", tests="1",
@@ -1168,10 +1168,10 @@ def _write_conformance_junit(
     if args.seed is not None:
         ET.SubElement(properties, "property", name="seed", value=str(args.seed))
     case = ET.SubElement(suite, "testcase", classname=f"ccproto.conformance.{args.protocol}",
-                         name=f"{args.role} at {_xml_safe(where)}", time=f"{seconds:.3f}")
+                         name=f"{args.role} at {xml_safe(where)}", time=f"{seconds:.3f}")
     if failure is not None:
-        element = ET.SubElement(case, "failure", message=_xml_safe(message), type="ConformanceFailure")
-        element.text = _xml_safe(failure)
+        element = ET.SubElement(case, "failure", message=xml_safe(message), type="ConformanceFailure")
+        element.text = xml_safe(failure)
     text = ET.tostring(root, encoding="unicode")
     try:
         with open(path, "w", encoding="utf-8") as out:

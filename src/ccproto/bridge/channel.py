@@ -164,6 +164,11 @@ class ControlChannel(ConnectionBase):
     ERROR_STATE = Phase.ERROR
 
     @property
+    def state(self) -> Phase:
+        """Where the channel is (its ``phase``): every connection object's ``state``."""
+        return self.phase
+
+    @property
     def current_state(self) -> Phase:
         """The phase (errors report it as their state)."""
         return self.phase

@@ -18,7 +18,7 @@ from typing import IO
 
 from ccproto.capture.output import finding_lines, summary_line
 from ccproto.capture.recording import Recording, record_line
-from ccproto.capture.records import _record
+from ccproto.capture.records import record_from
 from ccproto.capture.validator import CaptureValidator
 from ccproto.core.checker import ANSWER_TIMEOUT, excerpt
 from ccproto.core.errors import ProtocolError
@@ -152,7 +152,7 @@ class LiveCapture:
         if self.file is not None:
             self.file.write(record_line(value))
             self.file.flush()  # a recording must survive the server being killed
-        item = _record(self.name, self._records, value)
+        item = record_from(self.name, self._records, value)
         assert item is not None
         report = self.validator.report
         before = len(report.findings)

@@ -115,7 +115,8 @@ def render_json(report: Report, *, max_findings: int | None = None, interrupted:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _xml_safe(text: str) -> str:
+def xml_safe(text: str) -> str:
+    """``text`` with every character XML 1.0 cannot hold written as a ``\\uXXXX`` escape."""
     return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
@@ -148,7 +149,7 @@ def render_junit(report: Report, *, max_findings: int | None = None, interrupted
         for finding in in_file:
             by_conn.setdefault(finding.conn, []).append(finding)
         failures = sum(any(f.severity is Severity.ERROR for f in found) for found in by_conn.values())
-        suite = ET.SubElement(root, "testsuite", name=_xml_safe(file), tests=str(len(by_conn)),
+        suite = ET.SubElement(root, "testsuite", name=xml_safe(file), tests=str(len(by_conn)),
                               failures=str(failures), errors="0")
         if interrupted:
             properties = ET.SubElement(suite, "properties")
@@ -159,18 +160,18 @@ def render_junit(report: Report, *, max_findings: int | None = None, interrupted
         for conn, findings in by_conn.items():
             protocol = protocols.get(conn) if conn is not None else None
             name = conn if conn is not None else "(no connection)"
-            case = ET.SubElement(suite, "testcase", classname=_xml_safe(f"{file}.{protocol or 'capture'}"),
-                                 name=_xml_safe(name))
+            case = ET.SubElement(suite, "testcase", classname=xml_safe(f"{file}.{protocol or 'capture'}"),
+                                 name=xml_safe(name))
             errors = [f for f in findings if f.severity is Severity.ERROR]
             if errors:
                 first = errors[0]
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                failure = ET.SubElement(case, "failure", message=_xml_safe(f"record {first.record}: "
-                                        f"{first.message}{more}"), type=_xml_safe(first.code))
-                failure.text = _xml_safe("\n".join(_junit_text(f) for f in errors))
+                failure = ET.SubElement(case, "failure", message=xml_safe(f"record {first.record}: "
+                                        f"{first.message}{more}"), type=xml_safe(first.code))
+                failure.text = xml_safe("\n".join(_junit_text(f) for f in errors))
             notes = [f"warning {_junit_text(f)}" for f in findings if f.severity is not Severity.ERROR]
             if notes:
-                ET.SubElement(case, "system-out").text = _xml_safe("\n".join(notes))
+                ET.SubElement(case, "system-out").text = xml_safe("\n".join(notes))
     root.set("tests", str(total_tests))
     root.set("failures", str(total_failures))
     root.set("errors", "0")

@@ -34,7 +34,7 @@ from ccproto.protocols import KNOWN, recognize
 
 __all__ = [
     "PROTOCOLS", "BadRecord", "Record", "bounded_lines", "detect_protocol", "parse_timestamp", "read_jsonl",
-    "record_bytes",
+    "record_bytes", "record_from",
 ]
 
 #: The record's ``from``.
@@ -72,7 +72,7 @@ def detect_protocol(message: JsonValue) -> str | None:
     return recognize(message)
 
 
-def _record(file: str, number: int, value: Any, source: bytes | None = None) -> Record | BadRecord | None:
+def record_from(file: str, number: int, value: Any, source: bytes | None = None) -> Record | BadRecord | None:
     """The record (or bad record) a parsed line holds.
 
     With ``source`` (orjson parsed the line) ``None`` means: read the line again with the standard parser
@@ -132,10 +132,10 @@ _new = object.__new__
 
 
 def _fast_record(file: str, number: int, value: dict[str, Any], line: bytes) -> Record | BadRecord | None:
-    """:func:`_record` of a line orjson read: the common shape (a message, epoch ``ts``) built field by field.
+    """:func:`record_from` of a line orjson read: the common shape (a message, epoch ``ts``) built field by field.
 
     At capture speed, ``Record(...)``'s keyword call costs as much as the rest; any other shape takes
-    :func:`_record`.
+    :func:`record_from`.
     """
     if len(value) <= 5:
         message = value.get("message")
@@ -161,7 +161,7 @@ def _fast_record(file: str, number: int, value: dict[str, Any], line: bytes) -> 
                 protocol, message, None, None, None)
             record.binary, record.open, record.starts_connection, record.source = False, None, False, line
             return record
-    return _record(file, number, value, line)
+    return record_from(file, number, value, line)
 
 
 def record_bytes(limits: Limits) -> int:
@@ -268,7 +268,7 @@ def read_jsonl(
             detail = f"line refused: {what}" if error.code == DUPLICATE_KEY else f"line is not valid JSON: {what}"
             yield BadRecord(file=file, number=number, conn=None, detail=detail + where)
             continue
-        item = _record(file, number, value)
+        item = record_from(file, number, value)
         assert item is not None  # only a record read by orjson is read again
         if isinstance(item, Record) and item.message is not None:
             try:

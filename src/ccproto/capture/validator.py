@@ -39,11 +39,11 @@ from ccproto.capture.har import looks_like_har, read_har
 from ccproto.capture.records import (
     BadRecord,
     Record,
-    _record,
     bounded_lines,
     detect_protocol,
     read_jsonl,
     record_bytes,
+    record_from,
 )
 from ccproto.core.checker import COVERAGE_KEY, MessageChecker, Start
 from ccproto.core.coverage import Coverage
@@ -776,7 +776,7 @@ def validate_sources(
 
 def _records_of(items: Iterable[Any], file: str) -> Iterator[Record | BadRecord]:
     for number, item in enumerate(items, start=1):
-        found = item if isinstance(item, (Record, BadRecord)) else _record(file, number, item)
+        found = item if isinstance(item, (Record, BadRecord)) else record_from(file, number, item)
         assert found is not None  # only a record read by orjson is read again
         yield found
 

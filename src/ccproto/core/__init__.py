@@ -1,6 +1,7 @@
 """What every protocol shares: errors, roles, limits, JSON I/O and the model/converter/schema machinery."""
 
 from ccproto.core.errors import (
+    ConnectionLostError,
     DecodeError,
     DuplicateCorrelationIdError,
     InvalidTransitionError,
@@ -20,6 +21,7 @@ from ccproto.core.timing import UntimedWarning
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "ConnectionLostError",
     "DecodeError",
     "DuplicateCorrelationIdError",
     "InvalidTransitionError",

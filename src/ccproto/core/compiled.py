@@ -43,10 +43,10 @@ from ccproto.core.jsonio import FAST_DEPTH_BOUND
 from ccproto.core.model import (
     ExactMembersWhen,
     FieldSpec,
-    Kind,
     Model,
     ModelSpec,
     OnlyWhen,
+    TypeKind,
     TypeSpec,
     model_spec,
     pointer,
@@ -118,11 +118,11 @@ def depth_bound(cls: type[Model]) -> int:
 
 def _type_depth(tspec: TypeSpec) -> int:
     """How many containers deep a value of this type may nest on the compiled path (a primitive is 0)."""
-    if tspec.kind in (Kind.OBJECT, Kind.ANY):
+    if tspec.kind in (TypeKind.OBJECT, TypeKind.ANY):
         return PLAIN_DEPTH
-    if tspec.kind is Kind.MODEL:
+    if tspec.kind is TypeKind.MODEL:
         return depth_bound(tspec.python_type)
-    if tspec.kind is Kind.ARRAY:
+    if tspec.kind is TypeKind.ARRAY:
         assert tspec.items is not None
         return 1 + _type_depth(tspec.items)
     return 0
@@ -161,12 +161,12 @@ class _Source:
         self.lines.append("    " * indent + line)
 
 
-def _primitive_check(kind: Kind) -> str | None:
+def _primitive_check(kind: TypeKind) -> str | None:
     """The condition (on ``{v}``) that rejects a value of the wrong JSON type; None for kinds handled elsewhere."""
     return {
-        Kind.STR: "{v}.__class__ is not str",
-        Kind.INT: "{v}.__class__ is not int",
-        Kind.BOOL: "{v}.__class__ is not bool",
+        TypeKind.STR: "{v}.__class__ is not str",
+        TypeKind.INT: "{v}.__class__ is not int",
+        TypeKind.BOOL: "{v}.__class__ is not bool",
     }.get(kind)
 
 
@@ -175,21 +175,21 @@ def _is_simple(field: FieldSpec) -> bool:
     info = field.wire
     if info.comma_list:
         return False
-    if info.forbidden_keys and field.type.kind is not Kind.OBJECT:
+    if info.forbidden_keys and field.type.kind is not TypeKind.OBJECT:
         return False
-    if info.min_items is not None and field.type.kind is not Kind.ARRAY:
+    if info.min_items is not None and field.type.kind is not TypeKind.ARRAY:
         return False
     return _simple_type(field.type)
 
 
 def _simple_type(tspec: TypeSpec) -> bool:
-    if tspec.kind is Kind.ARRAY:
+    if tspec.kind is TypeKind.ARRAY:
         assert tspec.items is not None
         return _simple_type(tspec.items)
-    if tspec.kind is Kind.ENUM:
+    if tspec.kind is TypeKind.ENUM:
         lookup = _enum_lookup(tspec.python_type)
         return lookup is not None and lookup[0] in (str, int)
-    return tspec.kind in (Kind.STR, Kind.INT, Kind.BOOL, Kind.MODEL, Kind.OBJECT, Kind.ANY)
+    return tspec.kind in (TypeKind.STR, TypeKind.INT, TypeKind.BOOL, TypeKind.MODEL, TypeKind.OBJECT, TypeKind.ANY)
 
 
 def _enum_lookup(cls: type[enum.Enum]) -> tuple[type, dict[Any, enum.Enum]] | None:
@@ -213,7 +213,7 @@ def _structure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, field
     if check is not None:
         src.emit(indent, f"if {' or '.join([check.format(v=var), *_bounds(src, field, var)])}: raise _FALLBACK")
         return
-    if tspec.kind is Kind.ENUM:
+    if tspec.kind is TypeKind.ENUM:
         lookup = _enum_lookup(tspec.python_type)
         assert lookup is not None
         kind, members = lookup
@@ -222,23 +222,23 @@ def _structure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, field
         src.emit(indent, f"{var} = {get}({var})")
         src.emit(indent, f"if {var} is None: raise _FALLBACK")
         return
-    if tspec.kind is Kind.MODEL:
+    if tspec.kind is TypeKind.MODEL:
         src.emit(indent, f"{var} = {src.constant(structure_function(tspec.python_type), 's')}({var})")
         return
-    if tspec.kind is Kind.OBJECT:
+    if tspec.kind is TypeKind.OBJECT:
         src.emit(indent, f"if {var}.__class__ is not dict: raise _FALLBACK")
         src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
         _forbidden_keys(src, indent, field, var)
         return
-    if tspec.kind is Kind.ANY:
+    if tspec.kind is TypeKind.ANY:
         src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
         return
-    assert tspec.kind is Kind.ARRAY
+    assert tspec.kind is TypeKind.ARRAY
     assert tspec.items is not None
     src.emit(indent, f"if {var}.__class__ is not list and {var}.__class__ is not tuple: raise _FALLBACK")
     _min_items(src, indent, field, var)
     items = tspec.items
-    if items.kind is Kind.MODEL:
+    if items.kind is TypeKind.MODEL:
         fn = src.constant(structure_function(items.python_type), "s")
         src.emit(indent, f"{var} = tuple([{fn}(item) for item in {var}])")
         return
@@ -407,7 +407,7 @@ def _build_structure(cls: type[Model]) -> Callable[[Any], Any]:
         var = variables[field.attr] = src.fresh("v")
         parent, key = objects[field.path[:-1]], field.path[-1]
         indent = 1
-        if field.required and field.type.kind is Kind.ANY:
+        if field.required and field.type.kind is TypeKind.ANY:
             src.emit(1, f"{var} = {parent}.get({key!r}, _MISSING)")
             src.emit(1, f"if {var} is _MISSING: raise _FALLBACK")
         elif field.required:
@@ -450,22 +450,22 @@ def _unstructure_value(src: _Source, indent: int, tspec: TypeSpec, var: str, fie
     if check is not None:
         src.emit(indent, f"if {' or '.join([check.format(v=var), *_bounds(src, field, var)])}: raise _FALLBACK")
         return
-    if tspec.kind is Kind.ENUM:
+    if tspec.kind is TypeKind.ENUM:
         src.emit(indent, f"if {var}.__class__ is not {src.constant(tspec.python_type, 'enum')}: raise _FALLBACK")
         src.emit(indent, f"{var} = {var}._value_")
         return
-    if tspec.kind is Kind.MODEL:
+    if tspec.kind is TypeKind.MODEL:
         klass = src.constant(tspec.python_type, "cls")
         src.emit(indent, f"if {var}.__class__ is not {klass}: raise _FALLBACK")
         src.emit(indent, f"{var} = {src.constant(unstructure_function(tspec.python_type), 'u')}({var})")
         return
-    if tspec.kind in (Kind.OBJECT, Kind.ANY):
-        if tspec.kind is Kind.OBJECT:
+    if tspec.kind in (TypeKind.OBJECT, TypeKind.ANY):
+        if tspec.kind is TypeKind.OBJECT:
             src.emit(indent, f"if {var}.__class__ is not dict: raise _FALLBACK")
         src.emit(indent, f"{src.constant(plain_json, 'plain')}({var})")
         _forbidden_keys(src, indent, field, var)
         return
-    assert tspec.kind is Kind.ARRAY
+    assert tspec.kind is TypeKind.ARRAY
     assert tspec.items is not None
     src.emit(indent, f"if {var}.__class__ is not tuple and {var}.__class__ is not list: raise _FALLBACK")
     _min_items(src, indent, field, var)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ccproto.core.model import Kind, Model, TypeSpec, model_spec, pointer
+from ccproto.core.model import Model, TypeKind, TypeSpec, model_spec, pointer
 from ccproto.core.schema import schema_for
 
 __all__ = ["member_list", "mermaid_block", "render_schema", "replace_section", "schema_filename", "to_yaml"]
@@ -62,10 +62,10 @@ def member_list(cls: type[Model], skip: Iterable[tuple[str, ...]] = ()) -> str:
             if path in skipped:
                 continue
             tspec: TypeSpec = field.type
-            item = tspec.items if tspec.kind is Kind.ARRAY and tspec.items is not None else None
-            if tspec.kind is Kind.MODEL:
+            item = tspec.items if tspec.kind is TypeKind.ARRAY and tspec.items is not None else None
+            if tspec.kind is TypeKind.MODEL:
                 walk(tspec.python_type, path, optional or not field.required)
-            elif item is not None and item.kind is Kind.MODEL:
+            elif item is not None and item.kind is TypeKind.MODEL:
                 walk(item.python_type, (*path, "*"), optional or not field.required)
             else:
                 mark = "?" if optional or not field.required else ""

@@ -33,11 +33,11 @@ import cattrs
 from ccproto.core.jsonio import json_type
 from ccproto.core.model import (
     FieldSpec,
-    Kind,
     Model,
     OnlyWhen,
-    Rule,
+    TypeKind,
     TypeSpec,
+    WireRule,
     model_spec,
     pointer,
     split_pointer,
@@ -179,7 +179,7 @@ class _Hooks:
 
     def structure_fn(self, tspec: TypeSpec) -> Callable[[Any, Any], Any]:
         kind = tspec.kind
-        if kind is Kind.ARRAY:
+        if kind is TypeKind.ARRAY:
             assert tspec.items is not None
             item_fn = self.structure_fn(tspec.items)
 
@@ -195,13 +195,13 @@ class _Hooks:
                 return tuple(out)
 
             return structure_array
-        if kind is Kind.ENUM or kind is Kind.MODEL:
+        if kind is TypeKind.ENUM or kind is TypeKind.MODEL:
             return self.conv.get_structure_hook(tspec.python_type)
         return _PRIMITIVE_STRUCTURE[kind]
 
     def unstructure_fn(self, tspec: TypeSpec) -> Callable[[Any], Any]:
         kind = tspec.kind
-        if kind is Kind.ARRAY:
+        if kind is TypeKind.ARRAY:
             assert tspec.items is not None
             item_fn = self.unstructure_fn(tspec.items)
 
@@ -215,7 +215,7 @@ class _Hooks:
                 return out
 
             return unstructure_array
-        if kind is Kind.ENUM or kind is Kind.MODEL:
+        if kind is TypeKind.ENUM or kind is TypeKind.MODEL:
             return self.conv.get_unstructure_hook(tspec.python_type)
         return _identity
 
@@ -234,13 +234,13 @@ def _enum_unstructure_hook(cls: type[enum.Enum]) -> Callable[[Any], Any]:
     return unstructure_enum
 
 
-_PRIMITIVE_STRUCTURE: dict[Kind, Callable[[Any, Any], Any]] = {
-    Kind.STR: _structure_str,
-    Kind.INT: _structure_int,
-    Kind.BOOL: _structure_bool,
-    Kind.FLOAT: _structure_float,
-    Kind.OBJECT: _structure_object,
-    Kind.ANY: _structure_any,
+_PRIMITIVE_STRUCTURE: dict[TypeKind, Callable[[Any, Any], Any]] = {
+    TypeKind.STR: _structure_str,
+    TypeKind.INT: _structure_int,
+    TypeKind.BOOL: _structure_bool,
+    TypeKind.FLOAT: _structure_float,
+    TypeKind.OBJECT: _structure_object,
+    TypeKind.ANY: _structure_any,
 }
 
 
@@ -314,7 +314,7 @@ def _field_checker(spec: FieldSpec, inner: Callable[[Any, Any], Any]) -> Callabl
     return structure_checked
 
 
-def rule_checker(rule: Rule) -> Callable[[dict[tuple[str, ...], dict[str, Any]]], None]:
+def rule_checker(rule: WireRule) -> Callable[[dict[tuple[str, ...], dict[str, Any]]], None]:
     """A check of one cross-member rule on a structured model's objects (keyed by path)."""
     if isinstance(rule, OnlyWhen):
         parent, member, selector, values = rule.member[:-1], rule.member[-1], rule.selector[-1], rule.values

@@ -36,7 +36,7 @@ __all__ = [
     "OnlyWhen",
     "PRETTY_AS_REPR",
     "PrettyAsRepr",
-    "Rule",
+    "WireRule",
     "model",
     "model_spec",
     "class_cache",
@@ -158,7 +158,7 @@ class ExactMembersWhen:
 
 
 #: A rule spanning several members, beyond what each field declares.
-Rule = OnlyWhen | ExactMembersWhen
+WireRule = OnlyWhen | ExactMembersWhen
 
 
 def _repr_extra(extra: Mapping[str, Any]) -> str:
@@ -218,7 +218,7 @@ class Model(_Transformed):
     #: Members that must be absent: their presence would make the JSON another kind of message.
     WIRE_FORBIDDEN: ClassVar[tuple[tuple[str, ...], ...]] = ()
     #: Rules spanning several members.
-    WIRE_RULES: ClassVar[tuple[Rule, ...]] = ()
+    WIRE_RULES: ClassVar[tuple[WireRule, ...]] = ()
 
     #: Members the model does not declare, keyed by JSON pointer, kept for re-encoding.
     extra: Mapping[str, JsonValue] = attrs.field(factory=dict, repr=_repr_extra, kw_only=True)
@@ -233,7 +233,7 @@ def model(cls: _M) -> _M:
     return attrs.frozen(kw_only=True)(cls)
 
 
-class Kind(enum.Enum):
+class TypeKind(enum.Enum):
     """The shape of a field's value, as the converter and schema see it."""
 
     STR = "string"
@@ -251,7 +251,7 @@ class Kind(enum.Enum):
 class TypeSpec:
     """A field's type, reduced to what the wire cares about."""
 
-    kind: Kind
+    kind: TypeKind
     python_type: Any = None  # the enum / model class for ENUM / MODEL
     items: TypeSpec | None = None  # for ARRAY
 
@@ -285,7 +285,7 @@ class ModelSpec:
     #: Paths of members that must be absent.
     forbidden: tuple[tuple[str, ...], ...] = ()
     #: Rules spanning several members.
-    rules: tuple[Rule, ...] = ()
+    rules: tuple[WireRule, ...] = ()
 
     def field_at(self, path: tuple[str, ...]) -> FieldSpec | None:
         """The declared field living at ``path`` (``None`` if none does)."""
@@ -305,27 +305,27 @@ def _type_spec(annotation: Any) -> tuple[TypeSpec, bool]:
         inner, _ = _type_spec(args[0])
         return inner, True
     if annotation is Any:
-        return TypeSpec(kind=Kind.ANY), False
+        return TypeSpec(kind=TypeKind.ANY), False
     if annotation is str:
-        return TypeSpec(kind=Kind.STR), False
+        return TypeSpec(kind=TypeKind.STR), False
     if annotation is bool:
-        return TypeSpec(kind=Kind.BOOL), False
+        return TypeSpec(kind=TypeKind.BOOL), False
     if annotation is int:
-        return TypeSpec(kind=Kind.INT), False
+        return TypeSpec(kind=TypeKind.INT), False
     if annotation is float:
-        return TypeSpec(kind=Kind.FLOAT), False
+        return TypeSpec(kind=TypeKind.FLOAT), False
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return TypeSpec(kind=Kind.ENUM, python_type=annotation), False
+        return TypeSpec(kind=TypeKind.ENUM, python_type=annotation), False
     if isinstance(annotation, type) and issubclass(annotation, Model):
-        return TypeSpec(kind=Kind.MODEL, python_type=annotation), False
+        return TypeSpec(kind=TypeKind.MODEL, python_type=annotation), False
     if origin is tuple:
         args = typing.get_args(annotation)
         if len(args) != 2 or args[1] is not Ellipsis:
             raise TypeError(f"unsupported tuple {annotation!r}: only tuple[X, ...]")
         items, _ = _type_spec(args[0])
-        return TypeSpec(kind=Kind.ARRAY, items=items), False
+        return TypeSpec(kind=TypeKind.ARRAY, items=items), False
     if origin in (Mapping, dict) or annotation in (Mapping, dict):
-        return TypeSpec(kind=Kind.OBJECT), False
+        return TypeSpec(kind=TypeKind.OBJECT), False
     raise TypeError(f"unsupported field type {annotation!r}")
 
 
@@ -365,11 +365,11 @@ def model_spec(cls: type[Model]) -> ModelSpec:
             raise TypeError(
                 f"{cls.__qualname__}.{attribute.name}: a field is optional exactly when its type admits None"
             )
-        if info.min_items is not None and tspec.kind is not Kind.ARRAY:
+        if info.min_items is not None and tspec.kind is not TypeKind.ARRAY:
             raise TypeError(f"{cls.__qualname__}.{attribute.name}: min_items needs tuple[X, ...]")
-        if info.forbidden_keys and tspec.kind is not Kind.OBJECT:
+        if info.forbidden_keys and tspec.kind is not TypeKind.OBJECT:
             raise TypeError(f"{cls.__qualname__}.{attribute.name}: forbidden_keys needs an open object (Mapping)")
-        if info.comma_list and not (tspec.kind is Kind.ARRAY and tspec.items and tspec.items.kind is Kind.STR):
+        if info.comma_list and not (tspec.kind is TypeKind.ARRAY and tspec.items and tspec.items.kind is TypeKind.STR):
             raise TypeError(f"{cls.__qualname__}.{attribute.name}: comma_list needs tuple[str, ...]")
         fields.append(FieldSpec(attr=attribute.name, wire=info, type=tspec, required=required))
 
@@ -407,7 +407,7 @@ def model_spec(cls: type[Model]) -> ModelSpec:
     return spec
 
 
-def _check_rule(cls: type[Model], spec: ModelSpec, rule: Rule) -> None:
+def _check_rule(cls: type[Model], spec: ModelSpec, rule: WireRule) -> None:
     """A rule must name declared fields of the right kinds (caught when the class is first used)."""
     if isinstance(rule, OnlyWhen):
         member, selector = spec.field_at(rule.member), spec.field_at(rule.selector)
@@ -415,6 +415,6 @@ def _check_rule(cls: type[Model], spec: ModelSpec, rule: Rule) -> None:
         ok = ok and rule.member[:-1] == rule.selector[:-1]
     else:
         target, selector = spec.field_at(rule.target), spec.field_at(rule.selector)
-        ok = target is not None and target.type.kind is Kind.OBJECT and selector is not None
+        ok = target is not None and target.type.kind is TypeKind.OBJECT and selector is not None
     if not ok:
         raise TypeError(f"{cls.__qualname__}: rule {rule!r} does not fit the declared fields")

@@ -19,7 +19,17 @@ import jsonschema.validators
 
 from ccproto.core.hooks import compile_pattern
 from ccproto.core.jsonio import json_equal
-from ccproto.core.model import FieldSpec, Kind, Model, OnlyWhen, Rule, TypeSpec, class_cache, model_spec, pointer
+from ccproto.core.model import (
+    FieldSpec,
+    Model,
+    OnlyWhen,
+    TypeKind,
+    TypeSpec,
+    WireRule,
+    class_cache,
+    model_spec,
+    pointer,
+)
 
 __all__ = [
     "DRAFT",
@@ -61,14 +71,14 @@ def _typed_object(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _type_schema(tspec: TypeSpec) -> dict[str, Any]:
     kind = tspec.kind
-    if kind is Kind.ENUM:
+    if kind is TypeKind.ENUM:
         return {"enum": [member.value for member in tspec.python_type]}
-    if kind is Kind.MODEL:
+    if kind is TypeKind.MODEL:
         return _object_schema(tspec.python_type)
-    if kind is Kind.ARRAY:
+    if kind is TypeKind.ARRAY:
         assert tspec.items is not None
         return {"type": "array", "items": _type_schema(tspec.items)}
-    if kind is Kind.ANY:
+    if kind is TypeKind.ANY:
         return {}
     return {"type": kind.value}
 
@@ -104,7 +114,7 @@ def _at(path: tuple[str, ...], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _rule_schema(rule: Rule) -> dict[str, Any]:
+def _rule_schema(rule: WireRule) -> dict[str, Any]:
     if isinstance(rule, OnlyWhen):
         selector = rule.selector[-1]
         return _at(rule.member[:-1], _typed_object({

@@ -54,7 +54,7 @@ from ccproto.processor.models import (
 )
 from ccproto.processor.protocol import PROTOCOL
 from ccproto.processor.session import PendingCommand, ProcessorSession
-from ccproto.processor.states import Exchange, Report, SessionState
+from ccproto.processor.states import Exchange, ReportState, SessionState
 
 __all__ = [
     "PROTOCOL",
@@ -84,7 +84,7 @@ __all__ = [
     "ProcessorSession",
     "Registry",
     "RemovedMember",
-    "Report",
+    "ReportState",
     "Request",
     "Response",
     "Result",

@@ -52,12 +52,12 @@ def message_label(message: ProcessorMessage, registry: Registry = REGISTRY) -> s
     return f"{command} {kind}"
 
 
-def _exchange_label(state: states.Exchange, sender: Role, input_: states.Input, action: states.Action) -> str:
+def _exchange_label(state: states.Exchange, sender: Role, input_: states.Input, action: states.Effect) -> str:
     party = "client" if sender is Role.CLIENT else "processor"
     return f"{state.name} --{party}: {input_.value}--> {action.value}"
 
 
-def _report_label(state: states.Report, input_: states.ReportInput, target: states.Report) -> str:
+def _report_label(state: states.ReportState, input_: states.ReportInput, target: states.ReportState) -> str:
     return f"report {state.name} --{input_.value}--> {target.name}"
 
 
@@ -113,7 +113,7 @@ class ProcessorConnectionChecker(MessageChecker):
         if action is None:
             return []
         found = [("transitions", _exchange_label(exchange, sender, input_, action))]
-        queue = self._session.pending_for(command) if command is not None and action is states.Action.ANSWER else ()
+        queue = self._session.pending_for(command) if command is not None and action is states.Effect.ANSWER else ()
         report = states.report_input_of(message, queue[0].request if queue else None)
         if report is not None:
             current = self._session.report_state(report[1])

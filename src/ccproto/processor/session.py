@@ -49,7 +49,7 @@ from ccproto.processor.models import (
     TeamStatusBeginRequest,
     Unknown,
 )
-from ccproto.processor.states import Action, Exchange, Report, ReportInput, SessionState
+from ccproto.processor.states import Effect, Exchange, ReportInput, ReportState, SessionState
 
 __all__ = ["NO_OUTSTANDING_REQUEST", "REPORT_NOT_ACTIVE", "PendingCommand", "ProcessorSession"]
 
@@ -62,8 +62,8 @@ ANSWER_OUT_OF_ORDER = "answer-out-of-order"
 
 # Enum members used for every message, bound once: reading a member off its Enum class takes
 # EnumType.__getattr__'s slow attribute path, several times the cost of a plain class attribute.
-_IDLE, _OPEN, _ANSWER = Exchange.IDLE, Action.OPEN, Action.ANSWER
-_ACTIVE, _INACTIVE = Report.ACTIVE, Report.INACTIVE
+_IDLE, _OPEN, _ANSWER = Exchange.IDLE, Effect.OPEN, Effect.ANSWER
+_ACTIVE, _INACTIVE = ReportState.ACTIVE, ReportState.INACTIVE
 
 _NOUNS = {
     states.Input.REQUEST: "requests",
@@ -203,11 +203,11 @@ class ProcessorSession(ConnectionBase):
         queue = self._queues.get(command)
         return queue[0].exchange if queue else Exchange.IDLE
 
-    def report_state(self, agent_id: str) -> Report:
+    def report_state(self, agent_id: str) -> ReportState:
         """Whether team-status events may flow for ``agent_id`` (``UNKNOWN``: joined, never mentioned)."""
         if agent_id in self._reports:
-            return Report.ACTIVE
-        return Report.UNKNOWN if self.joined and agent_id not in self._known_agents else Report.INACTIVE
+            return ReportState.ACTIVE
+        return ReportState.UNKNOWN if self.joined and agent_id not in self._known_agents else ReportState.INACTIVE
 
     def _from_before(self, command: str, now: float | None) -> bool:
         """Whether an answer of ``command`` may answer a request from before observing began (joined)."""
@@ -374,7 +374,7 @@ class ProcessorSession(ConnectionBase):
         elif action is _ANSWER:
             assert command is not None
             self._answer(message, sender, command, tag, value)
-        elif action is Action.ANSWER_EARLIER:
+        elif action is Effect.ANSWER_EARLIER:
             if command == PREPARE_SESSION:
                 self.confirmation = message if isinstance(message, PrepareSessionConfirm) else None
         else:
@@ -527,7 +527,7 @@ class ProcessorSession(ConnectionBase):
             return
         input_, agent_id = found
         current = _ACTIVE if agent_id in self._reports else (  # self.report_state(agent_id)
-            Report.UNKNOWN if self.joined and agent_id not in self._known_agents else _INACTIVE
+            ReportState.UNKNOWN if self.joined and agent_id not in self._known_agents else _INACTIVE
         )
         target = states.REPORT_LOOKUP.get((current, input_))
         if input_ is not ReportInput.EVENT:

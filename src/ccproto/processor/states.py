@@ -34,10 +34,10 @@ __all__ = [
     "JOINED_REPORT_TRANSITIONS",
     "REPORT_LOOKUP",
     "REPORT_TRANSITIONS",
-    "Action",
+    "Effect",
     "Exchange",
     "Input",
-    "Report",
+    "ReportState",
     "ReportInput",
     "SessionState",
     "exchange_of",
@@ -79,7 +79,7 @@ class Input(IdentityEnum):
     EVENT = "event"
 
 
-class Action(IdentityEnum):
+class Effect(IdentityEnum):
     """What an accepted message does to its command's queue of outstanding requests."""
 
     #: Append the request to its command's queue.
@@ -120,25 +120,25 @@ def _classify(message: ProcessorMessage) -> Input:
 _C, _S = Role.CLIENT, Role.SERVER
 
 #: (state of the command's exchange, sender, input) -> action.  An absent combination is a protocol error.
-EXCHANGE_TRANSITIONS: dict[tuple[Exchange, Role, Input], Action] = {
+EXCHANGE_TRANSITIONS: dict[tuple[Exchange, Role, Input], Effect] = {
     # The client may send any request at any time, several of one command at once (answered in order).
-    **{(state, _C, Input.REQUEST): Action.OPEN for state in Exchange if state is not Exchange.JOINED},
-    (Exchange.AWAITING, _S, Input.SUCCESS): Action.ANSWER,
-    (Exchange.AWAITING, _S, Input.FAILURE): Action.ANSWER,
-    (Exchange.AWAITING_CONFIRMABLE, _S, Input.SUCCESS): Action.ANSWER,
-    (Exchange.AWAITING_CONFIRMABLE, _S, Input.CONFIRM): Action.ANSWER,
-    (Exchange.AWAITING_CONFIRMABLE, _S, Input.FAILURE): Action.ANSWER,
-    (Exchange.AWAITING_INVALID, _S, Input.FAILURE): Action.ANSWER,
+    **{(state, _C, Input.REQUEST): Effect.OPEN for state in Exchange if state is not Exchange.JOINED},
+    (Exchange.AWAITING, _S, Input.SUCCESS): Effect.ANSWER,
+    (Exchange.AWAITING, _S, Input.FAILURE): Effect.ANSWER,
+    (Exchange.AWAITING_CONFIRMABLE, _S, Input.SUCCESS): Effect.ANSWER,
+    (Exchange.AWAITING_CONFIRMABLE, _S, Input.CONFIRM): Effect.ANSWER,
+    (Exchange.AWAITING_CONFIRMABLE, _S, Input.FAILURE): Effect.ANSWER,
+    (Exchange.AWAITING_INVALID, _S, Input.FAILURE): Effect.ANSWER,
     # Events belong to no exchange.
-    (Exchange.IDLE, _S, Input.EVENT): Action.NOTIFY,
+    (Exchange.IDLE, _S, Input.EVENT): Effect.NOTIFY,
 }
 
 #: The joined reading (docs/quirks.md V12): on a connection observed from the middle of its conversation, an
 #: answer of a command not requested since may answer a request from before.  Kept apart from
 #: :data:`EXCHANGE_TRANSITIONS`: it reads a capture, it is not a rule of the protocol.
-JOINED_EXCHANGE_TRANSITIONS: dict[tuple[Exchange, Role, Input], Action] = {
-    (Exchange.JOINED, _C, Input.REQUEST): Action.OPEN,
-    **{(Exchange.JOINED, _S, answer): Action.ANSWER_EARLIER
+JOINED_EXCHANGE_TRANSITIONS: dict[tuple[Exchange, Role, Input], Effect] = {
+    (Exchange.JOINED, _C, Input.REQUEST): Effect.OPEN,
+    **{(Exchange.JOINED, _S, answer): Effect.ANSWER_EARLIER
        for answer in (Input.SUCCESS, Input.CONFIRM, Input.FAILURE)},
 }
 
@@ -157,7 +157,7 @@ EXCHANGE_HINTS: dict[tuple[Exchange, Input], str] = {
 }
 
 
-class Report(IdentityEnum):
+class ReportState(IdentityEnum):
     """Whether team-status events may flow for an agent id."""
 
     INACTIVE = "inactive"
@@ -175,22 +175,22 @@ class ReportInput(IdentityEnum):
 
 
 #: (report state, input) -> next state.  An absent combination is a protocol error.
-REPORT_TRANSITIONS: dict[tuple[Report, ReportInput], Report] = {
-    (Report.INACTIVE, ReportInput.BEGIN_SUCCEEDED): Report.ACTIVE,
+REPORT_TRANSITIONS: dict[tuple[ReportState, ReportInput], ReportState] = {
+    (ReportState.INACTIVE, ReportInput.BEGIN_SUCCEEDED): ReportState.ACTIVE,
     # A repeated begin restarts nothing and is harmless.
-    (Report.ACTIVE, ReportInput.BEGIN_SUCCEEDED): Report.ACTIVE,
-    (Report.ACTIVE, ReportInput.EVENT): Report.ACTIVE,
-    (Report.ACTIVE, ReportInput.END_SUCCEEDED): Report.INACTIVE,
+    (ReportState.ACTIVE, ReportInput.BEGIN_SUCCEEDED): ReportState.ACTIVE,
+    (ReportState.ACTIVE, ReportInput.EVENT): ReportState.ACTIVE,
+    (ReportState.ACTIVE, ReportInput.END_SUCCEEDED): ReportState.INACTIVE,
     # Ending a report that is not running ends nothing (the processor may still say success).
-    (Report.INACTIVE, ReportInput.END_SUCCEEDED): Report.INACTIVE,
+    (ReportState.INACTIVE, ReportInput.END_SUCCEEDED): ReportState.INACTIVE,
 }
 
 #: The joined reading: a report the capture never mentioned may have begun before it; its events pass until an
 #: end success says it stopped (a begin request makes the report known: not running until it succeeds).  Kept
 #: apart, as :data:`JOINED_EXCHANGE_TRANSITIONS`.
-JOINED_REPORT_TRANSITIONS: dict[tuple[Report, ReportInput], Report] = {
-    (Report.UNKNOWN, ReportInput.EVENT): Report.UNKNOWN,
-    (Report.UNKNOWN, ReportInput.END_SUCCEEDED): Report.INACTIVE,
+JOINED_REPORT_TRANSITIONS: dict[tuple[ReportState, ReportInput], ReportState] = {
+    (ReportState.UNKNOWN, ReportInput.EVENT): ReportState.UNKNOWN,
+    (ReportState.UNKNOWN, ReportInput.END_SUCCEEDED): ReportState.INACTIVE,
 }
 
 #: Every report transition a session looks up.
@@ -239,11 +239,11 @@ def mermaid_exchange_diagram() -> str:
     }
     for (state, sender, input_), action in EXCHANGE_TRANSITIONS.items():
         party = "client" if sender is Role.CLIENT else "processor"
-        if action is Action.OPEN and state is Exchange.IDLE:
+        if action is Effect.OPEN and state is Exchange.IDLE:
             lines.extend(f"    {state.name} --> {target.name}: {label}" for target, label in opened.items())
-        elif action is Action.OPEN:
+        elif action is Effect.OPEN:
             lines.append(f"    {state.name} --> {state.name}: {party}: another request (queued)")
-        elif action is Action.ANSWER:
+        elif action is Effect.ANSWER:
             lines.append(f"    {state.name} --> {Exchange.IDLE.name}: {party}: {input_.value} (or the next queued)")
         else:
             lines.append(f"    {state.name} --> {state.name}: {party}: {input_.value}")
@@ -252,7 +252,7 @@ def mermaid_exchange_diagram() -> str:
 
 def mermaid_report_diagram() -> str:
     """The report table as a Mermaid state diagram."""
-    lines = ["stateDiagram-v2", f"    [*] --> {Report.INACTIVE.name}"]
+    lines = ["stateDiagram-v2", f"    [*] --> {ReportState.INACTIVE.name}"]
     for (state, input_), target in REPORT_TRANSITIONS.items():
         lines.append(f"    {state.name} --> {target.name}: {input_.value}")
     return "\n".join(lines)

@@ -115,7 +115,7 @@ class ClockHookError(RuntimeError):
     """
 
 
-def _public(target: str) -> str:
+def printable_target(target: str) -> str:
     """``target`` as it may be printed: no user, password, query or fragment (they may hold credentials)."""
     parts = urllib.parse.urlsplit(target)
     host = parts.hostname or ""
@@ -191,7 +191,7 @@ async def advance_clock(
     seconds, or answers ``{"error": ...}`` or anything but ``{"now": T}``.
     """
     request = clock_request(seconds)
-    where = f"the test-clock hook at {_public(target)}"
+    where = f"the test-clock hook at {printable_target(target)}"
     link: TextLink | None = None
     try:
         async with asyncio.timeout(timeout):

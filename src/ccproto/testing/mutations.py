@@ -44,11 +44,11 @@ from ccproto.core.model import (
     ExactMembersWhen,
     FieldSpec,
     JsonValue,
-    Kind,
     Model,
     ModelSpec,
     OnlyWhen,
     PrettyAsRepr,
+    TypeKind,
     model_spec,
 )
 from ccproto.core.model import pointer as json_pointer
@@ -209,9 +209,9 @@ def _walk(spec: ModelSpec, root: Any, base: Parts, found: list[_Site]) -> None:
         found.append(_Site("field", parts, spec, base, field=field))
         current = _get(root, parts)
         kind, items = field.type.kind, field.type.items
-        if kind is Kind.MODEL and type(current) is dict:
+        if kind is TypeKind.MODEL and type(current) is dict:
             _walk(model_spec(field.type.python_type), root, parts, found)
-        elif kind is Kind.ARRAY and items is not None and items.kind is Kind.MODEL and type(current) is list:
+        elif kind is TypeKind.ARRAY and items is not None and items.kind is TypeKind.MODEL and type(current) is list:
             for index, item in enumerate(current):
                 if type(item) is dict:
                     found.append(_Site("item", (*parts, index), spec, base))
@@ -220,13 +220,13 @@ def _walk(spec: ModelSpec, root: Any, base: Parts, found: list[_Site]) -> None:
 
 # -- whether a mutated value is sure to break -------------------------------------------------------
 
-_JSON_KINDS: dict[Kind, Callable[[Any], bool]] = {
-    Kind.STR: lambda v: type(v) is str,
-    Kind.INT: lambda v: type(v) is int or (type(v) is float and v.is_integer()),  # 2.0 is 2 (N3)
-    Kind.BOOL: lambda v: type(v) is bool,
-    Kind.FLOAT: lambda v: type(v) in (int, float),
-    Kind.ARRAY: lambda v: type(v) is list,
-    Kind.OBJECT: lambda v: type(v) is dict,
+_JSON_KINDS: dict[TypeKind, Callable[[Any], bool]] = {
+    TypeKind.STR: lambda v: type(v) is str,
+    TypeKind.INT: lambda v: type(v) is int or (type(v) is float and v.is_integer()),  # 2.0 is 2 (N3)
+    TypeKind.BOOL: lambda v: type(v) is bool,
+    TypeKind.FLOAT: lambda v: type(v) in (int, float),
+    TypeKind.ARRAY: lambda v: type(v) is list,
+    TypeKind.OBJECT: lambda v: type(v) is dict,
 }
 
 
@@ -255,11 +255,11 @@ def _cannot_hold(cls: type[Model], value: Any) -> bool:
             if field.required:
                 return True
             continue
-        kind = Kind.STR if field.wire.comma_list else field.type.kind
+        kind = TypeKind.STR if field.wire.comma_list else field.type.kind
         check = _JSON_KINDS.get(kind)
         if check is not None and current is not None and not check(current):
             return True
-        if kind is Kind.MODEL and field.required and _cannot_hold(field.type.python_type, current):
+        if kind is TypeKind.MODEL and field.required and _cannot_hold(field.type.python_type, current):
             return True
     return False
 
@@ -310,7 +310,7 @@ class Subject:
     #: The protocol's discriminators (:attr:`MutationHooks.discriminators`), read once per message.
     discriminators: Mapping[Parts, tuple[str, ...]]
 
-    def fields(self, *kinds: Kind, present: bool = True) -> Iterator[tuple[_Site, FieldSpec, Any]]:
+    def fields(self, *kinds: TypeKind, present: bool = True) -> Iterator[tuple[_Site, FieldSpec, Any]]:
         """Field places (of ``kinds``, if given) with their current value (only present ones unless asked)."""
         for site in self.sites:
             if site.kind != "field" or site.field is None:
@@ -329,8 +329,8 @@ class Subject:
         return Candidate(parts, new, self.valid if valid is None else valid)
 
 
-def _wire_kind(field: FieldSpec) -> Kind:
-    return Kind.STR if field.wire.comma_list else field.type.kind
+def _wire_kind(field: FieldSpec) -> TypeKind:
+    return TypeKind.STR if field.wire.comma_list else field.type.kind
 
 
 def _enum_values(field: FieldSpec) -> list[Any]:
@@ -344,19 +344,19 @@ def _fraction(current: int) -> float:
 
 def _wrong_types(field: FieldSpec, current: Any) -> list[Any]:
     kind = _wire_kind(field)
-    if kind is Kind.ENUM:
+    if kind is TypeKind.ENUM:
         if all(type(v) is int for v in _enum_values(field)):
             return [str(current), _fraction(current), True]
         return [0, True, [current]]
-    if kind is Kind.STR:
+    if kind is TypeKind.STR:
         return [0, False, [current]]
-    if kind is Kind.INT:
+    if kind is TypeKind.INT:
         return [_fraction(current), str(current), True]
-    if kind is Kind.BOOL:
+    if kind is TypeKind.BOOL:
         return [str(current).lower(), int(current)]
-    if kind is Kind.FLOAT:
+    if kind is TypeKind.FLOAT:
         return [str(current), True]
-    if kind is Kind.ARRAY:
+    if kind is TypeKind.ARRAY:
         return [{}, "x"]
     return []  # objects: not-an-object; any JSON value: nothing is wrong
 
@@ -374,7 +374,7 @@ def _missing_required(subject: Subject) -> list[Candidate]:
 
 def _bad_enum(subject: Subject) -> list[Candidate]:
     out: list[Candidate] = []
-    for site, field, current in subject.fields(Kind.ENUM):
+    for site, field, current in subject.fields(TypeKind.ENUM):
         members = _enum_values(field)
         if all(type(v) is int for v in members):
             near: list[Any] = [max(members) + 1, min(members) - 1]
@@ -390,11 +390,11 @@ def _bad_enum(subject: Subject) -> list[Candidate]:
 
 def _bad_pattern(subject: Subject) -> list[Candidate]:
     out: list[Candidate] = []
-    for site, field, current in subject.fields(Kind.STR, Kind.ARRAY):
+    for site, field, current in subject.fields(TypeKind.STR, TypeKind.ARRAY):
         if field.wire.comma_list:
             # An empty item: what a trailing or doubled comma gives.
             near = [current + ",", "," + current]
-        elif field.wire.pattern and field.type.kind is Kind.STR:
+        elif field.wire.pattern and field.type.kind is TypeKind.STR:
             regex = compile_pattern(field.wire.pattern)
             near = [v for v in (current + "\n", "{" + current + "}", current[:-1], " " + current, "")
                     if not regex.search(v)]
@@ -449,13 +449,13 @@ def _obeying(value: dict[str, Any], spec: ModelSpec, base: Parts) -> dict[str, A
 
 def _out_of_range(subject: Subject) -> list[Candidate]:
     out: list[Candidate] = []
-    for site, field, current in subject.fields(Kind.INT, Kind.ARRAY, present=False):
+    for site, field, current in subject.fields(TypeKind.INT, TypeKind.ARRAY, present=False):
         info = field.wire
-        if field.type.kind is Kind.ARRAY and info.min_items:
+        if field.type.kind is TypeKind.ARRAY and info.min_items:
             if type(current) is list:
                 out.append(subject.replaced(site.parts, current[: info.min_items - 1]))
             continue
-        if field.type.kind is not Kind.INT:
+        if field.type.kind is not TypeKind.INT:
             continue
         bounds = [b for b in (None if info.minimum is None else info.minimum - 1,
                               None if info.maximum is None else info.maximum + 1) if b is not None]
@@ -472,11 +472,13 @@ def _null_member(subject: Subject) -> list[Candidate]:
 def _placeholder(field: FieldSpec) -> Any:
     """A valid wire value for ``field`` (for members added where they are forbidden)."""
     kind = field.type.kind
-    if kind is Kind.INT:
+    if kind is TypeKind.INT:
         return field.wire.minimum if field.wire.minimum is not None else 0
-    if kind is Kind.ENUM:
+    if kind is TypeKind.ENUM:
         return _enum_values(field)[0]
-    simple: dict[Kind, Any] = {Kind.BOOL: False, Kind.FLOAT: 0.0, Kind.ARRAY: [], Kind.OBJECT: {}, Kind.ANY: {}}
+    simple: dict[TypeKind, Any] = {
+        TypeKind.BOOL: False, TypeKind.FLOAT: 0.0, TypeKind.ARRAY: [], TypeKind.OBJECT: {}, TypeKind.ANY: {},
+    }
     return simple.get(kind, "x")
 
 
@@ -499,7 +501,7 @@ def _forbidden_member(subject: Subject) -> list[Candidate]:
                 member = spec.field_at(rule.member)
                 assert member is not None
                 if any(_same(current, v) for v in rule.values):
-                    if selector_field.type.kind is not Kind.ENUM:
+                    if selector_field.type.kind is not TypeKind.ENUM:
                         continue
                     others = [v for v in _enum_values(selector_field) if not any(_same(v, a) for a in rule.values)]
                     valids = [_obeying(with_member(subject.valid, selector, v), spec, base) for v in others]
@@ -521,7 +523,7 @@ def _not_an_object(subject: Subject) -> list[Candidate]:
     # A list of messages, and scalars; not a bare string, which ``validate_message`` would read as JSON text.
     out = [Candidate((), new, subject.valid) for new in ([subject.valid], [], None, 0, True)]
     places = [site.parts for site in subject.sites if site.kind in ("object", "item")]
-    places += [site.parts for site, _, _ in subject.fields(Kind.MODEL, Kind.OBJECT)]
+    places += [site.parts for site, _, _ in subject.fields(TypeKind.MODEL, TypeKind.OBJECT)]
     not_objects: tuple[Any, ...] = ([], "x", 0)
     out.extend(subject.replaced(parts, new) for parts in places for new in not_objects)
     return out
@@ -608,14 +610,14 @@ def _skeleton(cls: type[Model]) -> dict[str, Any]:
         if not field.required:
             continue
         member: Any = _placeholder(field)
-        if kind is Kind.MODEL:
+        if kind is TypeKind.MODEL:
             member = _skeleton(field.type.python_type)
-        elif kind is Kind.ARRAY and field.type.items is not None:
+        elif kind is TypeKind.ARRAY and field.type.items is not None:
             count = field.wire.min_items or 1
             items = field.type.items
             if field.wire.comma_list:
                 member = "a"
-            elif items.kind is Kind.MODEL:
+            elif items.kind is TypeKind.MODEL:
                 member = [_skeleton(items.python_type) for _ in range(count)]
             else:
                 member = [_placeholder(FieldSpec(attr="", wire=field.wire, type=items, required=True))] * count

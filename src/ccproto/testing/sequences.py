@@ -36,7 +36,7 @@ from ccproto.core.model import Model, model_spec
 from ccproto.core.protocol import resolve
 from ccproto.core.roles import Role
 from ccproto.testing.slices import slice_of
-from ccproto.testing.strategies import EXTRA_PREFIX, Numbers, _extras, _field_strategy, _obey_rules, text
+from ccproto.testing.strategies import EXTRA_PREFIX, Numbers, field_strategy, model_extras, obey_rules, text
 
 __all__ = [
     "COMMON",
@@ -151,7 +151,7 @@ def _parts(cls: type[Model], fixed: frozenset[str]) -> st.SearchStrategy[dict[st
     key = (cls, fixed)
     if key not in _PARTS:
         fields = {
-            field.attr: _IDS if field.attr in _ID_FIELDS else _field_strategy(field, Numbers.INTEROPERABLE)
+            field.attr: _IDS if field.attr in _ID_FIELDS else field_strategy(field, Numbers.INTEROPERABLE)
             for field in model_spec(cls).fields
             if field.attr not in fixed
         }
@@ -165,13 +165,13 @@ _EXTRAS: dict[type[Model], st.SearchStrategy[dict[str, Any]]] = {}
 def _extra_members(cls: type[Model]) -> st.SearchStrategy[dict[str, Any]]:
     # Built once per class: building (and validating) a strategy costs more than drawing from it.
     if cls not in _EXTRAS:
-        _EXTRAS[cls] = _extras(cls, Numbers.INTEROPERABLE)
+        _EXTRAS[cls] = model_extras(cls, Numbers.INTEROPERABLE)
     return _EXTRAS[cls]
 
 
 def field_values(cls: type[Model], attr: str) -> st.SearchStrategy[Any]:
     """The values of ``cls``'s field ``attr`` (interoperable numbers), drawn alone."""
-    return _field_strategy(next(f for f in model_spec(cls).fields if f.attr == attr), Numbers.INTEROPERABLE)
+    return field_strategy(next(f for f in model_spec(cls).fields if f.attr == attr), Numbers.INTEROPERABLE)
 
 
 @functools.cache
@@ -190,7 +190,7 @@ def draw_model(draw: st.DrawFn, cls: type[_M], **fixed: Any) -> _M:
     extra = draw(_extra_members(cls)) if choose(draw, [(3, False), (1, True)]) else {}
     instance = cls(**kwargs, **fixed, extra=extra)
     if model_spec(cls).rules:
-        instance = _obey_rules(instance, draw(st.data()))  # type: ignore[assignment]
+        instance = obey_rules(instance, draw(st.data()))  # type: ignore[assignment]
     return instance
 
 

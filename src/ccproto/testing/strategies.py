@@ -32,10 +32,10 @@ from ccproto.core.model import (
     PRETTY_AS_REPR,
     ExactMembersWhen,
     FieldSpec,
-    Kind,
     Model,
     OnlyWhen,
     PrettyAsRepr,
+    TypeKind,
     TypeSpec,
     model_spec,
     pointer,
@@ -53,11 +53,14 @@ __all__ = [
     "ProtocolStrategies",
     "SecretText",
     "any_case_uuids",
+    "field_strategy",
     "from_model",
     "json_floats",
     "json_integers",
     "json_values",
+    "model_extras",
     "mutated_json",
+    "obey_rules",
     "secret",
     "simplest",
     "simplest_match",
@@ -253,27 +256,28 @@ FAST_PATTERNS: Mapping[str, st.SearchStrategy[str]] = _Collected(_fast_patterns,
 
 def _type_strategy(tspec: TypeSpec, numbers: Numbers) -> st.SearchStrategy[Any]:
     kind = tspec.kind
-    if kind is Kind.STR:
+    if kind is TypeKind.STR:
         return text()
-    if kind is Kind.INT:
+    if kind is TypeKind.INT:
         return json_integers(numbers)
-    if kind is Kind.BOOL:
+    if kind is TypeKind.BOOL:
         return st.booleans()
-    if kind is Kind.FLOAT:
+    if kind is TypeKind.FLOAT:
         return json_floats(numbers)
-    if kind is Kind.ENUM:
+    if kind is TypeKind.ENUM:
         return st.sampled_from(list(tspec.python_type))
-    if kind is Kind.ARRAY:
+    if kind is TypeKind.ARRAY:
         assert tspec.items is not None
         return st.lists(_type_strategy(tspec.items, numbers), max_size=4).map(tuple)
-    if kind is Kind.OBJECT:
+    if kind is TypeKind.OBJECT:
         return st.dictionaries(text(max_size=8), json_values(numbers=numbers), max_size=4)
-    if kind is Kind.ANY:
+    if kind is TypeKind.ANY:
         return json_values(numbers=numbers)
     return from_model(tspec.python_type, numbers=numbers)
 
 
-def _field_strategy(field: FieldSpec, numbers: Numbers) -> st.SearchStrategy[Any]:
+def field_strategy(field: FieldSpec, numbers: Numbers) -> st.SearchStrategy[Any]:
+    """Valid values of one declared field (its type, pattern, bounds and wire form)."""
     info = field.wire
     if info.comma_list:
         # Items are non-empty and comma-free by construction: what the wire form can carry.
@@ -294,7 +298,7 @@ def _field_strategy(field: FieldSpec, numbers: Numbers) -> st.SearchStrategy[Any
         strategy = st.lists(
             _type_strategy(field.type.items, numbers), min_size=info.min_items, max_size=max(4, info.min_items)
         ).map(tuple)
-    elif field.type.kind is Kind.INT and (info.minimum is not None or info.maximum is not None):
+    elif field.type.kind is TypeKind.INT and (info.minimum is not None or info.maximum is not None):
         strategy = json_integers(numbers, min_value=info.minimum, max_value=info.maximum)
     else:
         strategy = _type_strategy(field.type, numbers)
@@ -308,7 +312,8 @@ def _pointer_under(path: tuple[str, ...]) -> Callable[[str], str]:
     return make
 
 
-def _extras(cls: type[Model], numbers: Numbers) -> st.SearchStrategy[dict[str, Any]]:
+def model_extras(cls: type[Model], numbers: Numbers) -> st.SearchStrategy[dict[str, Any]]:
+    """Unknown members ``cls`` keeps in ``extra`` (JSON pointer -> value), named apart from its declared ones."""
     spec = model_spec(cls)
     for names in spec.known.values():
         clash = [n for n in names if n.startswith(EXTRA_PREFIX)]
@@ -336,20 +341,20 @@ def from_model(
 
 def _build(cls: type[Model], with_extra: bool, numbers: Numbers) -> st.SearchStrategy[Any]:
     spec = model_spec(cls)
-    kwargs = {field.attr: _field_strategy(field, numbers) for field in spec.fields}
+    kwargs = {field.attr: field_strategy(field, numbers) for field in spec.fields}
     if with_extra:
-        kwargs["extra"] = _extras(cls, numbers)
+        kwargs["extra"] = model_extras(cls, numbers)
     built = st.builds(cls, **kwargs)
     if not spec.rules:
         return built
-    return st.tuples(built, st.data()).map(lambda pair: _obey_rules(pair[0], pair[1]))
+    return st.tuples(built, st.data()).map(lambda pair: obey_rules(pair[0], pair[1]))
 
 
 def _wire_value(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def _obey_rules(instance: Model, data: st.DataObject) -> Model:
+def obey_rules(instance: Model, data: st.DataObject) -> Model:
     """Make a drawn instance obey its class's cross-member rules (by construction: drop or redraw members)."""
     spec = model_spec(type(instance))
     changes: dict[str, Any] = {}
@@ -438,25 +443,25 @@ def _class_chars(items: Any) -> list[str]:
 def _simplest_value(tspec: TypeSpec, field: FieldSpec | None = None) -> Any:
     info = field.wire if field is not None else None
     kind = tspec.kind
-    if kind is Kind.STR:
+    if kind is TypeKind.STR:
         if info is not None and info.pattern and not info.comma_list:
             return simplest_match(info.pattern)
         return ""
-    if kind is Kind.INT:
+    if kind is TypeKind.INT:
         return info.minimum if info is not None and info.minimum is not None else 0
-    if kind is Kind.BOOL:
+    if kind is TypeKind.BOOL:
         return False
-    if kind is Kind.FLOAT:
+    if kind is TypeKind.FLOAT:
         return 0.0
-    if kind is Kind.ENUM:
+    if kind is TypeKind.ENUM:
         return next(iter(tspec.python_type))
-    if kind is Kind.ARRAY:
+    if kind is TypeKind.ARRAY:
         if info is not None and info.comma_list:
             return ()
         assert tspec.items is not None
         count = info.min_items if info is not None and info.min_items is not None else 0
         return tuple(_simplest_value(tspec.items) for _ in range(count))
-    if kind in (Kind.OBJECT, Kind.ANY):
+    if kind in (TypeKind.OBJECT, TypeKind.ANY):
         return {}
     return simplest(tspec.python_type)
 

@@ -15,10 +15,13 @@ from __future__ import annotations
 import ssl as _ssl
 import urllib.parse
 
+from ccproto.core.errors import ConnectionLostError
 from ccproto.core.limits import DEFAULT_LIMITS, Limits
 from ccproto.transports.base import Clock, Expired, Machine, MessageStream, TextLink
 
-__all__ = ["Clock", "Expired", "Machine", "MessageStream", "TextLink", "open_link", "parse_target"]
+__all__ = [
+    "Clock", "ConnectionLostError", "Expired", "Machine", "MessageStream", "TextLink", "open_link", "parse_target",
+]
 
 #: URL schemes ``open_link`` understands: the bridge's TCP (``tls``: with TLS) and WebSockets.
 SCHEMES = ("tcp", "tls", "ws", "wss")

@@ -51,7 +51,7 @@ from ccproto.testing.sequences import (
 __all__ = ["WALKER", "ProcessorWalker", "processor_conversations"]
 
 _Exchange = processor_states.Exchange
-_Report, _RInput = processor_states.Report, processor_states.ReportInput
+_Report, _RInput = processor_states.ReportState, processor_states.ReportInput
 _PInput = processor_states.Input
 _REPORTS = "REPORT_TRANSITIONS"
 
