@@ -65,6 +65,7 @@ __all__ = [
     "bridge_script",
     "cceb_decode",
     "cceb_server",
+    "cct_soap",
     "cli_validate",
     "har_reader",
     "jsonl_reader",
@@ -652,6 +653,32 @@ def cli_validate(data: bytes) -> None:
 
 
 #: Every target, by name (``python fuzz/run.py NAME``).
+def cct_soap(data: bytes) -> None:
+    """``ccproto.cct.soap.read_soap`` on the bytes and on their text: only ccproto's errors escape."""
+    from ccproto.cct.soap import read_soap
+
+    for value in (data, _utf8(data)):
+        if value is not None:
+            _outcome(functools.partial(read_soap, value, limits=SMALL_LIMITS))
+
+
+def _soap_seeds() -> list[bytes]:
+    """A CCT login request, its response with a session token, and a fault (built from the catalogue's names)."""
+    from ccproto.cct.catalogue import service
+
+    login = next(op for op in service("SessionService").operations if op.name == "LogInToCCTServer")
+    envelope = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>{}</s:Body></s:Envelope>'
+    request = login.request
+    assert login.response is not None
+    response = login.response
+    token = f'<ssoToken xmlns="{response.namespace}"><token xmlns="http://www.nortel.com/soa/oi/cct/types">x</token></ssoToken>'
+    return [
+        envelope.format(f'<r:{request.local} xmlns:r="{request.namespace}"/>').encode("utf-8"),
+        envelope.format(f'<r:{response.local} xmlns:r="{response.namespace}">{token}</r:{response.local}>').encode(),
+        envelope.format("<s:Fault><faultcode>s:Server</faultcode><faultstring>no</faultstring></s:Fault>").encode(),
+    ]
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "bridge_decode": bridge_decode,
     "processor_decode": processor_decode,
@@ -666,6 +693,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "validate": validate,
     "validate_message": validate_one_message,
     "cli_validate": cli_validate,
+    "cct_soap": cct_soap,
 }
 
 
@@ -754,6 +782,8 @@ def seed_inputs(name: str, records: Sequence[Mapping[str, Any]], capture: bytes 
         return [bytes([0]) + capture, bytes([8 | 16]) + capture] if capture else []
     if name == "cli_validate":
         return [bytes([1]) + capture, bytes([2 | 4]) + capture] if capture else []
+    if name == "cct_soap":
+        return _soap_seeds()
     raise KeyError(name)
 
 

@@ -11,13 +11,15 @@ from ccproto.bridge.models import ALL_MESSAGE_CLASSES as BRIDGE_CLASSES
 from ccproto.cceb.asyncapi import asyncapi_document
 from ccproto.cceb.docs import SECTIONS as CCEB_SECTIONS
 from ccproto.cceb.models import ALL_MESSAGE_CLASSES as CCEB_CLASSES
+from ccproto.cct.docs import SECTIONS as CCT_SECTIONS
 from ccproto.core.docgen import replace_section, schema_files, to_yaml
 from ccproto.processor.docs import SECTIONS as PROCESSOR_SECTIONS
 from ccproto.processor.models import SCHEMA_CLASSES as PROCESSOR_CLASSES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {"bridge": BRIDGE_CLASSES, "processor": PROCESSOR_CLASSES, "cceb": CCEB_CLASSES}
-DOCS = {"docs/bridge.md": BRIDGE_SECTIONS, "docs/processor.md": PROCESSOR_SECTIONS, "docs/cceb.md": CCEB_SECTIONS}
+DOCS = {"docs/bridge.md": BRIDGE_SECTIONS, "docs/processor.md": PROCESSOR_SECTIONS, "docs/cceb.md": CCEB_SECTIONS,
+        "docs/cct.md": CCT_SECTIONS}
 #: Other generated files under schemas/: name -> content.
 DOCUMENTS = {"cceb.asyncapi.yaml": lambda: to_yaml(asyncapi_document())}
 
