@@ -11,6 +11,7 @@ import uuid as uuid_module
 from typing import Any
 
 import attrs
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -55,7 +56,7 @@ from ccproto.core.errors import (
     UnknownMessageError,
 )
 from ccproto.core.model import wire
-from ccproto.core.schema import iter_schema_findings, validator_for
+from ccproto.core.schema import iter_schema_findings, schema_for, validator_for
 from ccproto.testing.slices.cceb.strategies import cceb_messages
 from ccproto.testing.strategies import Numbers, json_values, mutated_json
 
@@ -803,10 +804,20 @@ def test_every_generated_message_round_trips_through_json_text(message: CcebMess
     assert json.loads(text) == codec.encode_value(message)
 
 
+def _extension_validator(cls: type[CcebMessage]) -> Any:
+    """The schema of ``cls`` as EXT publishes it: the published one lists only the built-in registry's actions."""
+    schema = schema_for(cls)
+    if cls is Action:
+        schema["properties"]["data"]["properties"]["action"]["enum"] = list(EXT.actions())
+    return jsonschema.Draft202012Validator(schema)
+
+
 @given(cceb_messages(registry=EXT, unknown=False))
 def test_extension_messages_round_trip_with_their_registry(message: CcebMessage) -> None:
+    # (It validated against the built-in registry's schema, and failed whenever hypothesis drew the extension's
+    # own action: rare enough to look order-dependent.)
     value = codec.encode_value(message)
-    validator_for(type(message)).validate(value)
+    _extension_validator(type(message)).validate(value)
     decoded = codec.decode_text(codec.encode(message), registry=EXT, strict=True)
     assert decoded.message == message
 

@@ -1,4 +1,4 @@
-"""The CCT session supervisor: its configuration, its table (every state x every input), each duty, its errors,
+"""The CCT session supervisor: its configuration, its table (every state x every input), each effect, its errors,
 its secrets, its generated docs."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ccproto.cct.states import (
     KEEPING_STATES,
     TRANSITIONS,
     CallKind,
-    Duty,
+    Effect,
     FaultKind,
     Guard,
     Input,
@@ -174,14 +174,14 @@ def test_backoff_delay_stays_within_its_bounds(initial: float, spread: float, ba
 # -- the table as data ------------------------------------------------------------------------------------------
 
 
-def test_every_state_takes_stop_and_the_timer_and_every_input_and_duty_is_used() -> None:
+def test_every_state_takes_stop_and_the_timer_and_every_input_and_effect_is_used() -> None:
     for state in State:
         assert (state, Input.STOP) in TRANSITIONS
         assert (state, Input.TIMER) in TRANSITIONS
     used_inputs = {input_ for _, input_ in TRANSITIONS}
     assert used_inputs == set(Input)
-    used_duties = {step.duty for transition in TRANSITIONS.values() for step in transition.steps}
-    assert used_duties == set(Duty)
+    used_effects = {step.effect for transition in TRANSITIONS.values() for step in transition.steps}
+    assert used_effects == set(Effect)
     guards = {transition.guard for transition in TRANSITIONS.values()} - {None}
     assert guards == set(Guard)
     for transition in TRANSITIONS.values():
@@ -189,7 +189,7 @@ def test_every_state_takes_stop_and_the_timer_and_every_input_and_duty_is_used()
     # The final states are final; nothing but start leaves IDLE for a non-final state.
     for (state, _), transition in TRANSITIONS.items():
         if state in states.FINAL_STATES:
-            assert all(step.target is state and step.duty is Duty.NOTHING for step in transition.steps)
+            assert all(step.target is state and step.effect is Effect.NOTHING for step in transition.steps)
 
 
 def test_every_failure_of_every_call_that_is_answered_reads_as_an_input() -> None:
@@ -202,14 +202,14 @@ def test_every_failure_of_every_call_that_is_answered_reads_as_an_input() -> Non
 
 # -- exhaustive: every state x every input ----------------------------------------------------------------------
 
-#: The calls each duty may ask for.
-DUTY_CALLS: dict[Duty, set[type]] = {
-    Duty.NOTHING: set(), Duty.LOG_IN: {LogIn}, Duty.TAKE_SESSION: {Subscribe}, Duty.HOLD_SUBSCRIPTION: {Unsubscribe},
-    Duty.RELEASE_SUBSCRIPTION: set(), Duty.RESUBSCRIBE: {Subscribe}, Duty.RETRY_SUBSCRIBE_LATER: set(),
-    Duty.ABANDON_UNSUBSCRIBE: set(), Duty.RENEW_SUBSCRIPTION: {Subscribe}, Duty.NOTE_ALIVE: set(),
-    Duty.COUNT_FAILURE: set(), Duty.RELOGIN: {LogIn}, Duty.LOSE_SESSION: set(), Duty.BACK_OFF: set(),
-    Duty.GIVE_UP: {GiveUp}, Duty.PROBE_NOW: {Probe}, Duty.TICK: {Probe, KeepAlive, Subscribe, Unsubscribe},
-    Duty.LOG_OFF: {LogOff}, Duty.LOG_OFF_NEW_SESSION: {LogOff}, Duty.END_SESSION: set(),
+#: The calls each effect may ask for.
+EFFECT_CALLS: dict[Effect, set[type]] = {
+    Effect.NOTHING: set(), Effect.LOG_IN: {LogIn}, Effect.TAKE_SESSION: {Subscribe}, Effect.HOLD_SUBSCRIPTION: {Unsubscribe},
+    Effect.RELEASE_SUBSCRIPTION: set(), Effect.RESUBSCRIBE: {Subscribe}, Effect.RETRY_SUBSCRIBE_LATER: set(),
+    Effect.ABANDON_UNSUBSCRIBE: set(), Effect.RENEW_SUBSCRIPTION: {Subscribe}, Effect.NOTE_ALIVE: set(),
+    Effect.COUNT_FAILURE: set(), Effect.RELOGIN: {LogIn}, Effect.LOSE_SESSION: set(), Effect.BACK_OFF: set(),
+    Effect.GIVE_UP: {GiveUp}, Effect.PROBE_NOW: {Probe}, Effect.TICK: {Probe, KeepAlive, Subscribe, Unsubscribe},
+    Effect.LOG_OFF: {LogOff}, Effect.LOG_OFF_NEW_SESSION: {LogOff}, Effect.END_SESSION: set(),
 }
 
 # Probes only on demand (HaSwitch) here: the first round is 1000 s away, the keep-alive due at 540 s.
@@ -373,7 +373,7 @@ def test_every_state_and_input_follows_the_table_or_is_refused(state: State, inp
         return
     calls = act()
     assert sup.state in {step.target for step in transition.steps}
-    allowed = set().union(*(DUTY_CALLS[step.duty] for step in transition.steps))
+    allowed = set().union(*(EFFECT_CALLS[step.effect] for step in transition.steps))
     assert {type(call) for call in calls} <= allowed, (calls, transition)
 
 
@@ -483,7 +483,7 @@ def test_a_login_resets_attempts_and_back_off() -> None:
     assert sup.get_timer() == 3.0  # the first back-off again: backoff_initial / 2
 
 
-# -- the duties -------------------------------------------------------------------------------------------------
+# -- the effects -------------------------------------------------------------------------------------------------
 
 
 def test_probes_run_every_interval_and_reset_the_keep_alive() -> None:
@@ -694,6 +694,28 @@ def test_subscribed_before_logged_in_is_refused_with_state_outcome_and_hint() ->
     assert "LogIn" in error.hint
 
 
+def test_the_server_ending_a_subscription_before_its_subscribed_is_reported_is_taken_up_then() -> None:
+    # The notification and the Subscribe's HTTP response race: the end may be told first (K18).
+    sup = logged_in()
+    assert sup.handle(Unsubscribed(listener="a", subscription_id="a1"), now=1.0) == []
+    assert sup.subscriptions == {}
+    assert sup.handle(Subscribed(listener="a", subscription_id="a1"), now=2.0) == [Subscribe(listener="a")]
+    assert "a" not in sup.subscriptions
+    assert sup.handle(Subscribed(listener="b", subscription_id="b1"), now=2.0) == []
+    assert sup.state is State.SUBSCRIBING
+    sup.handle(Subscribed(listener="a", subscription_id="a2"), now=3.0)
+    assert sup.subscriptions == {"a": "a2", "b": "b1"}
+    assert sup.state is State.ACTIVE
+
+
+def test_an_early_end_of_a_subscription_made_on_a_lost_session_stays_absorbed() -> None:
+    sup = logged_in()
+    sup.handle(Unsubscribed(listener="a", subscription_id="a1"), now=1.0)
+    sup.handle(SessionTerminated(), now=2.0)
+    assert sup.handle(Subscribed(listener="a", subscription_id="a1"), now=3.0) == []
+    assert sup.subscriptions == {}
+
+
 @pytest.mark.parametrize(
     "outcome",
     [ProbeSucceeded(), KeepAliveSucceeded(), LoggedOff(), LoggedIn(token=TOKEN),
@@ -762,11 +784,11 @@ def test_the_diagram_draws_every_transition_that_moves_or_acts() -> None:
     assert diagram.startswith("stateDiagram-v2\n    [*] --> IDLE")
     for (state, input_), transition in TRANSITIONS.items():
         for step in transition.steps:
-            if step.duty is Duty.NOTHING and step.target is state:
+            if step.effect is Effect.NOTHING and step.target is state:
                 continue
             edge = f"    {state.name} --> {step.target.name}: "
             line = next(line for line in diagram.splitlines() if line.startswith(edge))
-            assert f"{input_.value} / {step.duty.value}" in line
+            assert f"{input_.value} / {step.effect.value}" in line
 
 
 def test_doc_sections() -> None:

@@ -88,17 +88,26 @@ def _stream_dest(name: str) -> str:
     return _STREAM_DEST + name
 
 
-def _stream_protocols(argv: Sequence[str]) -> list[ProtocolSpec]:
-    """The protocols with a raw stream format (a ``--<name>-stream`` option of ``validate``).
+#: The prefix of a ``--<protocol>-<option>`` checker option's destination (``checker:cct:session_timeout``).
+_CHECKER_DEST = "checker:"
 
-    Only when the command line is a ``validate`` one: the registry imports every protocol, which ``ccproto
-    --version``, ``serve`` and a usage error need not pay for.
+
+def _validate_protocols(argv: Sequence[str]) -> list[ProtocolSpec]:
+    """The registered protocols, when the command line is a ``validate`` one (their stream and checker options).
+
+    Only then: the registry imports every protocol, which ``ccproto --version``, ``serve`` and a usage error need
+    not pay for.
     """
     if "validate" not in argv:
         return []
     from ccproto.protocols import registered
 
-    return [spec for spec in registered() if spec.stream_reader is not None]
+    return list(registered())
+
+
+def _stream_protocols(argv: Sequence[str]) -> list[ProtocolSpec]:
+    """The protocols with a raw stream format (a ``--<name>-stream`` option of ``validate``)."""
+    return [spec for spec in _validate_protocols(argv) if spec.stream_reader is not None]
 
 
 def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -150,6 +159,10 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
             help=f"a raw {spec.description} stream: what SIDE (client or server) sent on one connection, as it "
             "crossed; give both sides as one connection (repeatable)",
         )
+    for spec in _validate_protocols(argv):
+        for option in spec.checker_options:
+            validate.add_argument(option.flag(spec.name), type=option.parse, metavar=option.metavar,
+                                  dest=f"{_CHECKER_DEST}{spec.name}:{option.keyword}", help=option.help)
     limits = validate.add_argument_group("bounds", "what one message or capture may make ccproto hold "
                                                    "(docs/security.md; over a bound is a finding)")
     limits.add_argument("--max-message-bytes", type=_positive_int, metavar="N",
@@ -176,20 +189,31 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 class _ProtocolNames:
     """The registered protocols' names (``ccproto.protocols``), looked up on first use: the registry imports every
-    protocol, which ``ccproto --version`` and a usage error need not pay for."""
+    protocol, which ``ccproto --version`` and a usage error need not pay for.  ``served``: only those with a
+    reference peer on the wire (``serve``, ``conformance``)."""
+
+    def __init__(self, *, served: bool = False) -> None:
+        self._served = served
 
     def __contains__(self, name: object) -> bool:
-        from ccproto.protocols import KNOWN
-
-        return name in KNOWN
+        return name in list(self)
 
     def __iter__(self) -> Iterator[str]:
-        from ccproto.protocols import names
+        from ccproto.protocols import registered
 
-        return iter(names())
+        specs = list(registered())
+        if self._served:
+            from ccproto.testing.slices import slice_of
+
+            # CCT's slice tests a client's supervisor in-process: it has no reference peer to put on a socket.
+            specs = [spec for spec in specs if spec.testing is not None and slice_of(spec.name).peers]
+        return iter([spec.name for spec in specs])
 
 
+#: Every registered protocol's name (``validate``'s ``--idle-timeout``).
 PROTOCOL_NAMES = _ProtocolNames()
+#: The protocols ``serve`` and ``conformance`` can put on a socket: those whose testing slice has reference peers.
+SERVED_PROTOCOL_NAMES = _ProtocolNames(served=True)
 
 
 def _serve_parser(commands: Any) -> None:
@@ -204,7 +228,7 @@ def _serve_parser(commands: Any) -> None:
         "the other side's (which the peer must refuse). Exit status: 0 the served peer made no error, 1 it did "
         "(or, with --fail-on-client-errors, the other side did), 2 usage error.",
     )
-    serve.add_argument("protocol", choices=PROTOCOL_NAMES)
+    serve.add_argument("protocol", choices=SERVED_PROTOCOL_NAMES)
     where = serve.add_mutually_exclusive_group(required=True)
     where.add_argument("--listen", metavar="HOST:PORT",
                        help="where to listen (port 0: any free port; the first line printed says which)")
@@ -269,7 +293,7 @@ def _conformance_parser(commands: Any) -> None:
         "target unreachable.",
     )
     conformance.add_argument("target", metavar="TARGET", help="tcp://HOST:PORT, tls://, ws://HOST:PORT/PATH or wss://")
-    conformance.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
+    conformance.add_argument("--protocol", required=True, choices=SERVED_PROTOCOL_NAMES)
     _log_level_argument(conformance)
     conformance.add_argument("--role", required=True, choices=("server", "client"),
                              help="the role of the implementation under test")
@@ -527,7 +551,29 @@ def _run(paths: Sequence[str], options: dict[str, Any], shard: tuple[int, int], 
         sources, shard=shard, strict=options["strict"], limits=options["limits"], coverage=options["coverage"],
         kind=options["kind"], all_connections=options["all_connections"], partial=options["partial"],
         idle_timeouts=options["idle_timeouts"], series=options["series"], report=into,
+        checkers=_checkers(options["checker_options"]),
     )
+
+
+def _checker_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """protocol -> {keyword: value} of the ``--<protocol>-<option>`` checker options given (plain data: it
+    crosses to ``--jobs`` workers)."""
+    found: dict[str, dict[str, Any]] = {}
+    for dest, value in vars(args).items():
+        if dest.startswith(_CHECKER_DEST) and value is not None:
+            protocol, _, keyword = dest[len(_CHECKER_DEST):].partition(":")
+            found.setdefault(protocol, {})[keyword] = value
+    return found
+
+
+def _checkers(options: dict[str, dict[str, Any]]) -> dict[str, Callable[..., Any]] | None:
+    """The checker factories with the given checker options bound (``None``: every protocol's own)."""
+    if not options:
+        return None
+    from ccproto.capture.validator import CHECKERS
+
+    return {**CHECKERS, **{protocol: functools.partial(CHECKERS[protocol], **keywords)
+                           for protocol, keywords in options.items()}}
 
 
 def _validate_file(path: str, options: dict[str, Any], progress: bool,
@@ -642,6 +688,7 @@ def _validate_streams(name: str, specs: Sequence[str], options: dict[str, Any]) 
             read(chunks.get("client"), chunks.get("server"), file=label, limits=options["limits"]),
             limits=options["limits"],
             strict=options["strict"], coverage=options["coverage"], all_connections=options["all_connections"],
+            checkers=_checkers(options["checker_options"]),
         )
     finally:
         for handle in handles.values():
@@ -693,6 +740,7 @@ def _validate(args: argparse.Namespace) -> int:
         "kind": args.input_format, "strict": args.strict, "coverage": args.coverage, "extensions": args.extension,
         "limits": Limits(**bounds), "partial": args.partial, "series": args.one_capture,
         "idle_timeouts": _idle_timeouts(args.idle_timeout),
+        "checker_options": _checker_options(args),
         # JUnit has a test case per connection, clean ones too: only then is every connection's name kept.
         "all_connections": args.format == "junit",
         "progress": progress,

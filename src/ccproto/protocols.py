@@ -1,7 +1,7 @@
 """The registry of protocols: every layer above the protocol packages looks a protocol up here.
 
-``ccproto.bridge``, ``ccproto.processor`` and ``ccproto.cceb`` are registered when this module is imported, in
-that order (the order a capture record's shape is matched in, :func:`recognize`).  :func:`register` adds
+``ccproto.bridge``, ``ccproto.processor``, ``ccproto.cceb`` and ``ccproto.cct`` are registered when this module is
+imported, in that order (the order a capture record's shape is matched in, :func:`recognize`).  :func:`register` adds
 another (a vendor's, a test's toy protocol) at run time: ``ccproto validate``, the testing layer and ``ccproto
 serve`` then know it too.
 """
@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from ccproto.bridge.protocol import PROTOCOL as BRIDGE
 from ccproto.cceb.protocol import PROTOCOL as CCEB
+from ccproto.cct.protocol import PROTOCOL as CCT
 from ccproto.core.protocol import ProtocolSpec
 from ccproto.processor.protocol import PROTOCOL as PROCESSOR
 
@@ -76,7 +77,7 @@ def recognize(message: Any) -> str | None:
 #: The built-in protocols, by the names every API that takes one by name accepts (``run_conformance("cceb", ...)``).
 #: A ``Literal`` so that ``mypy`` catches a misspelled name where it is written (a protocol registered at run time
 #: is accepted at run time; type checkers know these).  ``tests/test_project.py`` keeps it equal to BUILT_IN.
-ProtocolName = Literal["bridge", "processor", "cceb"]
+ProtocolName = Literal["bridge", "processor", "cceb", "cct"]
 
 #: The protocols ccproto ships (registered here, never unregistered).
-BUILT_IN = tuple(register(spec).name for spec in (BRIDGE, PROCESSOR, CCEB))
+BUILT_IN = tuple(register(spec).name for spec in (BRIDGE, PROCESSOR, CCEB, CCT))

@@ -18,7 +18,7 @@ def supervisor_diagram() -> str:
 
 def supervisor_table() -> str:
     """The supervisor's table itself, as Markdown (one row per step; a guarded row has two)."""
-    rows = ["| state | input | if | duty | next state |", "|---|---|---|---|---|"]
+    rows = ["| state | input | if | effect | next state |", "|---|---|---|---|---|"]
     for (state, input_), transition in states.TRANSITIONS.items():
         for step in transition.steps:
             if transition.guard is None:
@@ -27,7 +27,7 @@ def supervisor_table() -> str:
                 condition = transition.guard.value
             else:
                 condition = f"not {transition.guard.value}"
-            rows.append(f"| {state.name} | {input_.value} | {condition} | {step.duty.value} | {step.target.name} |")
+            rows.append(f"| {state.name} | {input_.value} | {condition} | {step.effect.value} | {step.target.name} |")
     return "\n".join(rows)
 
 

@@ -2,7 +2,7 @@
 
 :data:`TRANSITIONS` holds every rule :class:`~ccproto.cct.supervisor.Supervisor` follows: for a state and what
 happened (an :class:`Input`: an outcome the integrator reports, a notification, the timer, ``start``, ``stop``,
-``renew``), which :class:`Duty` runs and which state comes next, or, where a :class:`Guard` decides, which of two.
+``renew``), which :class:`Effect` runs and which state comes next, or, where a :class:`Guard` decides, which of two.
 The supervisor only looks rows up and does the bookkeeping (timers, counts, the held subscriptions); a
 combination that is absent is refused (``UnexpectedOutcomeError``). ``docs/cct.md``'s diagram and table are
 generated from this module.
@@ -34,7 +34,7 @@ __all__ = [
     "SESSION_STATES",
     "TRANSITIONS",
     "CallKind",
-    "Duty",
+    "Effect",
     "FaultKind",
     "Guard",
     "Input",
@@ -135,7 +135,7 @@ class Input(IdentityEnum):
     LOGOFF_FAILED = "LogOff failed"
 
 
-class Duty(IdentityEnum):
+class Effect(IdentityEnum):
     """What runs on a transition (the supervisor's bookkeeping for each)."""
 
     NOTHING = "nothing"
@@ -198,9 +198,9 @@ class Guard(IdentityEnum):
 
 @attrs.frozen(kw_only=True)
 class Step:
-    """One way a transition goes: the duty that runs and the next state."""
+    """One way a transition goes: the effect that runs and the next state."""
 
-    duty: Duty
+    effect: Effect
     target: State
 
 
@@ -225,13 +225,13 @@ class Transition:
         return (self.then,) if self.otherwise is None else (self.then, self.otherwise)
 
 
-def _go(duty: Duty, target: State) -> Transition:
-    return Transition(then=Step(duty=duty, target=target))
+def _go(effect: Effect, target: State) -> Transition:
+    return Transition(then=Step(effect=effect, target=target))
 
 
-def _if(guard: Guard, then: tuple[Duty, State], otherwise: tuple[Duty, State]) -> Transition:
+def _if(guard: Guard, then: tuple[Effect, State], otherwise: tuple[Effect, State]) -> Transition:
     return Transition(
-        then=Step(duty=then[0], target=then[1]), guard=guard, otherwise=Step(duty=otherwise[0], target=otherwise[1])
+        then=Step(effect=then[0], target=then[1]), guard=guard, otherwise=Step(effect=otherwise[0], target=otherwise[1])
     )
 
 
@@ -239,81 +239,81 @@ _NOTIFICATIONS = (Input.SESSION_TERMINATED, Input.TERMINATION_IMMINENT, Input.HA
 
 
 def _ignored(state: State, *inputs: Input) -> dict[tuple[State, Input], Transition]:
-    return {(state, input_): _go(Duty.NOTHING, state) for input_ in inputs}
+    return {(state, input_): _go(Effect.NOTHING, state) for input_ in inputs}
 
 
 def _keeping(state: State) -> dict[tuple[State, Input], Transition]:
-    """The rows of a state that keeps a session (SUBSCRIBING, ACTIVE): the same duties; ACTIVE once every
+    """The rows of a state that keeps a session (SUBSCRIBING, ACTIVE): the same effects; ACTIVE once every
     listener holds a subscription, SUBSCRIBING again when one loses its own."""
     subscribed = (
         # The seed: re-register every listener; ACTIVE once the last one is held.
         _if(
             Guard.COMPLETES_SUBSCRIPTIONS,
-            (Duty.HOLD_SUBSCRIPTION, State.ACTIVE),
-            (Duty.HOLD_SUBSCRIPTION, State.SUBSCRIBING),
+            (Effect.HOLD_SUBSCRIPTION, State.ACTIVE),
+            (Effect.HOLD_SUBSCRIPTION, State.SUBSCRIBING),
         )
         if state is State.SUBSCRIBING
         # ACTIVE: every listener holds one already, so this is a renewal's new subscription.
-        else _go(Duty.HOLD_SUBSCRIPTION, State.ACTIVE)
+        else _go(Effect.HOLD_SUBSCRIPTION, State.ACTIVE)
     )
     return {
         (state, Input.SUBSCRIBED): subscribed,
-        (state, Input.SUBSCRIBE_REFUSED): _go(Duty.RETRY_SUBSCRIBE_LATER, state),
-        (state, Input.UNSUBSCRIBED): _go(Duty.RELEASE_SUBSCRIPTION, state),
-        (state, Input.SUBSCRIPTION_ENDED): _go(Duty.RESUBSCRIBE, State.SUBSCRIBING),
-        (state, Input.UNSUBSCRIBE_REFUSED): _go(Duty.ABANDON_UNSUBSCRIBE, state),
-        (state, Input.RENEW): _go(Duty.RENEW_SUBSCRIPTION, state),
+        (state, Input.SUBSCRIBE_REFUSED): _go(Effect.RETRY_SUBSCRIBE_LATER, state),
+        (state, Input.UNSUBSCRIBED): _go(Effect.RELEASE_SUBSCRIPTION, state),
+        (state, Input.SUBSCRIPTION_ENDED): _go(Effect.RESUBSCRIBE, State.SUBSCRIBING),
+        (state, Input.UNSUBSCRIBE_REFUSED): _go(Effect.ABANDON_UNSUBSCRIBE, state),
+        (state, Input.RENEW): _go(Effect.RENEW_SUBSCRIPTION, state),
         # Support document 101090657: every call but GetVersion resets the session timeout.
-        (state, Input.PROBE_SUCCEEDED): _go(Duty.NOTE_ALIVE, state),
-        (state, Input.KEEP_ALIVE_SUCCEEDED): _go(Duty.NOTE_ALIVE, state),
+        (state, Input.PROBE_SUCCEEDED): _go(Effect.NOTE_ALIVE, state),
+        (state, Input.KEEP_ALIVE_SUCCEEDED): _go(Effect.NOTE_ALIVE, state),
         # Hot and Warm Standby lose sessions: enough failures in a row and the session is taken as lost.
         (state, Input.CALL_FAILED): _if(
-            Guard.FAILURE_TOLERATED, (Duty.COUNT_FAILURE, state), (Duty.LOSE_SESSION, State.BACKING_OFF)
+            Guard.FAILURE_TOLERATED, (Effect.COUNT_FAILURE, state), (Effect.LOSE_SESSION, State.BACKING_OFF)
         ),
         (state, Input.TIMER): _if(
-            Guard.EXPIRIES_TOLERATED, (Duty.TICK, state), (Duty.LOSE_SESSION, State.BACKING_OFF)
+            Guard.EXPIRIES_TOLERATED, (Effect.TICK, state), (Effect.LOSE_SESSION, State.BACKING_OFF)
         ),
         # The session is gone (the server says so): nothing but a login until a new session.
-        (state, Input.SESSION_NOT_CREATED): _go(Duty.RELOGIN, State.LOGGING_IN),
-        (state, Input.SESSION_TERMINATED): _go(Duty.RELOGIN, State.LOGGING_IN),
+        (state, Input.SESSION_NOT_CREATED): _go(Effect.RELOGIN, State.LOGGING_IN),
+        (state, Input.SESSION_TERMINATED): _go(Effect.RELOGIN, State.LOGGING_IN),
         # Support document 101090657: poll rather than rely on the notifications; they only make it poll now.
-        (state, Input.TERMINATION_IMMINENT): _go(Duty.PROBE_NOW, state),
-        (state, Input.HA_SWITCH): _go(Duty.PROBE_NOW, state),
+        (state, Input.TERMINATION_IMMINENT): _go(Effect.PROBE_NOW, state),
+        (state, Input.HA_SWITCH): _go(Effect.PROBE_NOW, state),
         # Clients must destroy the sessions they no longer need (support document 101090657).
-        (state, Input.STOP): _go(Duty.LOG_OFF, State.LOGGING_OFF),
+        (state, Input.STOP): _go(Effect.LOG_OFF, State.LOGGING_OFF),
     }
 
 
 #: (state, input) -> transition.  An absent combination is refused (``UnexpectedOutcomeError``).
 TRANSITIONS: dict[tuple[State, Input], Transition] = {
-    (State.IDLE, Input.START): _go(Duty.LOG_IN, State.LOGGING_IN),
-    (State.IDLE, Input.STOP): _go(Duty.NOTHING, State.STOPPED),
+    (State.IDLE, Input.START): _go(Effect.LOG_IN, State.LOGGING_IN),
+    (State.IDLE, Input.STOP): _go(Effect.NOTHING, State.STOPPED),
     **_ignored(State.IDLE, Input.TIMER),
     # Logging in. A session it creates needs every listener (the seed); a failed login is retried with back-off.
     (State.LOGGING_IN, Input.LOGGED_IN): _if(
-        Guard.HAS_LISTENERS, (Duty.TAKE_SESSION, State.SUBSCRIBING), (Duty.TAKE_SESSION, State.ACTIVE)
+        Guard.HAS_LISTENERS, (Effect.TAKE_SESSION, State.SUBSCRIBING), (Effect.TAKE_SESSION, State.ACTIVE)
     ),
     (State.LOGGING_IN, Input.LOGIN_FAILED): _if(
-        Guard.ATTEMPTS_LEFT, (Duty.BACK_OFF, State.BACKING_OFF), (Duty.GIVE_UP, State.GIVEN_UP)
+        Guard.ATTEMPTS_LEFT, (Effect.BACK_OFF, State.BACKING_OFF), (Effect.GIVE_UP, State.GIVEN_UP)
     ),
-    (State.LOGGING_IN, Input.STOP): _go(Duty.NOTHING, State.STOPPING),
+    (State.LOGGING_IN, Input.STOP): _go(Effect.NOTHING, State.STOPPING),
     # No session yet: a notification (about a session already dropped) and a renewal change nothing; the login's
     # subscriptions are new anyway.
     **_ignored(State.LOGGING_IN, Input.TIMER, Input.RENEW, *_NOTIFICATIONS),
     (State.BACKING_OFF, Input.TIMER): _if(
-        Guard.LOGIN_DUE, (Duty.LOG_IN, State.LOGGING_IN), (Duty.NOTHING, State.BACKING_OFF)
+        Guard.LOGIN_DUE, (Effect.LOG_IN, State.LOGGING_IN), (Effect.NOTHING, State.BACKING_OFF)
     ),
-    (State.BACKING_OFF, Input.STOP): _go(Duty.NOTHING, State.STOPPED),
+    (State.BACKING_OFF, Input.STOP): _go(Effect.NOTHING, State.STOPPED),
     **_ignored(State.BACKING_OFF, Input.RENEW, *_NOTIFICATIONS),
     **_keeping(State.SUBSCRIBING),
     **_keeping(State.ACTIVE),
     # Stopping while a login is outstanding: a session it creates is logged off at once.
-    (State.STOPPING, Input.LOGGED_IN): _go(Duty.LOG_OFF_NEW_SESSION, State.LOGGING_OFF),
-    (State.STOPPING, Input.LOGIN_FAILED): _go(Duty.NOTHING, State.STOPPED),
+    (State.STOPPING, Input.LOGGED_IN): _go(Effect.LOG_OFF_NEW_SESSION, State.LOGGING_OFF),
+    (State.STOPPING, Input.LOGIN_FAILED): _go(Effect.NOTHING, State.STOPPED),
     **_ignored(State.STOPPING, Input.STOP, Input.TIMER, *_NOTIFICATIONS),
     # Logging off: whatever its outcome, the session is over (a failed LogOff's session times out server-side).
-    (State.LOGGING_OFF, Input.LOGGED_OFF): _go(Duty.END_SESSION, State.STOPPED),
-    (State.LOGGING_OFF, Input.LOGOFF_FAILED): _go(Duty.END_SESSION, State.STOPPED),
+    (State.LOGGING_OFF, Input.LOGGED_OFF): _go(Effect.END_SESSION, State.STOPPED),
+    (State.LOGGING_OFF, Input.LOGOFF_FAILED): _go(Effect.END_SESSION, State.STOPPED),
     **_ignored(State.LOGGING_OFF, Input.STOP, Input.TIMER, *_NOTIFICATIONS),
     **_ignored(State.STOPPED, Input.STOP, Input.TIMER, *_NOTIFICATIONS),
     **_ignored(State.GIVEN_UP, Input.STOP, Input.TIMER, *_NOTIFICATIONS),
@@ -361,9 +361,9 @@ def mermaid_diagram() -> str:
     edges: dict[tuple[State, State], list[str]] = {}
     for (state, input_), transition in TRANSITIONS.items():
         for step in transition.steps:
-            if step.duty is Duty.NOTHING and step.target is state:
+            if step.effect is Effect.NOTHING and step.target is state:
                 continue  # ignored here (the table in docs/cct.md lists it)
-            label = f"{input_.value} / {step.duty.value}"
+            label = f"{input_.value} / {step.effect.value}"
             if transition.guard is not None:
                 negation = "" if step is transition.then else "not "
                 label = f"{label} (if {negation}{transition.guard.value})"

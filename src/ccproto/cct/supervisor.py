@@ -37,7 +37,7 @@ from ccproto.cct.states import (
     SESSION_STATES,
     TRANSITIONS,
     CallKind,
-    Duty,
+    Effect,
     FaultKind,
     Guard,
     Input,
@@ -263,6 +263,9 @@ class Supervisor:
         self._to_subscribe: dict[str, None] = {}  # listeners whose subscribe is retried at the next probe round
         self._to_unsubscribe: dict[tuple[str, str], None] = {}
         self._gone: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Subscriptions the server said ended before their Subscribe's outcome was reported (the two race on
+        # separate channels: the notification and the HTTP response); taken up when that outcome comes.
+        self._ended_early: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._failures = 0
         self._attempts = 0
         self._backoffs = 0
@@ -373,9 +376,20 @@ class Supervisor:
             if isinstance(outcome, Subscribed):
                 # A subscription made on a lost session (a zombie if the server kept it): known from now on, so
                 # that the server's word that it ended is absorbed too.
+                self._ended_early.pop((outcome.listener, outcome.subscription_id), None)
                 self._forget(outcome.listener, outcome.subscription_id)
             return []
-        return self._run(_Event(input_, now, jitter, outcome=outcome, asked=asked))
+        calls = self._run(_Event(input_, now, jitter, outcome=outcome, asked=asked))
+        if isinstance(outcome, Subscribed):
+            key = (outcome.listener, outcome.subscription_id)
+            if key in self._ended_early:
+                # The server ended it before we knew it existed: it ends now, as if the word came after (K18).
+                del self._ended_early[key]
+                if (self._subscriptions.get(outcome.listener) == outcome.subscription_id
+                        and (self._state, Input.SUBSCRIPTION_ENDED) in TRANSITIONS):
+                    ended = Unsubscribed(listener=outcome.listener, subscription_id=outcome.subscription_id)
+                    calls += self._run(_Event(Input.SUBSCRIPTION_ENDED, now, jitter, outcome=ended))
+        return calls
 
     # -- matching outcomes to calls ---------------------------------------------------------------------------
 
@@ -417,6 +431,12 @@ class Supervisor:
                 return None, None
             if key in self._gone:
                 return None, None
+            if self._live(CallKind.SUBSCRIBE, outcome.listener):
+                # Its Subscribe's outcome is still to come (a race, not an error): remembered until then.
+                self._ended_early[key] = None
+                while len(self._ended_early) > _GONE_BOUND:
+                    self._ended_early.popitem(last=False)
+                return None, None
             raise self._error(f"{outcome!r} names a subscription the supervisor never held", outcome)
         if isinstance(call, Unsubscribe) and (call.listener, call.subscription_id) in self._gone:
             return None, None
@@ -450,7 +470,7 @@ class Supervisor:
         if event.asked is not None:
             self._asked.remove(event.asked)
         self._calls = []
-        _DUTIES[step.duty](self, event)
+        _EFFECTS[step.effect](self, event)
         self._state = step.target
         calls, self._calls = self._calls, []
         return calls
@@ -505,7 +525,7 @@ class Supervisor:
     def _login_due(self, event: _Event) -> bool:
         return event.now >= self._retry_at
 
-    # -- duties -----------------------------------------------------------------------------------------------
+    # -- effects -----------------------------------------------------------------------------------------------
 
     def _nothing(self, event: _Event) -> None:
         pass
@@ -716,25 +736,25 @@ _GUARDS: dict[Guard, Callable[[Supervisor, _Event], bool]] = {
     Guard.LOGIN_DUE: Supervisor._login_due,
 }
 
-_DUTIES: dict[Duty, Callable[[Supervisor, _Event], None]] = {
-    Duty.NOTHING: Supervisor._nothing,
-    Duty.LOG_IN: Supervisor._log_in,
-    Duty.TAKE_SESSION: Supervisor._take_session,
-    Duty.HOLD_SUBSCRIPTION: Supervisor._hold_subscription,
-    Duty.RELEASE_SUBSCRIPTION: Supervisor._release_subscription,
-    Duty.RESUBSCRIBE: Supervisor._resubscribe,
-    Duty.RETRY_SUBSCRIBE_LATER: Supervisor._retry_subscribe_later,
-    Duty.ABANDON_UNSUBSCRIBE: Supervisor._abandon_unsubscribe,
-    Duty.RENEW_SUBSCRIPTION: Supervisor._renew_subscription,
-    Duty.NOTE_ALIVE: Supervisor._note_alive,
-    Duty.COUNT_FAILURE: Supervisor._count_failure,
-    Duty.RELOGIN: Supervisor._relogin,
-    Duty.LOSE_SESSION: Supervisor._lose_session,
-    Duty.BACK_OFF: Supervisor._back_off,
-    Duty.GIVE_UP: Supervisor._give_up,
-    Duty.PROBE_NOW: Supervisor._probe_now,
-    Duty.TICK: Supervisor._tick,
-    Duty.LOG_OFF: Supervisor._log_off,
-    Duty.LOG_OFF_NEW_SESSION: Supervisor._log_off_new_session,
-    Duty.END_SESSION: Supervisor._end_session,
+_EFFECTS: dict[Effect, Callable[[Supervisor, _Event], None]] = {
+    Effect.NOTHING: Supervisor._nothing,
+    Effect.LOG_IN: Supervisor._log_in,
+    Effect.TAKE_SESSION: Supervisor._take_session,
+    Effect.HOLD_SUBSCRIPTION: Supervisor._hold_subscription,
+    Effect.RELEASE_SUBSCRIPTION: Supervisor._release_subscription,
+    Effect.RESUBSCRIBE: Supervisor._resubscribe,
+    Effect.RETRY_SUBSCRIBE_LATER: Supervisor._retry_subscribe_later,
+    Effect.ABANDON_UNSUBSCRIBE: Supervisor._abandon_unsubscribe,
+    Effect.RENEW_SUBSCRIPTION: Supervisor._renew_subscription,
+    Effect.NOTE_ALIVE: Supervisor._note_alive,
+    Effect.COUNT_FAILURE: Supervisor._count_failure,
+    Effect.RELOGIN: Supervisor._relogin,
+    Effect.LOSE_SESSION: Supervisor._lose_session,
+    Effect.BACK_OFF: Supervisor._back_off,
+    Effect.GIVE_UP: Supervisor._give_up,
+    Effect.PROBE_NOW: Supervisor._probe_now,
+    Effect.TICK: Supervisor._tick,
+    Effect.LOG_OFF: Supervisor._log_off,
+    Effect.LOG_OFF_NEW_SESSION: Supervisor._log_off_new_session,
+    Effect.END_SESSION: Supervisor._end_session,
 }

@@ -20,14 +20,16 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["TRANSPORT_SCHEMES", "ProtocolSpec", "Transport", "resolve"]
+__all__ = ["TRANSPORT_SCHEMES", "CheckerOption", "ProtocolSpec", "Transport", "positive_seconds", "resolve"]
 
 #: How a protocol's messages cross: one length-prefixed frame each over TCP (``framed``: the bridge's control
-#: destination), or one WebSocket text message each (``websocket``).
-Transport = Literal["framed", "websocket"]
+#: destination), one WebSocket text message each (``websocket``), or one HTTP request and its response each
+#: (``http``: CCT's SOAP calls).
+Transport = Literal["framed", "websocket", "http"]
 
 #: Each transport's URL schemes: plain, then over TLS.
-TRANSPORT_SCHEMES: dict[str, tuple[str, str]] = {"framed": ("tcp", "tls"), "websocket": ("ws", "wss")}
+TRANSPORT_SCHEMES: dict[str, tuple[str, str]] = {
+    "framed": ("tcp", "tls"), "websocket": ("ws", "wss"), "http": ("http", "https")}
 
 
 def resolve(reference: object) -> Any:
@@ -45,6 +47,40 @@ def _imported(reference: str) -> Any:
     for name in attribute.split("."):
         value = getattr(value, name)
     return value
+
+
+def positive_seconds(text: str) -> float:
+    """A checker option's text as a positive, finite number of seconds (``ValueError`` otherwise)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"takes a positive number of seconds, not {text!r}")
+    return seconds
+
+
+# argparse names the type in its message ("invalid seconds value: 'x'").
+positive_seconds.__name__ = "seconds"
+
+
+@attrs.frozen(kw_only=True)
+class CheckerOption:
+    """A setting of a protocol's capture checker that ``ccproto validate`` takes as ``--<protocol>-<option>``
+    (``--cct-session-timeout``): the CLI knows it from the spec, not from the protocol's name."""
+
+    #: The checker factory's keyword argument (``session_timeout``); the option's name is made from it.
+    keyword: str
+    #: What it sets, with its default (``--help``).
+    help: str
+    #: Reads the option's text into the value (``ValueError``: a usage error).
+    parse: Callable[[str], Any]
+    #: The value's name in ``--help``.
+    metavar: str = "VALUE"
+
+    def flag(self, protocol: str) -> str:
+        """The command-line option of ``protocol``'s checker: ``--cct-session-timeout``."""
+        return f"--{protocol}-{self.keyword.replace('_', '-')}"
 
 
 @attrs.frozen(kw_only=True)
@@ -81,10 +117,13 @@ class ProtocolSpec:
     #: either.  Hypothesis's entry point (``ccproto.testing._hypothesis``) reads it without importing
     #: ``ccproto.testing``, so it lives in the protocol's package; ``None``: no type of its own.
     strategy_types: object = None
+    #: The settings of its capture checker that ``ccproto validate`` takes as options (each a keyword argument of
+    #: the checker factory).
+    checker_options: tuple[CheckerOption, ...] = ()
 
     @property
     def schemes(self) -> tuple[str, str]:
-        """The URL schemes of a connection: plain, then over TLS (``tcp``/``tls`` framed, ``ws``/``wss``)."""
+        """The URL schemes of a connection: plain, then over TLS (``tcp``/``tls``, ``ws``/``wss``, ``http(s)``)."""
         return TRANSPORT_SCHEMES[self.transport]
 
     def load_checker(self) -> Callable[..., Any]:
