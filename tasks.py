@@ -50,6 +50,9 @@ SAMPLES: dict[tuple[str, ...], int] = {
     # The faulty bridge connection as raw frames, one file per direction.
     ("--bridge-stream", "client=examples/captures/bridge-stream.client.bin",
      "--bridge-stream", "server=examples/captures/bridge-stream.server.bin"): 1,
+    # A CCT SOAP client across a failover, as DevTools exports HTTP calls (made by tools/cct_samples.py).
+    ("examples/captures/cct-clean.har",): 0,
+    ("examples/captures/cct-faulty.har",): 1,
 }
 
 

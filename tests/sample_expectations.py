@@ -107,6 +107,24 @@ CCEB_FAULTY_WARNINGS = {(30, "schema", "unknown-notification")}
 CCEB_FAULTY_CUT_WARNINGS = {(1, "sequence", "unanswered-request")}
 
 
+#: (record, kind, code) of every error in examples/captures/cct-faulty.har (made by tools/cct_samples.py): each
+#: capture duty of ccproto.cct.duties.Duty broken once.
+CCT_FAULTY_ERRORS = {
+    # an Unsubscribe sent before its replacement's Subscribe (record 11)
+    (9, "sequence", "old-subscription-dropped-first"),
+    # a probe 660 s after the previous one, with only GetVersion between them
+    (19, "sequence", "getversion-only-keep-alive"),
+    # a probe 660 s after the previous one, nothing between them, two subscriptions held
+    (23, "sequence", "session-silent-past-timeout"),
+    # a probe after the SessionNotCreatedException of record 26, before a new login
+    (27, "sequence", "call-without-session"),
+    # the re-login answered in record 30 re-subscribes one listener of two
+    (30, "sequence", "not-resubscribed"),
+}
+#: The one warning: the last session is held when the capture ends (it may have been cut).
+CCT_FAULTY_WARNINGS = {(36, "sequence", "session-not-logged-off")}
+
+
 # -- reading reports (shared by the capture tests) ----------------------------------------------
 
 Triple = tuple[int, str, str]

@@ -342,3 +342,17 @@ def test_a_non_finite_ts_is_a_bad_record(ts: str) -> None:
 )
 def test_detect_protocol(message: Any, expected: str | None) -> None:
     assert detect_protocol(message) == expected
+
+
+def test_a_record_read_by_the_fast_path_has_every_field_set() -> None:
+    # The fast path builds records slot by slot: a field added to Record and forgotten there made repr, evolve and
+    # == raise AttributeError (e.g. --one-capture, which evolves records).
+    import attrs
+
+    line = json.dumps({"ts": 1.5, "conn": "c", "from": "client", "message": {"type": "ping"}}).encode()
+    (record,) = read_jsonl([line], file="f.jsonl")
+    assert isinstance(record, Record)
+    for field in attrs.fields(Record):
+        getattr(record, field.name)
+    assert attrs.evolve(record) == record
+    assert "Record(" in repr(record)

@@ -160,6 +160,7 @@ def _fast_record(file: str, number: int, value: dict[str, Any], line: bytes) -> 
             record.protocol, record.message, record.raw, record.close, record.location = (
                 protocol, message, None, None, None)
             record.binary, record.open, record.starts_connection, record.source = False, None, False, line
+            record.http = None  # every slot set: repr, evolve and == read them all
             return record
     return record_from(file, number, value, line)
 

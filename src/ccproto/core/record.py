@@ -12,7 +12,22 @@ import attrs
 from ccproto.core.jsonio import JsonValue, json_loads_strict
 from ccproto.core.roles import Role
 
-__all__ = ["BadRecord", "Record"]
+__all__ = ["BadRecord", "HttpExchange", "Record"]
+
+
+@attrs.frozen(kw_only=True)
+class HttpExchange:
+    """The HTTP facts of one SOAP call that a record carries (a HAR's SOAP entry gives them).
+
+    Only these are read from an HTTP exchange: its other headers, cookies and query string may hold a secret.
+    """
+
+    #: What pairs a request and its response (a HAR entry's index), the same on both records.
+    exchange: str
+    #: The request's ``SOAPAction`` header as written, also on the response's record: a response is read with it.
+    soap_action: str | None = None
+    #: The response's HTTP status (``None`` on the request's record).
+    status: int | None = None
 
 
 @attrs.define(kw_only=True)
@@ -47,6 +62,8 @@ class Record:
     #: differs from the standard parser's reading only in integers beyond 64 bits (read as floats), so a
     #: checker that meets a float in ``message`` reads the message again from here (``exact_message``).
     source: bytes | None = attrs.field(default=None, repr=False, eq=False)
+    #: For one side of an HTTP call (a SOAP request or its response): what pairs them, the SOAPAction, the status.
+    http: HttpExchange | None = None
 
     def exact_message(self) -> JsonValue:
         """``message`` as the standard parser reads it (the same object unless orjson read the line)."""
