@@ -204,7 +204,8 @@ def test_every_failure_of_every_call_that_is_answered_reads_as_an_input() -> Non
 
 #: The calls each effect may ask for.
 EFFECT_CALLS: dict[Effect, set[type]] = {
-    Effect.NOTHING: set(), Effect.LOG_IN: {LogIn}, Effect.TAKE_SESSION: {Subscribe}, Effect.HOLD_SUBSCRIPTION: {Unsubscribe},
+    Effect.NOTHING: set(), Effect.LOG_IN: {LogIn}, Effect.TAKE_SESSION: {Subscribe},
+    Effect.HOLD_SUBSCRIPTION: {Unsubscribe},
     Effect.RELEASE_SUBSCRIPTION: set(), Effect.RESUBSCRIBE: {Subscribe}, Effect.RETRY_SUBSCRIBE_LATER: set(),
     Effect.ABANDON_UNSUBSCRIBE: set(), Effect.RENEW_SUBSCRIPTION: {Subscribe}, Effect.NOTE_ALIVE: set(),
     Effect.COUNT_FAILURE: set(), Effect.RELOGIN: {LogIn}, Effect.LOSE_SESSION: set(), Effect.BACK_OFF: set(),
@@ -692,6 +693,32 @@ def test_subscribed_before_logged_in_is_refused_with_state_outcome_and_hint() ->
     assert "Subscribe(listener='a')" in error.detail
     assert error.hint is not None
     assert "LogIn" in error.hint
+
+
+def test_a_late_session_not_created_still_drops_the_session_and_logs_in() -> None:
+    # A probe past probe_timeout is a failure and its outcome is absorbed, except the server's word that the
+    # session is gone: no call may go on that session (the call-without-session duty).
+    sup = Supervisor(config(listeners=(), failure_threshold=3))
+    sup.start(0.0)
+    sup.handle(LoggedIn(token=TOKEN), now=0.0)
+    (probe,) = sup.handle_timer(100.0)
+    assert isinstance(probe, Probe)
+    sup.handle_timer(110.0)  # the probe expires: one failure
+    assert sup.has_session
+    assert sup.handle(CallFailed(call=probe, fault=FaultKind.SESSION_NOT_CREATED), now=111.0) == [LogIn()]
+    assert not sup.has_session
+
+
+def test_a_late_session_not_created_of_a_lost_session_is_absorbed() -> None:
+    sup = Supervisor(config(listeners=()))
+    sup.start(0.0)
+    sup.handle(LoggedIn(token=TOKEN), now=0.0)
+    (probe,) = sup.handle_timer(100.0)
+    sup.handle_timer(110.0)
+    sup.handle(SessionTerminated(), now=111.0)
+    sup.handle(LoggedIn(token=TOKEN), now=112.0)
+    assert sup.handle(CallFailed(call=probe, fault=FaultKind.SESSION_NOT_CREATED), now=113.0) == []
+    assert sup.has_session
 
 
 def test_the_server_ending_a_subscription_before_its_subscribed_is_reported_is_taken_up_then() -> None:

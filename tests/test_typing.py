@@ -283,6 +283,7 @@ def test_from_type_works_without_importing_ccproto_testing() -> None:
         "loaded = {name for name in sys.modules if name.startswith('ccproto.testing.')}\n"
         "slices = {f'ccproto.testing.slices.{p}{m}' for p in ('bridge', 'processor', 'cceb')\n"
         "          for m in ('', '.peers', '.strategies')}\n"
+        "slices |= {'ccproto.testing.slices.cct', 'ccproto.testing.slices.cct.strategies'}  # no peers\n"
         "assert loaded == {'ccproto.testing._hypothesis', 'ccproto.testing.strategies', 'ccproto.testing.slices',\n"
         "                  'ccproto.testing.peers', 'ccproto.testing.peers.base', *slices}, loaded\n"
     )

@@ -232,6 +232,9 @@ class _Asked:
     call: Call
     asked_at: float
     live: bool = True
+    #: It outlived ``probe_timeout`` on the session still held (counted as a failure): a late
+    #: ``SessionNotCreatedException`` still says that session is gone.
+    expired: bool = False
 
 
 @attrs.define
@@ -404,6 +407,9 @@ class Supervisor:
             if asked is None:
                 return self._unasked(outcome, outcome.call)
             if not asked.live:
+                if asked.expired and outcome.fault is FaultKind.SESSION_NOT_CREATED:
+                    # Late, but the server's word that the held session is gone: no call on it until a login.
+                    return FAILURE_INPUTS[(outcome.call.KIND, outcome.fault)], asked
                 return None, asked
             return FAILURE_INPUTS[(outcome.call.KIND, outcome.fault)], asked
         answers = _ANSWERS.get(type(outcome))
@@ -624,7 +630,7 @@ class Supervisor:
         self._to_unsubscribe.clear()
         self._failures = 0
         for asked in self._asked:
-            asked.live = False
+            asked.live = asked.expired = False
 
     def _relogin(self, event: _Event) -> None:
         if isinstance(event.outcome, CallFailed):
@@ -658,8 +664,10 @@ class Supervisor:
     def _tick(self, event: _Event) -> None:
         now = event.now
         for asked in self._expiring(now):
-            # No outcome within probe_timeout: a failure (its outcome, if it comes, is absorbed).
+            # No outcome within probe_timeout: a failure (its outcome, if it comes, is absorbed, unless it says
+            # the session is gone).
             asked.live = False
+            asked.expired = True
             self._failures += 1
         if now >= self._next_round:
             # The seed: detect a failover by polling. Failed subscribes and unsubscribes ride on the same round.
@@ -685,7 +693,7 @@ class Supervisor:
         self._to_subscribe.clear()
         self._to_unsubscribe.clear()
         for asked in self._asked:
-            asked.live = False
+            asked.live = asked.expired = False
         self._ask(LogOff(), event.now)
 
     def _log_off_new_session(self, event: _Event) -> None:

@@ -29,7 +29,7 @@ from ccproto.core.roles import Role, RoleName
 if TYPE_CHECKING:
     from ccproto.protocols import ProtocolName
 from ccproto.testing.harness import ConformanceFailure, ConformanceMachine, without_unsolicited
-from ccproto.testing.slices import ByProtocolAndRole
+from ccproto.testing.slices import ByProtocolAndRole, slice_of
 from ccproto.testing.strategies import Numbers
 
 #: The test function ``run_state_machine_as_test`` runs, which ``hypothesis.seed`` can seed (recent hypothesis;
@@ -49,6 +49,21 @@ MACHINES: Mapping[tuple[str, Role], type[ConformanceMachine]] = ByProtocolAndRol
     lambda found, role: found.machine(role))
 
 
+def _refuse_in_process_machine(protocol: str, role: Role) -> None:
+    """A protocol whose slice tests ``role`` with a machine but has no reference peer (CCT: a client's supervisor,
+    driven in process, not a wire peer) has no text-adapter machine here: say where its machine is."""
+    try:
+        found = slice_of(protocol)
+    except ValueError:
+        return
+    if role in found.machines and role not in found.peers:
+        where = found.machines[role]
+        raise ValueError(
+            f"the {protocol} protocol's conformance machine for the {role.value} role ({where}) drives an object in "
+            "process, not text on a connection: use its module's runner"
+        )
+
+
 def machine_for(
     protocol: ProtocolName, role: Role | RoleName, make_adapter: Callable[[], Any], *, limits: Limits = DEFAULT_LIMITS,
     numbers: Numbers = Numbers.INTEROPERABLE,
@@ -64,6 +79,7 @@ def machine_for(
     try:
         base = MACHINES[(protocol, sut_role)]
     except KeyError:
+        _refuse_in_process_machine(protocol, sut_role)
         known = ", ".join(sorted({p for p, _ in MACHINES}))
         raise ValueError(f"no conformance machine for protocol {protocol!r} (known: {known})") from None
     bound = type(base.__name__, (base,), {"make_adapter": staticmethod(make_adapter), "limits": limits,
