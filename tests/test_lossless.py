@@ -260,9 +260,14 @@ SAMPLES: dict[str, list[Sample]] = {file: _samples(file) for file in CAPTURE_EXP
 ALL_SAMPLES = [sample for samples in SAMPLES.values() for sample in samples]
 
 
+#: Sample captures with nothing to round-trip: CCT's SOAP texts are only read (which operation, which fault), never
+#: decoded into models or encoded (its payloads are not public: docs/cct.md).
+NOT_ENCODED = {"cct-clean.har", "cct-faulty.har"}
+
+
 def test_every_sample_capture_is_covered() -> None:
     files = {path.name for path in CAPTURES.iterdir() if path.is_file()}
-    covered = (set(CAPTURE_EXPECTATIONS) - {STREAM_FILE}) | set(STREAM_PARTS)
+    covered = (set(CAPTURE_EXPECTATIONS) - {STREAM_FILE}) | set(STREAM_PARTS) | NOT_ENCODED
     assert files == covered
 
 
