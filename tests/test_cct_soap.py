@@ -696,3 +696,12 @@ def test_comments_cdata_and_a_header_do_not_change_the_reading() -> None:
     message = read_soap(text, soap_action=request.soap_action)
     assert message.operation == request
     assert not message.sso_token
+
+
+def test_a_service_finds_its_operation_by_name() -> None:
+    from ccproto.cct.catalogue import service
+
+    metrics = service("MetricsService")
+    assert metrics.operation("GetLicenseConsumedCount").name == "GetLicenseConsumedCount"
+    with pytest.raises(KeyError, match="MetricsService has no operation 'LogInToCCTServer'"):
+        metrics.operation("LogInToCCTServer")

@@ -42,18 +42,14 @@ BEARER = "bearer-SECRET-3c2f"
 SECRETS = (SSO_TOKEN, URL_TOKEN, COOKIE, BEARER)
 
 
-def _op(service_name: str, name: str) -> Operation:
-    return next(op for op in service(service_name).operations if op.name == name)
-
-
-LOGIN = _op("SessionService", "LogInToCCTServer")
-LOGOFF = _op("SessionService", "LogOffFromCCTServer")
-PROBE = _op("MetricsService", "GetLicenseConsumedCount")
-VERSION = _op("MetricsService", "GetVersion")
-SUBSCRIBE = _op("NotificationProducer", "Subscribe")
-UNSUBSCRIBE = _op("NotificationProducer", "Unsubscribe")
-RENEW = _op("NotificationProducer", "Renew")
-NOTIFY = _op("NotificationConsumer", "Notify")
+LOGIN = service("SessionService").operation("LogInToCCTServer")
+LOGOFF = service("SessionService").operation("LogOffFromCCTServer")
+PROBE = service("MetricsService").operation("GetLicenseConsumedCount")
+VERSION = service("MetricsService").operation("GetVersion")
+SUBSCRIBE = service("NotificationProducer").operation("Subscribe")
+UNSUBSCRIBE = service("NotificationProducer").operation("Unsubscribe")
+RENEW = service("NotificationProducer").operation("Renew")
+NOTIFY = service("NotificationConsumer").operation("Notify")
 
 
 # -- SOAP texts ---------------------------------------------------------------------------------------------

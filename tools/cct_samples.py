@@ -50,16 +50,12 @@ COOKIE = "JSESSIONID=sample-cct-cookie-secret-0f4e"
 AUTHORIZATION = "Basic c2FtcGxlLWNjdC1hdXRoLXNlY3JldA=="
 SSO_TOKENS = ("sample-sso-token-first-7c2a", "sample-sso-token-second-93be")
 
-def _operation(service_name: str, name: str) -> Operation:
-    return next(op for op in service(service_name).operations if op.name == name)
-
-
-LOGIN = _operation("SessionService", "LogInToCCTServer")
-LOGOFF = _operation("SessionService", "LogOffFromCCTServer")
-PROBE = _operation("MetricsService", "GetLicenseConsumedCount")
-VERSION = _operation("MetricsService", "GetVersion")
-SUBSCRIBE = _operation("NotificationProducer", "Subscribe")
-UNSUBSCRIBE = _operation("NotificationProducer", "Unsubscribe")
+LOGIN = service("SessionService").operation("LogInToCCTServer")
+LOGOFF = service("SessionService").operation("LogOffFromCCTServer")
+PROBE = service("MetricsService").operation("GetLicenseConsumedCount")
+VERSION = service("MetricsService").operation("GetVersion")
+SUBSCRIBE = service("NotificationProducer").operation("Subscribe")
+UNSUBSCRIBE = service("NotificationProducer").operation("Unsubscribe")
 SESSION_NOT_CREATED = QName(namespace=FAULTS_NS, local="SessionNotCreatedException")
 
 

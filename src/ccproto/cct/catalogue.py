@@ -162,6 +162,13 @@ class Service:
     operations: tuple[Operation, ...] = attrs.field(repr=False)
     source: tuple[WsdlSource, ...] = attrs.field(repr=False)
 
+    def operation(self, name: str) -> Operation:
+        """The service's operation ``name`` (``KeyError`` if it has none)."""
+        found = next((op for op in self.operations if op.name == name), None)
+        if found is None:
+            raise KeyError(f"{self.name} has no operation {name!r}")
+        return found
+
 
 # --- the compact table ------------------------------------------------------------------------------------
 
