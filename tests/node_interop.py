@@ -129,3 +129,13 @@ def published_schemas() -> dict[str, dict[str, Any]]:
             path.read_text(encoding="utf-8")
         )
     return found
+
+
+def har_check(documents: dict[str, Any]) -> dict[str, list[str]]:
+    """Validate HAR ``documents`` (name -> parsed HAR) against har-schema with Ajv (tools/interop/har_check.mjs):
+    name -> the errors found (empty: a valid HAR 1.2 document)."""
+    done = _node("har_check.mjs", stdin=json.dumps({"documents": documents}, ensure_ascii=True))
+    if done.returncode != 0:
+        raise RuntimeError(f"tools/interop/har_check.mjs exited with status {done.returncode}:\n{done.stderr}")
+    errors: dict[str, list[str]] = json.loads(done.stdout)["errors"]
+    return errors

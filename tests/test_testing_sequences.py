@@ -34,8 +34,9 @@ from ccproto.processor.models import (
     SessionParameters,
     failure_response,
 )
-from ccproto.protocols import BUILT_IN as PROTOCOLS
+from ccproto.protocols import BUILT_IN
 from ccproto.testing.sequences import Conversation, Step, Transition, conversations
+from ccproto.testing.slices import slice_of
 from ccproto.testing.slices.bridge.conversations import bridge_conversations
 from ccproto.testing.slices.cceb.conversations import cceb_conversations
 from ccproto.testing.slices.processor.conversations import processor_conversations
@@ -78,6 +79,9 @@ EXPECTED: dict[str, dict[str, set[tuple[Any, ...]]]] = {
         "OFF_HOOK_TRANSITIONS": set(cceb_states.OFF_HOOK_TRANSITIONS),
     },
 }
+
+#: The protocols with a walker of valid conversations (CCT has none: no wire payloads to walk).
+PROTOCOLS = tuple(name for name in BUILT_IN if slice_of(name).conversations is not None)
 
 
 def replay(conversation: Conversation) -> dict[Role, Any]:
@@ -285,3 +289,9 @@ def test_shrinks_to_the_shortest_walk_reaching_a_status_report() -> None:
 
 #: Subprocesses, sockets or long runs: in the full run only (tests/conftest.py).
 pytestmark = pytest.mark.slow
+
+
+def test_a_protocol_without_a_walker_says_so() -> None:
+    assert set(BUILT_IN) - set(PROTOCOLS) == {"cct"}
+    with pytest.raises(ValueError, match="the cct protocol's testing slice has no walker"):
+        conversations("cct")
