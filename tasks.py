@@ -13,7 +13,8 @@
                               `bench duplicates` what refusing repeated JSON keys costs (bench/duplicates.py),
                               `bench conformance` how the harness finds the planted bugs (bench/conformance.py),
                               `bench conformance-live` a live 30-example run against `ccproto serve`
-                              (bench/conformance_live.py)
+                              (bench/conformance_live.py), `bench cluster` one process, --jobs 2 and a
+                              2-worker Dask LocalCluster on a rotated 1 M-record capture (bench/cluster.py)
     python3 tasks.py fuzz     set up (with the fuzz extra: atheris), then fuzz every entry point for a bounded
                               time (fuzz/run.py; `fuzz --seconds 600 [TARGET ...]`, see fuzz/README.md)
 """
@@ -164,6 +165,8 @@ def bench() -> int:
     setup("dev,bench")
     if sys.argv[2:3] == ["validate"]:
         return run(PY, "bench/validate.py", *sys.argv[3:], check=False)
+    if sys.argv[2:3] == ["cluster"]:
+        return run(PY, "bench/cluster.py", *sys.argv[3:], check=False)
     if sys.argv[2:3] == ["duplicates"]:
         return run(PY, "bench/duplicates.py", *sys.argv[3:], check=False)
     if sys.argv[2:3] == ["conformance"]:

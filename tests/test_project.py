@@ -6,6 +6,7 @@ import ast
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ LAYERS = {
     "cli": 6, "__main__": 6,
 }
 #: The I/O modules (ARCHITECTURE.md): real transports, the reference peers served on them, the command line.
-IO_MODULES = ("transports/", "bridge/tcp.py", "processor/ws.py", "cceb/ws.py", "testing/live.py", "cli.py")
+IO_MODULES = (
+    "transports/", "bridge/tcp.py", "processor/ws.py", "cceb/ws.py", "testing/live.py", "cli.py", "capture/cluster.py",
+)
 PROTOCOLS = {"bridge", "processor", "cceb", "cct"}
 
 
@@ -75,6 +78,22 @@ def test_library_does_no_io_reads_no_clock_starts_no_thread(path: Path) -> None:
     if _layer_of(path) not in allowed_io:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(?<![\w.])open\(|\.open\(", text), f"{path.relative_to(SRC)} opens files"
+
+
+#: Dask and what it brings (the ``dask`` extra): one module imports them.
+DASK_MODULES = {"dask", "distributed", "fsspec"}
+
+
+def test_only_the_cluster_module_imports_dask() -> None:
+    importers = {path.relative_to(SRC).as_posix() for path in SRC.rglob("*.py")
+                 if {name.split(".")[0] for name in _imports(path)} & DASK_MODULES}
+    assert importers == {"capture/cluster.py"}
+
+
+def test_importing_the_capture_layer_does_not_import_dask() -> None:
+    code = ("import sys, ccproto.capture, ccproto.capture.validator, ccproto.cli\n"
+            "assert not {'dask', 'distributed', 'fsspec', 'ccproto.capture.cluster'} & set(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("protocol", sorted(generate.SCHEMAS))

@@ -151,6 +151,11 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     validate.add_argument("--idle-timeout", action="append", default=[], metavar="[PROTOCOL=]SECONDS",
                           help="finish a connection silent for SECONDS of capture time as if the capture ended "
                           "(default: bridge 86400, processor and cceb 3600; 'off' never; repeatable)")
+    validate.add_argument("--scheduler", metavar="ADDRESS",
+                          help="validate on a Dask cluster (needs ccproto[dask]): a scheduler's address "
+                          "(tcp://host:8786), or local:N for a LocalCluster of N worker processes here; FILEs may "
+                          "then be fsspec URLs (s3://, gs://, hdfs://, file://) and glob patterns, read by the "
+                          "workers; --jobs N splits one capture into N tasks (default: one per worker thread)")
     validate.add_argument("--input-format", choices=("auto", "jsonl", "har"), default="auto",
                           help="what the FILEs are (default: told apart by their first line)")
     for spec in stream_protocols:
@@ -555,6 +560,36 @@ def _run(paths: Sequence[str], options: dict[str, Any], shard: tuple[int, int], 
     )
 
 
+def _on_cluster(args: argparse.Namespace, options: dict[str, Any]) -> Any:
+    """``--scheduler``: the FILEs validated on a Dask cluster (one capture with ``--one-capture``)."""
+    try:
+        from ccproto.capture.cluster import open_client, validate_on_cluster
+    except ImportError:
+        raise _Usage("--scheduler needs Dask: pip install 'ccproto[dask]'") from None
+
+    def advance(done: int, total: int) -> None:
+        if options["progress"]:
+            sys.stderr.write(f"\rvalidating on the cluster: {done}/{total} tasks done")
+            sys.stderr.flush()
+
+    try:
+        with open_client(args.scheduler) as client:
+            report = validate_on_cluster(
+                args.files, client, series=options["series"], shards=args.jobs if args.jobs > 1 else None,
+                strict=options["strict"], limits=options["limits"], checkers=_checkers(options["checker_options"]),
+                coverage=options["coverage"], kind=options["kind"], all_connections=options["all_connections"],
+                partial=options["partial"], idle_timeouts=options["idle_timeouts"], on_task_done=advance,
+            )
+    except (OSError, TimeoutError) as exc:
+        raise _Usage(f"--scheduler {args.scheduler}: {exc}") from None
+    except ValueError as exc:  # local:N malformed, a glob that matches nothing
+        raise _Usage(f"--scheduler: {exc}") from None
+    finally:
+        if options["progress"]:
+            sys.stderr.write("\n")
+    return report
+
+
 def _checker_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """protocol -> {keyword: value} of the ``--<protocol>-<option>`` checker options given (plain data: it
     crosses to ``--jobs`` workers)."""
@@ -751,6 +786,9 @@ def _validate(args: argparse.Namespace) -> int:
         raise _Usage(f"give at least one FILE ('-' for standard input){options_of_streams}")
     if args.files.count(_STDIN) > 1:
         raise _Usage("standard input ('-') can be read only once")
+    if args.scheduler is not None and _STDIN in args.files:
+        raise _Usage("--scheduler: the cluster's workers read the FILEs themselves, so standard input ('-') "
+                     "cannot be one")
     _import_extensions(args.extension)
     report = Report()
     done: dict[str, Report] = {}  # --jobs on several files: the reports of files validated, not yet merged
@@ -759,7 +797,9 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         # Every process reads the whole capture, so standard input (readable once) is validated in this one.
         splittable = args.jobs > 1 and _STDIN not in args.files
-        if args.one_capture and args.files:
+        if args.scheduler is not None and args.files:
+            report.merge(_on_cluster(args, options))
+        elif args.one_capture and args.files:
             if splittable:
                 report.merge(_sharded(args.files, options, args.jobs))
             else:
