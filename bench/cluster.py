@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from validate import floor_seconds  # noqa: E402  (bench/validate.py, beside this script: the same floor)
+
 import synthetic_captures  # noqa: E402  (tests/, on the path above)
 
 
@@ -54,19 +56,6 @@ def write_rotated(folder: Path, records: int, files: int, *, close_fraction: flo
         path.write_bytes(gzip.compress(b"".join(lines[index * size:(index + 1) * size]), compresslevel=1, mtime=0))
         paths.append(path)
     return paths, lines
-
-
-def floor_seconds(lines: list[bytes]) -> float:
-    """Seconds for `orjson.loads` of every line (best of three passes)."""
-    import orjson
-
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for line in lines:
-            orjson.loads(line)
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def cli_seconds(paths: list[Path], *options: str) -> tuple[float, dict[str, Any]]:

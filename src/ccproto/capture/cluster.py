@@ -79,11 +79,6 @@ def _unstrip(fs: Any, pattern: str, match: str) -> str:
     return f"{protocol}://{match}" if protocol is not None and "://" not in match else match
 
 
-def _opener(url: str, storage_options: Mapping[str, Any]) -> Callable[[], Any]:
-    # The raw bytes: read_capture tells gzip from the content, as for a local file.
-    return functools.partial(_open, url, dict(storage_options))
-
-
 def _open(url: str, storage_options: dict[str, Any]) -> Any:
     return fsspec.open(url, "rb", compression=None, **storage_options).open()
 
@@ -92,7 +87,8 @@ def _shard(
     urls: Sequence[str], shard: tuple[int, int], options: dict[str, Any], storage_options: Mapping[str, Any],
 ) -> ShardResult:
     """One task: shard ``shard`` of the capture ``urls`` (one capture: read as a series when there are several)."""
-    sources = [(url, _opener(url, storage_options)) for url in urls]
+    # The raw bytes: read_capture tells gzip from the content, as for a local file.
+    sources = [(url, functools.partial(_open, url, dict(storage_options))) for url in urls]
     return validate_sources(sources, shard=shard, series=len(urls) > 1, **options)
 
 

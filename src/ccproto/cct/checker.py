@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import attrs
 
-from ccproto.cct.config import SupervisorConfig, refuses_session_reset
+from ccproto.cct.config import DEFAULT_SESSION_TIMEOUT, refuses_session_reset
 from ccproto.cct.duties import Duty
 from ccproto.cct.soap import SoapMessage, read_soap
 from ccproto.cct.states import FaultKind
@@ -47,8 +47,6 @@ from ccproto.core.roles import Role
 
 __all__ = ["DEFAULT_SESSION_TIMEOUT", "RAW_REQUIRED", "CctClientChecker"]
 
-#: The session timeout assumed unless told (``--cct-session-timeout``): the supervisor's default.
-DEFAULT_SESSION_TIMEOUT: Final[float] = SupervisorConfig().session_timeout
 
 #: The detail of a CCT record that gives a JSON ``message`` instead of the XML text.
 RAW_REQUIRED: Final = "a CCT record gives the XML text as raw"

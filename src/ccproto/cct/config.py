@@ -29,6 +29,8 @@ __all__ = [
 #: The public client's liveness call (``MetricsService``; request ``{ssoToken}``, reply ``{count}``): a call on the
 #: session, so it also resets the session's timeout.
 DEFAULT_PROBE_OPERATION = "GetLicenseConsumedCount"
+#: The session timeout assumed unless told (seconds): the best practice's 5-10 min (support document 101090657).
+DEFAULT_SESSION_TIMEOUT = 600.0
 
 #: The one operation that does not reset a session's timeout (Avaya support document 101090657).
 GET_VERSION = "GetVersion"
@@ -97,7 +99,7 @@ class SupervisorConfig:
     listeners: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple, validator=_listeners)
     #: The server's session timeout. Default 600 s: the best practice's 5-10 min (Avaya support document
     #: 101090657); a longer server timeout (Avaya's default is 120 min) only makes the keep-alive early.
-    session_timeout: float = attrs.field(default=600.0, validator=_positive)
+    session_timeout: float = attrs.field(default=DEFAULT_SESSION_TIMEOUT, validator=_positive)
     #: A keep-alive is asked this long before the session would time out (ccproto's choice: 10 % of the default).
     keep_alive_margin: float = attrs.field(default=60.0, validator=_positive)
     #: How often the session is probed while held (failover detection by polling, as the seed suggests; the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccproto.cct.config import SupervisorConfig
+from ccproto.cct.config import DEFAULT_SESSION_TIMEOUT
 from ccproto.cct.soap import SoapMessage, read_soap
 from ccproto.core.protocol import CheckerOption, ProtocolSpec, positive_seconds
 
@@ -34,7 +34,7 @@ PROTOCOL = ProtocolSpec(
         CheckerOption(
             keyword="session_timeout", parse=positive_seconds, metavar="SECONDS",
             help="the CCT server's session timeout, which a client's silence must not reach (default "
-            f"{SupervisorConfig().session_timeout:g}: the best practice's 5-10 min; Avaya's default is 7200)",
+            f"{DEFAULT_SESSION_TIMEOUT:g}: the best practice's 5-10 min; Avaya's default is 7200)",
         ),
     ),
 )
